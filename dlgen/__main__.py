@@ -1,0 +1,3 @@
+from dlgen.cli import main
+
+main()

@@ -1,0 +1,312 @@
+"""Render a DeploySpec into a bundle (Dockerfile, .dockerignore, run.sh, compose.yaml, k8s.yaml,
+README.md and, for dlgen's own servers, the app) and write it atomically."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import posixpath
+import tempfile
+from pathlib import Path
+
+from dlgen import __version__
+from dlgen.errors import DlgenError
+from dlgen.spec import APP_UID, HEARTBEAT_FILE, HF_HOME, DeploySpec
+
+# Pinned Python dependencies of the generated app per model task; torch (and torchvision)
+# come with the pytorch/pytorch base image.
+TASK_REQUIREMENTS = {
+    "llm": ["transformers==4.57.1", "accelerate==1.10.1"],
+    "embedding": ["transformers==4.57.1"],
+    "speech": ["transformers==4.57.1", "accelerate==1.10.1"],
+    "diffusion": ["diffusers==0.35.2", "transformers==4.57.1", "accelerate==1.10.1"],
+}
+EXECUTABLE = {"run.sh"}
+
+
+def builtin_templates() -> Path:
+    """templates/ inside the installed package, or at the repository root in a checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if (candidate / "Dockerfile.j2").is_file():
+            return candidate
+    raise DlgenError("dlgen's templates are missing from this installation", "reinstall dlgen")
+
+
+def environment(user_dir: str | None = None):
+    import jinja2
+
+    builtin = jinja2.FileSystemLoader(str(builtin_templates()))
+    loaders = []
+    if user_dir:
+        if not Path(user_dir).is_dir():
+            raise DlgenError(f"--templates {user_dir!r} is not a directory",
+                             "give a directory holding e.g. Dockerfile.j2 that extends \"dlgen/Dockerfile.j2\"")
+        loaders.append(jinja2.FileSystemLoader(user_dir))
+    loaders += [builtin, jinja2.PrefixLoader({"dlgen": builtin})]
+    env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True, undefined=jinja2.StrictUndefined, autoescape=False)
+    env.filters["exec_form"] = lambda argv: json.dumps(list(argv))
+    env.filters["to_yaml"] = to_yaml
+    env.filters["to_yaml_all"] = lambda docs: "---\n".join(to_yaml(d) for d in docs)
+    env.filters["dirname"] = posixpath.dirname
+    return env
+
+
+def to_yaml(obj) -> str:
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.default_flow_style = False
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.representer.ignore_aliases = lambda *_: True
+    buf = io.StringIO()
+    yaml.dump(obj, buf)
+    return buf.getvalue()
+
+
+def k8s_quantity(size: str | None, default: str) -> str:
+    if not size:
+        return default
+    s = size.strip().lower()
+    unit = {"g": "Gi", "m": "Mi", "k": "Ki", "b": ""}.get(s[-1], "")
+    return (s[:-1] if s[-1] in "gmkb" else s) + unit
+
+
+# ------------------------------------------------------------------------ compose / k8s data
+def compose_document(spec: DeploySpec) -> dict:
+    run = spec.run_spec()
+    svc = run.compose_service()
+    svc = {"build": {"context": ".", "dockerfile": "Dockerfile"}, **svc}
+    health = spec.health()
+    if health:  # restate the image's check so compose and Swarm agree with it
+        svc["healthcheck"] = run.__class__(health=health).compose_service()["healthcheck"]
+    if spec.kind != "dev":
+        deploy = dict(svc.get("deploy") or {})
+        policy = spec.restart or "no"
+        name, _, count = policy.partition(":")
+        rp: dict = {"condition": {"no": "none", "on-failure": "on-failure"}.get(name, "any")}
+        if count:
+            rp["max_attempts"] = int(count)
+        deploy["restart_policy"] = rp
+        if spec.kind != "train":
+            deploy["update_config"] = {"failure_action": "rollback", "order": "stop-first",
+                                       "monitor": f"{spec.timing.start_period_s}s"}
+        svc["deploy"] = {k: deploy[k] for k in ("restart_policy", "update_config", "resources") if k in deploy}
+    if "ports" in svc:  # quoted: YAML 1.1 readers take 8000:8000 for a base-60 number
+        from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+        svc["ports"] = [DoubleQuotedScalarString(p) for p in svc["ports"]]
+    doc: dict = {"services": {spec.name: svc}}
+    named = sorted({v.source for v in run.volumes if v.kind == "volume"})
+    if named:
+        doc["volumes"] = {n: {} for n in named}
+    return doc
+
+
+def _http_probe(path: str, port: int, period: int, failures: int, timeout: int) -> dict:
+    return {"httpGet": {"path": path, "port": port}, "periodSeconds": period, "failureThreshold": failures,
+            "timeoutSeconds": timeout}
+
+
+def k8s_documents(spec: DeploySpec) -> list[dict]:
+    from dlgen import timing as T
+
+    t = spec.timing
+    container: dict = {"name": spec.name, "image": f"{spec.name}:latest", "imagePullPolicy": "IfNotPresent"}
+    if spec.kind == "dev":
+        container.update({"command": ["bash"], "stdin": True, "tty": True, "workingDir": "/app"})
+    if spec.port and spec.kind != "dev":
+        container["ports"] = [{"containerPort": p, "name": f"p{p}"} for p in [spec.port, *spec.extra_ports]]
+    env = []
+    for name in spec.env:
+        secret = {"HF_TOKEN": "hf-token", "JUPYTER_TOKEN": "jupyter-token"}.get(name, name.lower().replace("_", "-"))
+        env.append({"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": "token", "optional":
+                                                                 name != "JUPYTER_TOKEN"}}})
+    if env:
+        container["env"] = env
+    limits: dict = {}
+    if spec.gpus:
+        count = len(spec.gpus.split("=")[1].split(",")) if spec.gpus.startswith("device=") else \
+            (1 if spec.gpus == "all" else int(spec.gpus))
+        limits["nvidia.com/gpu"] = count  # limits alone: request = limit (docker-runtime.md section 8)
+    if limits:
+        container["resources"] = {"limits": limits}
+    mounts = [{"name": "dshm", "mountPath": "/dev/shm"}]
+    volumes: list[dict] = [{"name": "dshm", "emptyDir": {"medium": "Memory",
+                                                          "sizeLimit": k8s_quantity(spec.shm_size, "8Gi")}}]
+    for v in spec.volumes:
+        vname = "workspace" if v.source == "." else v.source.strip("./").replace("_", "-") or "data"
+        mount = {"name": vname, "mountPath": v.target}
+        if v.mode == "ro":
+            mount["readOnly"] = True
+        mounts.append(mount)
+        volumes.append({"name": vname, "emptyDir": {}})
+    container["volumeMounts"] = mounts
+    if spec.probe.argv:
+        startup_failures = t.k8s_startup_failure_threshold
+        if spec.probe.tool == "heartbeat":
+            exec_ = {"exec": {"command": list(spec.probe.argv)}}
+            container["startupProbe"] = {**exec_, "periodSeconds": t.k8s_startup_period_s,
+                                         "failureThreshold": startup_failures, "timeoutSeconds": T.K8S_TIMEOUT_S}
+            container["livenessProbe"] = {**exec_, "periodSeconds": T.K8S_PERIOD_S, "failureThreshold": 3,
+                                          "timeoutSeconds": T.K8S_TIMEOUT_S}
+        else:
+            ready = spec.preset["readiness"]
+            live = spec.preset["liveness"] or ready
+            container["startupProbe"] = _http_probe(ready, spec.port, t.k8s_startup_period_s, startup_failures,
+                                                    T.K8S_TIMEOUT_S)
+            container["readinessProbe"] = _http_probe(ready, spec.port, 10, 3, T.K8S_TIMEOUT_S)
+            container["livenessProbe"] = _http_probe(live, spec.port, T.K8S_PERIOD_S, 3, T.K8S_TIMEOUT_S)
+    if spec.user:
+        container["securityContext"] = {"runAsUser": APP_UID, "runAsNonRoot": True,
+                                        "allowPrivilegeEscalation": False}
+    labels = {"app.kubernetes.io/name": spec.name, "app.kubernetes.io/managed-by": "dlgen"}
+    pod_spec: dict = {"containers": [container], "volumes": volumes, "terminationGracePeriodSeconds": 30}
+    meta = {"name": spec.name, "labels": labels}
+    if spec.kind == "train":
+        pod_spec["restartPolicy"] = "Never"
+        backoff = int((spec.restart or "on-failure:3").partition(":")[2] or 3)
+        return [{"apiVersion": "batch/v1", "kind": "Job", "metadata": meta,
+                 "spec": {"backoffLimit": backoff, "template": {"metadata": {"labels": labels}, "spec": pod_spec}}}]
+    if spec.kind == "dev":
+        pod_spec["restartPolicy"] = "Never"
+        return [{"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": pod_spec}]
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
+                  "spec": {"replicas": 1, "strategy": {"type": "Recreate"},
+                           "selector": {"matchLabels": {"app.kubernetes.io/name": spec.name}},
+                           "template": {"metadata": {"labels": labels}, "spec": pod_spec}}}
+    docs = [deployment]
+    if spec.port:
+        docs.append({"apiVersion": "v1", "kind": "Service", "metadata": meta,
+                     "spec": {"selector": {"app.kubernetes.io/name": spec.name},
+                              "ports": [{"name": f"p{p}", "port": p, "targetPort": p}
+                                        for p in [spec.port, *spec.extra_ports]]}})
+    return docs
+
+
+# ------------------------------------------------------------------------ commands per preset
+def entrypoint_and_command(spec: DeploySpec) -> tuple[list[str] | None, list[str]]:
+    m, port = spec.model, spec.port
+    py = spec.python
+    s = spec.server
+    if s in ("python", "fastapi"):
+        return None, [py, "/app/server.py"]
+    if s == "trainer":
+        return None, [py, "/app/train.py"]
+    if s == "shell":
+        return None, ["bash"]
+    if s == "jupyter":
+        return None, ["jupyter", "lab", "--ip=0.0.0.0", f"--port={port}", "--no-browser",
+                      "--ServerApp.root_dir=/app/notebooks"]
+    if s == "tensorboard":
+        return None, ["tensorboard", "--logdir=/logs", "--bind_all", f"--port={port}"]
+    dtype = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}.get(m.dtype, "auto")
+    ref = spec.model_ref
+    if s == "vllm":
+        return ["vllm", "serve"], [ref, "--host", "0.0.0.0", "--port", str(port), "--dtype", dtype]
+    if s == "tgi":
+        return ["text-generation-launcher"], ["--model-id", ref, "--hostname", "0.0.0.0", "--port", str(port)]
+    if s == "sglang":
+        return ["python3", "-m", "sglang.launch_server"], ["--model-path", ref, "--host", "0.0.0.0",
+                                                          "--port", str(port)]
+    if s == "triton":
+        return ["tritonserver"], ["--model-repository=/models", f"--http-port={port}"]
+    if s == "torchserve":
+        return ["torchserve"], ["--start", "--foreground", "--ncs", "--disable-token-auth",
+                                "--model-store", "/home/model-server/model-store", "--models", "all"]
+    if s == "llamacpp":
+        return ["/app/llama-server"], ["-m", "/models/model.gguf", "--host", "0.0.0.0", "--port", str(port),
+                                       "--n-gpu-layers", "999"]
+    raise DlgenError(f"no command known for server {s!r}", "pass another --server")
+
+
+def requirements(spec: DeploySpec) -> list[str]:
+    reqs = list(spec.pip)
+    if spec.server in ("python", "fastapi", "trainer") and spec.model.task in TASK_REQUIREMENTS:
+        for r in TASK_REQUIREMENTS[spec.model.task]:
+            if r not in reqs:
+                reqs.append(r)
+    return reqs
+
+
+def render(spec: DeploySpec, command_line: str, templates: str | None = None) -> dict[str, str]:
+    """All files of the bundle, path -> text. Same input, same bytes."""
+    env = environment(templates)
+    entrypoint, command = entrypoint_and_command(spec)
+    has_requirements = spec.preset["image"] in ("torch", "python")
+    app: dict[str, str] = {}
+    if spec.server in ("python", "fastapi"):
+        app = {"app/server.py": f"app/server_{spec.server}.py.j2", "app/model.py": "app/model.py.j2"}
+    elif spec.server == "trainer":
+        app = {"app/train.py": "app/train.py.j2", "app/model.py": "app/model.py.j2"}
+    if spec.probe.tool in ("python", "heartbeat"):
+        app["app/probe.py"] = "app/probe.py.j2"
+    run = spec.run_spec()
+    ctx = {
+        "spec": spec, "version": __version__, "command_line": command_line, "entrypoint": entrypoint,
+        "command": command, "has_requirements": has_requirements, "has_app": bool(app),
+        "requirements": requirements(spec), "hf_home": HF_HOME, "app_uid": APP_UID, "heartbeat": HEARTBEAT_FILE,
+        "docker_run": run.docker_run(quote_image_var="IMAGE"), "compose": compose_document(spec),
+        "k8s": k8s_documents(spec),
+    }
+    files = {
+        "Dockerfile": "Dockerfile.j2",
+        ".dockerignore": "dockerignore.j2",
+        "run.sh": "run.sh.j2",
+        "compose.yaml": "compose.yaml.j2",
+        "k8s.yaml": "k8s.yaml.j2",
+        "README.md": "README.md.j2",
+    }
+    if has_requirements:
+        files["requirements.txt"] = "requirements.txt.j2"
+    files.update(app)
+    out = {}
+    for path, tpl in files.items():
+        text = env.get_template(tpl).render(**ctx)
+        out[path] = _tidy(text)
+    return out
+
+
+def _tidy(text: str) -> str:
+    """Collapse runs of blank lines left by template blocks; end with exactly one newline."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    out: list[str] = []
+    for line in lines:
+        line = line.rstrip()
+        if not line and out and not out[-1]:
+            continue
+        out.append(line)
+    while out and not out[0]:
+        out.pop(0)
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def write(files: dict[str, str], out_dir: Path, force: bool = False) -> list[Path]:
+    """Write all files or none: refuse existing files without ``force``; each file atomically."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DlgenError(f"{out_dir} exists and is not a directory", "choose another DIR")
+    existing = [p for p in files if (out_dir / p).exists()]
+    if existing and not force:
+        raise DlgenError(f"{out_dir / existing[0]} already exists"
+                         + (f" (and {len(existing) - 1} more bundle files)" if len(existing) > 1 else ""),
+                         "pass --force to overwrite, or choose another DIR")
+    written = []
+    for rel, text in files.items():
+        path = out_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+            os.chmod(tmp, 0o755 if rel in EXECUTABLE else 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        written.append(path)
+    return written

@@ -1,0 +1,149 @@
+"""Model names -> parameter count, dtype and weight size.
+
+Accepts catalog names and aliases (``llama-8b``), Hugging Face ids
+(``meta-llama/Llama-3.1-8B-Instruct``; sizes are read from the name when the id is not in
+the catalog) and explicit sizes (``--params 8B --dtype bf16``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from dlgen import data
+from dlgen.errors import DlgenError
+
+# Bytes per parameter (../shared/facts/model-load-timing.md section 1).
+BYTES_PER_PARAM = {
+    "fp32": 4.0,
+    "bf16": 2.0,
+    "fp16": 2.0,
+    "fp8": 1.0,
+    "int8": 1.0,
+    "int4": 0.5,
+}
+DTYPE_ALIASES = {
+    "float32": "fp32", "float": "fp32", "bfloat16": "bf16", "float16": "fp16", "half": "fp16",
+    "e4m3": "fp8", "awq": "int4", "gptq": "int4", "4bit": "int4", "8bit": "int8",
+}
+# torch / server spelling of each dtype
+TORCH_DTYPE = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "fp8": "float8_e4m3fn",
+               "int8": "int8", "int4": "int4"}
+
+_SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmbt]?)$", re.IGNORECASE)
+_NAME_SIZE_RE = re.compile(r"(?<![a-z0-9.])(?:(\d+)x)?(\d+(?:\.\d+)?)([mb])(?![a-z0-9])", re.IGNORECASE)
+_UNIT = {"": 1, "k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str          # catalog name, or the id / size given
+    hf_id: str         # what the server loads ("" when only a size was given)
+    task: str          # llm, vision, diffusion, speech, embedding, custom
+    params: int
+    dtype: str
+    source: str
+    torchvision: str = ""
+    in_catalog: bool = True
+
+    @property
+    def weights_gb(self) -> float:
+        """Decimal GB of weights: params x bytes per param."""
+        return self.params * BYTES_PER_PARAM[self.dtype] / 1e9
+
+    @property
+    def torch_dtype(self) -> str:
+        return TORCH_DTYPE[self.dtype]
+
+    def with_dtype(self, dtype: str | None) -> "Model":
+        if not dtype:
+            return self
+        return Model(self.name, self.hf_id, self.task, self.params, normalize_dtype(dtype),
+                     self.source, self.torchvision, self.in_catalog)
+
+
+def normalize_dtype(dtype: str) -> str:
+    d = dtype.strip().lower()
+    d = DTYPE_ALIASES.get(d, d)
+    if d not in BYTES_PER_PARAM:
+        raise DlgenError(f"unknown dtype {dtype!r}", f"use one of {', '.join(BYTES_PER_PARAM)}")
+    return d
+
+
+def parse_params(text: str) -> int:
+    """'8B' -> 8e9, '350M' -> 3.5e8, '8030261248' -> itself."""
+    m = _SIZE_RE.match(text.strip().replace("_", "").replace(",", ""))
+    if not m:
+        raise DlgenError(f"cannot read parameter count {text!r}", "write it like 8B, 1.5B or 350M")
+    value = float(m.group(1)) * _UNIT[m.group(2).lower()]
+    if value < 1e5:
+        raise DlgenError(f"parameter count {text!r} is implausibly small", "write it like 8B, 1.5B or 350M")
+    return int(value)
+
+
+def _entry_model(entry: dict) -> Model:
+    return Model(entry["name"], entry["hf_id"], entry["task"], int(entry["params"]), entry["dtype"],
+                 entry["source"], entry.get("torchvision", ""), True)
+
+
+def _index() -> dict[str, dict]:
+    idx: dict[str, dict] = {}
+    for e in data.models():
+        for key in [e["name"], *e.get("aliases", []), e["hf_id"]]:
+            idx[key.lower()] = e
+    return idx
+
+
+def size_from_name(name: str) -> int | None:
+    """Parameter count written in a model id (``Llama-3.1-8B`` -> 8e9; ``Mixtral-8x7B`` -> None).
+
+    MoE names (``8x7b``) are not multiplied out: attention weights are shared, so the
+    arithmetic is wrong (model-load-timing.md section 1); such names need --params.
+    """
+    for m in _NAME_SIZE_RE.finditer(name.rsplit("/", 1)[-1]):
+        if m.group(1):
+            return None
+        return int(float(m.group(2)) * _UNIT[m.group(3).lower()])
+    return None
+
+
+def find(name: str) -> Model | None:
+    e = _index().get(name.strip().lower())
+    return _entry_model(e) if e else None
+
+
+def resolve(name: str | None = None, params: str | None = None, dtype: str | None = None) -> Model:
+    """Turn --model / --params / --dtype into a Model, or raise a DlgenError."""
+    if name is not None:
+        _check_text("model", name)
+    if params:
+        count = parse_params(params)
+        label = name or f"custom-{params.strip().lower()}"
+        hf_id = name if name and "/" in name else ""
+        base = find(name) if name else None
+        task = base.task if base else "custom"
+        return Model(label, base.hf_id if base else hf_id, task, count, normalize_dtype(dtype or "bf16"),
+                     f"--params {params}", base.torchvision if base else "", False)
+    if not name:
+        raise DlgenError("no model given", "pass --model NAME (see `dlgen models`) or --params 8B")
+    model = find(name)
+    if model:
+        return model.with_dtype(dtype)
+    if "/" in name:
+        count = size_from_name(name)
+        if count is None:
+            raise DlgenError(f"cannot tell the size of {name!r} from its name",
+                             "add --params (e.g. --params 8B) with --dtype")
+        return Model(name, name, "llm", count, normalize_dtype(dtype or "bf16"),
+                     "parameter count read from the model id", "", False)
+    choices = sorted({k for k in _index() if "/" not in k})
+    close = difflib.get_close_matches(name.lower(), choices, n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "see `dlgen models`"
+    raise DlgenError(f"unknown model {name!r}", hint + " (or pass a Hugging Face id, or --params 8B)")
+
+
+def _check_text(what: str, value: str) -> None:
+    if re.search(r"[\x00-\x1f\x7f\"'`$\\]", value):
+        raise DlgenError(f"{what} {value!r} contains a quote, backslash, dollar sign or control character",
+                         "use letters, digits and - _ . / : only")

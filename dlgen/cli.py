@@ -1,0 +1,176 @@
+"""dlgen command line. Every bad input ends in one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import click
+import typer
+
+from dlgen import __version__
+from dlgen.errors import DlgenError
+
+app = typer.Typer(
+    name="dlgen",
+    help="Dockerfiles and run configurations for PyTorch on GPUs: generate (new), lint, verify, explain.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool):
+    if value:
+        typer.echo(f"dlgen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")):
+    """dlgen: right-by-construction Docker for PyTorch GPU work."""
+
+
+def _canonical_command(opts: dict) -> str:
+    parts = ["dlgen", "new"]
+    for key, value in opts.items():
+        if value is None or value is False:
+            continue
+        flag = "--" + key.replace("_", "-")
+        parts += [flag] if value is True else [flag, str(value)]
+    return " ".join(parts)
+
+
+@app.command()
+def new(
+    directory: Path = typer.Argument(Path("."), metavar="[DIR]", help="Where to write the bundle."),
+    model: Optional[str] = typer.Option(None, "--model", "-m",
+                                        help="Catalog name (llama-8b), Hugging Face id, or a name for --params."),
+    params: Optional[str] = typer.Option(None, "--params", help="Parameter count when the model is not in the "
+                                                                "catalog: 8B, 1.5B, 350M."),
+    dtype: Optional[str] = typer.Option(None, "--dtype", help="fp32, bf16, fp16, fp8, int8, int4."),
+    kind: str = typer.Option("serve", "--kind", "-k", help="serve, train, notebook, tensorboard or dev."),
+    server: Optional[str] = typer.Option(None, "--server", "-s",
+                                         help="python, fastapi, vllm, tgi, triton, torchserve, sglang, llamacpp "
+                                              "(serve); jupyter; tensorboard; trainer; shell."),
+    torch: Optional[str] = typer.Option(None, "--torch", help="torch version (picks the pytorch/pytorch tag)."),
+    cuda: Optional[str] = typer.Option(None, "--cuda", help="CUDA version: 12.8 or cu128."),
+    variant: Optional[str] = typer.Option(None, "--variant", help="runtime (default) or devel (has nvcc)."),
+    image: Optional[str] = typer.Option(None, "--image", help="Base image to use instead of the preset's."),
+    port: Optional[int] = typer.Option(None, "--port", "-p", help="Port the server listens on."),
+    gpus: Optional[str] = typer.Option(None, "--gpus", help="all, a count, or device indexes 0,1."),
+    restart: Optional[str] = typer.Option(None, "--restart", help="Restart policy (default from the kind)."),
+    shm_size: Optional[str] = typer.Option(None, "--shm-size", help="Shared memory, e.g. 8g."),
+    docker_version: Optional[str] = typer.Option(None, "--docker-version",
+                                                 help="Target Docker Engine; below 25 no --start-interval."),
+    start_period: Optional[int] = typer.Option(None, "--start-period", help="Override the start period (s)."),
+    disk_gbps: Optional[float] = typer.Option(None, "--disk-gbps", help="Weight read speed in GB/s (default 0.6)."),
+    margin: Optional[float] = typer.Option(None, "--margin", help="Start-period safety factor (default 2)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Image and container name."),
+    templates: Optional[str] = typer.Option(None, "--templates", help="Directory of templates overriding blocks."),
+    force: bool = typer.Option(False, "--force", "-f", help="Overwrite existing files."),
+    stdout: bool = typer.Option(False, "--stdout", help="Print the Dockerfile instead of writing the bundle."),
+):
+    """Write a deployment bundle: Dockerfile, .dockerignore, run.sh, compose.yaml, k8s.yaml, app."""
+    from dlgen import bundle, spec as spec_mod
+
+    opts = dict(model=model, params=params, dtype=dtype, kind=kind, server=server, torch=torch, cuda=cuda,
+                variant=variant, image=image, port=port, gpus=gpus, restart=restart, shm_size=shm_size,
+                docker_version=docker_version, start_period=start_period, disk_gbps=disk_gbps, margin=margin,
+                name=name)
+    spec = spec_mod.build(**opts)
+    files = bundle.render(spec, _canonical_command(opts), templates)
+    if stdout:
+        sys.stdout.write(files["Dockerfile"])
+        return
+    written = bundle.write(files, directory, force=force)
+    for note in spec.notes:
+        typer.echo(f"note: {note}", err=True)
+    typer.echo(f"wrote {len(written)} files to {directory}/ ({spec.kind}, {spec.server}, start period "
+               f"{spec.timing.start_period_s}s)")
+
+
+@app.command()
+def models(
+    server: str = typer.Option("python", "--server", "-s", help="Server preset whose timings to show."),
+    fmt: str = typer.Option("text", "--format", help="text, markdown or json."),
+    docker_version: Optional[str] = typer.Option(None, "--docker-version"),
+):
+    """The model catalog with sizes and the health timings dlgen would emit."""
+    from dlgen import catalog, data, timing
+    from dlgen import spec as spec_mod
+
+    if server not in data.servers()["servers"]:
+        raise DlgenError(f"unknown server {server!r}", f"use one of {', '.join(data.servers()['servers'])}")
+    if fmt not in ("text", "markdown", "json"):
+        raise DlgenError(f"unknown format {fmt!r}", "use text, markdown or json")
+    preset = data.servers()["servers"][server]
+    dv = spec_mod._parse_docker_version(docker_version)
+    rows = []
+    for entry in data.models():
+        m = catalog.find(entry["name"])
+        t = timing.for_server(m.weights_gb, preset, docker_version=dv)
+        rows.append({"model": m.name, "task": m.task, "params_b": round(m.params / 1e9, 3), "dtype": m.dtype,
+                     "weights_gb": round(m.weights_gb, 2), "load_s": t.load_s, "start_period_s": t.start_period_s,
+                     "start_interval_s": t.start_interval_s, "interval_s": t.interval_s,
+                     "k8s_startup_budget_s": t.k8s_startup_budget_s, "hf_id": m.hf_id})
+    if fmt == "json":
+        import json
+
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    cols = ["model", "task", "params_b", "dtype", "weights_gb", "load_s", "start_period_s", "start_interval_s",
+            "k8s_startup_budget_s"]
+    heads = ["model", "task", "params (B)", "dtype", "weights (GB)", "load (s)", "start period (s)",
+             "start interval (s)", "k8s startup budget (s)"]
+    if fmt == "markdown":
+        typer.echo("| " + " | ".join(heads) + " |")
+        typer.echo("|" + "---|" * len(heads))
+        for r in rows:
+            typer.echo("| " + " | ".join(str(r[c]) if r[c] is not None else "-" for c in cols) + " |")
+        return
+    widths = [max(len(h), *(len(str(r[c])) for r in rows)) for h, c in zip(heads, cols)]
+    typer.echo("  ".join(h.ljust(w) for h, w in zip(heads, widths)))
+    for r in rows:
+        typer.echo("  ".join(str(r[c] if r[c] is not None else "-").ljust(w) for c, w in zip(cols, widths)))
+    typer.echo(f"\nserver preset {server}: boot {preset['boot_s']} s + weights / {timing.DISK_GBPS} GB/s + "
+               f"warm-up {preset['warmup_s']} s; start period = {timing.MARGIN} x load, rounded up to "
+               f"{timing.ROUND_TO_S} s")
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Entry point: run the CLI, turn bad input into one line and exit code 2."""
+    try:
+        rv = app(args=argv, prog_name="dlgen", standalone_mode=False)
+    except DlgenError as exc:
+        click.echo(f"dlgen: error: {exc.line()}", err=True)
+        sys.exit(2)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else "dlgen --help", err=True)
+        sys.exit(2)
+    except click.UsageError as exc:
+        cmd = exc.ctx.command_path if exc.ctx else "dlgen"
+        click.echo(f"dlgen: error: {exc.format_message()} (see `{cmd} --help`)", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("dlgen: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        click.echo(f"dlgen: error: {exc.format_message()}", err=True)
+        sys.exit(2)
+    except BrokenPipeError:
+        sys.exit(0)
+    except Exception as exc:  # a bug in dlgen: one line, and the traceback on request
+        import os
+        import traceback
+
+        if os.environ.get("DLGEN_DEBUG"):
+            traceback.print_exc()
+        click.echo(f"dlgen: internal error: {type(exc).__name__}: {exc} (set DLGEN_DEBUG=1 for the traceback; "
+                   "please report it)", err=True)
+        sys.exit(2)
+    sys.exit(rv if isinstance(rv, int) else 0)

@@ -1,0 +1,41 @@
+"""Reference data shipped in dlgen/data/*.yaml, loaded once per process."""
+
+from __future__ import annotations
+
+import fnmatch
+from functools import lru_cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).with_name("data")
+
+
+@lru_cache(maxsize=None)
+def load(name: str) -> dict:
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe", pure=True).load((DATA_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
+
+
+def models() -> list[dict]:
+    return load("models")["models"]
+
+
+def torch_matrix() -> dict:
+    return load("torch_cuda")
+
+
+def servers() -> dict:
+    return load("servers")
+
+
+def image_facts(image: str) -> dict | None:
+    """Facts for an image reference (``repo:tag``; a digest is ignored), or None if unknown."""
+    ref = image.split("@", 1)[0].lower()
+    if ref.startswith("docker.io/"):
+        ref = ref[len("docker.io/"):]
+    if ref.startswith("library/"):
+        ref = ref[len("library/"):]
+    for entry in load("images")["images"]:
+        if fnmatch.fnmatchcase(ref, entry["pattern"]):
+            return entry
+    return None

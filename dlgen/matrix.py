@@ -1,0 +1,107 @@
+"""The torch <-> CUDA <-> cuDNN matrix: choosing and checking pytorch/pytorch base tags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dlgen import data
+from dlgen.errors import DlgenError
+
+
+@dataclass(frozen=True)
+class TorchBase:
+    torch: str
+    cuda: str
+    cudnn: int
+    variant: str  # runtime | devel
+    tags_verified: bool
+
+    @property
+    def image(self) -> str:
+        return f"pytorch/pytorch:{self.torch}-cuda{self.cuda}-cudnn{self.cudnn}-{self.variant}"
+
+    @property
+    def driver_floor(self) -> str:
+        return data.torch_matrix()["driver_floor"][self.cuda.split(".")[0]]
+
+
+def _vkey(v: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in v.split(".") if p.isdigit())
+
+
+def rows() -> list[dict]:
+    return data.torch_matrix()["torch"]
+
+
+def find_torch(version: str) -> dict | None:
+    """Exact version, or the newest patch release of a 'X.Y' series."""
+    version = version.strip().lstrip("v")
+    exact = [r for r in rows() if r["version"] == version]
+    if exact:
+        return exact[0]
+    series = [r for r in rows() if r["version"].startswith(version + ".") and version.count(".") == 1]
+    return max(series, key=lambda r: _vkey(r["version"])) if series else None
+
+
+def normalize_cuda(cuda: str) -> str:
+    c = cuda.strip().lower().removeprefix("cuda").removeprefix("cu")
+    if c.isdigit() and len(c) >= 3:  # cu128 -> 12.8 (torch-cuda.md section 3)
+        c = f"{c[:-1]}.{c[-1]}"
+    parts = c.split(".")
+    if len(parts) < 2 or not all(p.isdigit() for p in parts):
+        raise DlgenError(f"cannot read CUDA version {cuda!r}", "write it like 12.8 or cu128")
+    return ".".join(parts[:2])
+
+
+def choose(torch: str | None, cuda: str | None, variant: str = "runtime") -> TorchBase:
+    """Pick a published pytorch/pytorch tag for the requested torch and/or CUDA."""
+    if variant not in ("runtime", "devel"):
+        raise DlgenError(f"unknown image variant {variant!r}", "use runtime or devel")
+    m = data.torch_matrix()
+    want_cuda = normalize_cuda(cuda) if cuda else None
+    if torch:
+        row = find_torch(torch)
+        if row is None:
+            known = ", ".join(r["version"] for r in rows())
+            raise DlgenError(f"unknown torch version {torch!r}", f"known versions: {known}")
+    elif want_cuda:
+        candidates = [r for r in rows() if want_cuda in r["tag_cuda"] and r["tags_verified"]]
+        if not candidates:
+            raise DlgenError(f"no published pytorch/pytorch image has CUDA {want_cuda}",
+                             "pick a CUDA from `dlgen models --matrix` or pass --torch")
+        row = max(candidates, key=lambda r: _vkey(r["version"]))
+    else:
+        row = find_torch(m["default_torch"])
+    if want_cuda is None:
+        major = str(m["preferred_cuda_major"])
+        preferred = [c for c in row["tag_cuda"] if c.split(".")[0] == major] or row["tag_cuda"]
+        want_cuda = max(preferred, key=_vkey)
+    if want_cuda not in row["tag_cuda"]:
+        builds = ", ".join(row["tag_cuda"])
+        raise DlgenError(f"torch {row['version']} has no CUDA {want_cuda} image",
+                         f"torch {row['version']} images exist for CUDA {builds}")
+    return TorchBase(row["version"], want_cuda, int(row["cudnn"]), variant, bool(row["tags_verified"]))
+
+
+def parse_tag(image: str) -> dict | None:
+    """``pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime`` -> its parts, or None."""
+    import re
+
+    m = re.match(r"^(?:docker\.io/)?pytorch/pytorch:(\d+\.\d+\.\d+)-cuda(\d+\.\d+)-cudnn(\d+)-(runtime|devel)$",
+                 image.strip())
+    if not m:
+        return None
+    return {"torch": m.group(1), "cuda": m.group(2), "cudnn": int(m.group(3)), "variant": m.group(4)}
+
+
+def tag_exists(image: str) -> bool | None:
+    """True/False for a pytorch/pytorch CUDA tag; None when the tag is not of that form."""
+    parts = parse_tag(image)
+    if not parts:
+        return None
+    series = ".".join(parts["torch"].split(".")[:2])
+    same = [r for r in rows() if r["version"].startswith(series + ".")]
+    if not same:
+        newest = max(_vkey(r["version"]) for r in rows())
+        return None if _vkey(parts["torch"]) > newest else False
+    return any(parts["cuda"] in r["tag_cuda"] and parts["cudnn"] == int(r["cudnn"]) for r in same)

@@ -1,0 +1,294 @@
+"""DeploySpec: what is deployed. Built from `dlgen new` options, validated, then rendered."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from dlgen import catalog, data, matrix, timing
+from dlgen.catalog import Model
+from dlgen.errors import DlgenError
+from dlgen.runspec import Health, Port, RunSpec, Volume
+
+KINDS = ("serve", "train", "notebook", "tensorboard", "dev")
+
+# Workload-kind defaults (product.md, "Workload kinds"); every one can be overridden.
+KIND_DEFAULTS = {
+    "serve": {"restart": "unless-stopped", "shm_size": "2g", "ipc": None, "publish_ip": None, "gpu": True},
+    "train": {"restart": "on-failure:3", "shm_size": None, "ipc": "host", "publish_ip": None, "gpu": True},
+    "notebook": {"restart": "unless-stopped", "shm_size": "8g", "ipc": None, "publish_ip": "127.0.0.1", "gpu": True},
+    "tensorboard": {"restart": "unless-stopped", "shm_size": None, "ipc": None, "publish_ip": "127.0.0.1",
+                    "gpu": False},
+    "dev": {"restart": None, "shm_size": "8g", "ipc": None, "publish_ip": None, "gpu": True},
+}
+# NGC's recommendation for training containers (docker-runtime.md section 5).
+TRAIN_ULIMITS = {"memlock": "-1", "stack": "67108864"}
+# Servers whose documentation asks for the host IPC namespace (vLLM and SGLang tensor
+# parallelism, docker-runtime.md section 5 / servers.md section 2.1); TGI's README uses 1g.
+SERVER_SHM = {"vllm": ("host", None), "sglang": ("host", None), "tgi": (None, "1g")}
+HEARTBEAT_FILE = "/tmp/dlgen-heartbeat"
+HEARTBEAT_MAX_AGE_S = 600
+HF_HOME = "/cache/huggingface"
+APP_USER = "app"
+APP_UID = 1000
+
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+_SIZE_RE = re.compile(r"^\d+(\.\d+)?[bkmg]?$", re.IGNORECASE)
+_RESTART_RE = re.compile(r"^(no|always|unless-stopped|on-failure(:\d+)?)$")
+
+
+@dataclass
+class Probe:
+    tool: str                  # python | curl | wget | heartbeat | none
+    argv: list[str]            # exec-form HEALTHCHECK command ([] = none)
+    url: str = ""              # readiness URL (HTTP probes)
+    heartbeat: str = ""
+    max_age_s: int = 0
+
+
+@dataclass
+class DeploySpec:
+    name: str
+    model: Model
+    kind: str
+    server: str
+    preset: dict
+    base_image: str
+    facts: dict
+    torch_base: matrix.TorchBase | None
+    port: int | None
+    extra_ports: list[int]
+    probe: Probe
+    timing: timing.Timing
+    gpus: str | None
+    restart: str | None
+    shm_size: str | None
+    ipc: str | None
+    ulimits: dict[str, str]
+    user: str | None
+    docker_version: float | None
+    python: str
+    pip: list[str]
+    init: bool
+    env: dict[str, str | None] = field(default_factory=dict)
+    volumes: list[Volume] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def emits_start_interval(self) -> bool:
+        return self.timing.start_interval_s is not None
+
+    @property
+    def generated_app(self) -> bool:
+        return bool(self.preset.get("generated_app"))
+
+    @property
+    def model_ref(self) -> str:
+        """What the server loads: the HF id, or the catalog name when there is none."""
+        return self.model.hf_id or self.model.name
+
+    def health(self) -> Health | None:
+        if not self.probe.argv:
+            return None
+        t = self.timing
+        return Health(test=["CMD", *self.probe.argv], interval=t.interval_s, timeout=t.timeout_s,
+                      start_period=t.start_period_s, start_interval=t.start_interval_s, retries=t.retries)
+
+    def run_spec(self, image: str | None = None) -> RunSpec:
+        """How the bundle's container runs: the source of run.sh, compose.yaml, k8s.yaml and verify."""
+        dev = self.kind == "dev"
+        ports = []
+        if self.port and not dev:
+            ip = KIND_DEFAULTS[self.kind]["publish_ip"]
+            ports = [Port(p, p, ip) for p in [self.port, *self.extra_ports]]
+        return RunSpec(
+            image=image or f"{self.name}:latest",
+            name=None if dev else self.name,
+            gpus=self.gpus,
+            restart=self.restart,
+            remove=dev,
+            detach=not dev,
+            interactive=dev,
+            tty=dev,
+            init=self.init,
+            shm_size=self.shm_size,
+            ipc=self.ipc,
+            ulimits=dict(self.ulimits),
+            ports=ports,
+            volumes=list(self.volumes),
+            env=dict(self.env),
+            command=["bash"] if dev else [],
+            origin="dlgen",
+        )
+
+
+def _validate_name(name: str) -> str:
+    if not _NAME_RE.match(name):
+        raise DlgenError(f"invalid name {name!r}",
+                         "use lower-case letters, digits, '.', '_' and '-' (it names the image and container)")
+    return name
+
+
+def _default_name(model: Model, kind: str) -> str:
+    base = model.name.rsplit("/", 1)[-1].lower()
+    base = re.sub(r"[^a-z0-9_.-]+", "-", base).strip("-.") or "model"
+    return f"{base}-{kind}"[:63]
+
+
+def _validate_gpus(gpus: str) -> str:
+    g = gpus.strip()
+    if g == "all":
+        return g
+    if g.isdigit() and int(g) > 0:
+        return g
+    if re.fullmatch(r"\d+(,\d+)*", g):
+        return f"device={g}"
+    if re.fullmatch(r"device=\d+(,\d+)*", g):
+        return g
+    raise DlgenError(f"invalid --gpus {gpus!r}", "use all, a count (2) or device indexes (0,1)")
+
+
+def _parse_docker_version(v: str | None) -> float | None:
+    if v is None:
+        return None
+    m = re.fullmatch(r"\s*(\d+)(?:\.(\d+))?(?:\.\d+)?\s*", str(v))
+    if not m:
+        raise DlgenError(f"cannot read --docker-version {v!r}", "give the engine's major version, e.g. 24 or 26.1")
+    return float(f"{m.group(1)}.{m.group(2) or 0}")
+
+
+def build(*, model: str | None = None, params: str | None = None, dtype: str | None = None,
+          kind: str = "serve", server: str | None = None, torch: str | None = None, cuda: str | None = None,
+          variant: str | None = None, port: int | None = None, gpus: str | None = None,
+          restart: str | None = None, docker_version: str | None = None, name: str | None = None,
+          image: str | None = None, shm_size: str | None = None, start_period: int | None = None,
+          disk_gbps: float | None = None, margin: float | None = None) -> DeploySpec:
+    """Validate `dlgen new` options and derive everything else. Raises DlgenError on bad input."""
+    if kind not in KINDS:
+        raise DlgenError(f"unknown kind {kind!r}", f"use one of {', '.join(KINDS)}")
+    servers = data.servers()
+    server = server or servers["defaults"][kind]
+    if server not in servers["servers"]:
+        raise DlgenError(f"unknown server {server!r}", f"use one of {', '.join(servers['servers'])}")
+    preset = servers["servers"][server]
+    if kind not in preset["kinds"]:
+        ok = [n for n, s in servers["servers"].items() if kind in s["kinds"]]
+        raise DlgenError(f"server {server!r} does not run kind {kind!r}", f"for {kind} use {', '.join(ok)}")
+
+    if model is None and params is None and kind in ("notebook", "tensorboard", "dev"):
+        mdl = Model("none", "", "none", 0, "bf16", "no model", in_catalog=False)
+    else:
+        mdl = catalog.resolve(model, params, dtype)
+
+    if port is not None and not 1 <= port <= 65535:
+        raise DlgenError(f"invalid port {port}", "use a number from 1 to 65535")
+    if restart is not None:
+        if not _RESTART_RE.match(restart):
+            raise DlgenError(f"invalid restart policy {restart!r}",
+                             "use no, always, unless-stopped or on-failure[:N]")
+        if kind == "dev" and restart != "no":
+            raise DlgenError("the dev kind runs with --rm, which docker refuses together with --restart",
+                             "drop --restart, or use --kind serve/train")
+    if shm_size is not None and not _SIZE_RE.match(shm_size):
+        raise DlgenError(f"invalid --shm-size {shm_size!r}", "write it like 2g or 512m")
+    if start_period is not None and start_period <= 0:
+        raise DlgenError(f"invalid --start-period {start_period}", "give a positive number of seconds")
+    if disk_gbps is not None and disk_gbps <= 0:
+        raise DlgenError(f"invalid --disk-gbps {disk_gbps}", "give a positive throughput in GB/s, e.g. 0.6")
+    if margin is not None and margin < 1:
+        raise DlgenError(f"invalid --margin {margin}", "give a factor of at least 1, e.g. 2")
+    dv = _parse_docker_version(docker_version)
+    if name is not None:
+        _validate_name(name)
+
+    # ---- base image
+    torch_base = None
+    if image:
+        if re.search(r"[\s\"'`$\\]", image):
+            raise DlgenError(f"invalid --image {image!r}", "give an image reference like repo/name:tag")
+        base_image = image
+    elif preset["image"] == "torch":
+        default_variant = "devel" if kind == "dev" else "runtime"
+        torch_base = matrix.choose(torch, cuda, variant or default_variant)
+        base_image = torch_base.image
+    elif preset["image"] == "python":
+        if torch or cuda:
+            raise DlgenError(f"the {server} preset runs on {servers['python_image']} without torch or CUDA",
+                             "drop --torch/--cuda for this kind")
+        base_image = servers["python_image"]
+    else:
+        if torch or cuda or variant:
+            raise DlgenError(f"the {server} preset uses its project's image {preset['image']}",
+                             "drop --torch/--cuda/--variant, or pass --image to pick another tag")
+        base_image = preset["image"]
+    facts = data.image_facts(base_image) or {"curl": None, "wget": None, "python": "python", "nvcc": None,
+                                             "torch": None, "gpu": True, "source": "unknown image"}
+
+    python_cmd = facts.get("python") or ""
+    # ---- probe: only a tool the image is known to have (DLG014)
+    port_ = port if port is not None else (preset["port"] or None)
+    tool = preset["probe"]
+    if tool in ("curl", "wget") and facts.get(tool) is not True:
+        tool = "python"
+    if tool in ("python", "heartbeat") and not python_cmd:
+        raise DlgenError(f"{base_image} has no python for the health probe",
+                         "pick an image with python, or a server preset whose image has curl")
+    probe = _probe(tool, python_cmd, port_, preset)
+
+    # ---- timing
+    consts = timing.Constants().override(disk_gbps=disk_gbps, margin=margin)
+    tm = timing.for_server(mdl.weights_gb, preset, constants=consts, docker_version=dv,
+                           start_period_s=start_period)
+
+    kd = KIND_DEFAULTS[kind]
+    gpu_wanted = kd["gpu"] and facts.get("gpu", True)
+    gpus_ = _validate_gpus(gpus) if gpus else ("all" if gpu_wanted else None)
+    ipc, shm = kd["ipc"], kd["shm_size"]
+    if server in SERVER_SHM:
+        ipc, shm = SERVER_SHM[server]
+    if shm_size:
+        ipc, shm = None, shm_size
+    env: dict[str, str | None] = {}
+    volumes: list[Volume] = []
+    if mdl.task != "none" and kind in ("serve", "train"):
+        env["HF_TOKEN"] = None  # passed by name: the value never lands in a file (DLG107)
+        volumes.append(Volume("hf-cache", HF_HOME, "", "volume"))
+    if kind == "notebook":
+        env["JUPYTER_TOKEN"] = None
+        volumes.append(Volume("./notebooks", "/app/notebooks", "", "bind"))
+    if kind == "train":
+        volumes.append(Volume("checkpoints", "/checkpoints", "", "volume"))
+    if kind == "tensorboard":
+        volumes.append(Volume("./runs", "/logs", "ro", "bind"))
+    if kind == "dev":
+        volumes.append(Volume(".", "/app", "", "bind"))
+    user = APP_USER if preset["image"] in ("torch", "python") and kind != "dev" else None
+    notes = []
+    if torch_base and not torch_base.tags_verified:
+        notes.append(f"pytorch/pytorch tags for torch {torch_base.torch} are not verified in dlgen's matrix; "
+                     "check that the tag exists before building")
+    return DeploySpec(
+        name=name or _default_name(mdl if mdl.task != "none" else Model(server, "", "", 0, "bf16", ""), kind),
+        model=mdl, kind=kind, server=server, preset=preset, base_image=base_image, facts=facts,
+        torch_base=torch_base, port=port_ if kind != "dev" else None,
+        extra_ports=list(preset.get("extra_ports") or []), probe=probe, timing=tm, gpus=gpus_,
+        restart=restart if restart is not None else kd["restart"], shm_size=shm, ipc=ipc,
+        ulimits=dict(TRAIN_ULIMITS) if kind == "train" else {}, user=user, docker_version=dv,
+        python=python_cmd or "python", pip=list(preset.get("pip") or []),
+        init=not preset.get("handles_sigterm", True), env=env, volumes=volumes, notes=notes,
+    )
+
+
+def _probe(tool: str, python_cmd: str, port: int | None, preset: dict) -> Probe:
+    if tool == "none":
+        return Probe("none", [])
+    if tool == "heartbeat":
+        return Probe("heartbeat", [python_cmd, "/app/probe.py", "--heartbeat", HEARTBEAT_FILE,
+                                   "--max-age", str(HEARTBEAT_MAX_AGE_S)],
+                     heartbeat=HEARTBEAT_FILE, max_age_s=HEARTBEAT_MAX_AGE_S)
+    url = f"http://127.0.0.1:{port}{preset['readiness']}"
+    if tool == "python":
+        return Probe("python", [python_cmd, "/app/probe.py"], url=url)
+    if tool == "curl":
+        return Probe("curl", ["curl", "-fsS", "-o", "/dev/null", "--max-time", "5", url], url=url)
+    return Probe("wget", ["wget", "-q", "-T", "5", "-O", "/dev/null", url], url=url)

