@@ -35,9 +35,15 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     """dlgen: right-by-construction Docker for PyTorch GPU work."""
 
 
+# `dlgen new` options in the order the "Regenerate with" line writes them.
+NEW_OPTIONS = ("model", "params", "dtype", "kind", "server", "torch", "cuda", "variant", "image", "port", "gpus",
+               "restart", "shm_size", "docker_version", "start_period", "disk_gbps", "margin", "name")
+
+
 def _canonical_command(opts: dict) -> str:
     parts = ["dlgen", "new"]
-    for key, value in opts.items():
+    for key in NEW_OPTIONS:
+        value = opts.get(key)
         if value is None or value is False:
             continue
         flag = "--" + key.replace("_", "-")
