@@ -148,6 +148,42 @@ def models(
                f"{timing.ROUND_TO_S} s")
 
 
+@app.command()
+def lint(
+    paths: List[str] = typer.Argument(..., help="Dockerfiles, compose files, scripts/Makefiles/Markdown, directories."),
+    fmt: str = typer.Option("text", "--format", help="text or json."),
+    kind: Optional[str] = typer.Option(None, "--kind", help="Force the file kind: dockerfile, compose or run."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model the images serve (for start-period rules)."),
+    threshold: str = typer.Option("warning", "--failure-threshold", help="info, warning or error."),
+):
+    """Lint Dockerfiles and run configurations (docker run lines, compose services)."""
+    import json
+
+    from dlgen import lint as lint_mod
+
+    if fmt not in ("text", "json"):
+        raise DlgenError(f"unknown format {fmt!r}", "use text or json")
+    if threshold not in lint_mod.SEVERITIES:
+        raise DlgenError(f"unknown failure threshold {threshold!r}", "use info, warning or error")
+    if kind not in (None, "dockerfile", "compose", "run"):
+        raise DlgenError(f"unknown kind {kind!r}", "use dockerfile, compose or run")
+    rules = lint_mod.load_rules()
+    result = lint_mod.lint_paths(paths, rules, lint_mod.Context(model=model), kind)
+    if fmt == "json":
+        typer.echo(json.dumps([f.as_dict() for f in result.findings], indent=2))
+    else:
+        for f in result.findings:
+            typer.echo(f"{f.file}:{f.line}:{f.column}: {f.rule} {f.severity}: {f.message}"
+                       + (f" (fix: {f.hint})" if f.hint else ""))
+    for err in result.input_errors + result.rule_errors:
+        typer.echo(f"dlgen: error: {err}", err=True)
+    if result.input_errors or result.rule_errors:
+        raise typer.Exit(2)
+    level = lint_mod.SEVERITIES.index(threshold)
+    if any(lint_mod.SEVERITIES.index(f.severity) >= level for f in result.findings):
+        raise typer.Exit(1)
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     """Entry point: run the CLI, turn bad input into one line and exit code 2."""
     try:

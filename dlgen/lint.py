@@ -1,0 +1,229 @@
+"""The lint engine: find files, parse them once, run every rule, apply ignores and config.
+
+Rules live one per file in rules/ (and in extra rule directories from the config); each file
+holds its id, name, severity, target, explanation, failing and passing examples and check().
+Importing this module imports no Docker SDK and no Jinja, so pre-commit runs stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+from dlgen.sources import SourceError, compose_services, parse_dockerfile, run_lines
+
+SEVERITIES = ("info", "warning", "error")
+IGNORE_RE = re.compile(r"#\s*dlgen:\s*ignore=([A-Z0-9, ]+)")
+IGNORE_FILE_RE = re.compile(r"#\s*dlgen:\s*ignore-file=([A-Z0-9, ]+)")
+
+
+@dataclass
+class Finding:
+    file: str
+    line: int
+    column: int
+    rule: str
+    name: str
+    severity: str
+    message: str
+    hint: str = ""
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "line": self.line, "column": self.column, "rule": self.rule, "name": self.name,
+                "severity": self.severity, "message": self.message, "hint": self.hint}
+
+
+@dataclass
+class Context:
+    """What a rule may consult besides the parsed file."""
+    path: str = ""
+    model: str | None = None          # --model / config default model
+    docker_version: float | None = None
+    findings: list = field(default_factory=list)
+
+
+@dataclass
+class Rule:
+    id: str
+    name: str
+    severity: str
+    target: str          # dockerfile | run
+    why: str
+    module: ModuleType
+    path: str
+
+    def check(self, doc, ctx: Context):
+        return self.module.check(doc, ctx)
+
+
+def builtin_rules_dir() -> Path:
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "rules", here.parent / "rules"):
+        if any(candidate.glob("dlg*.py")):
+            return candidate
+    return here.parent / "rules"
+
+
+def load_rules(extra_dirs: list[str] | None = None) -> list[Rule]:
+    rules = []
+    for d in [builtin_rules_dir(), *[Path(x) for x in (extra_dirs or [])]]:
+        for f in sorted(Path(d).glob("*.py")):
+            if f.name.startswith("_"):
+                continue
+            spec = importlib.util.spec_from_file_location(f"dlgen_rule_{f.stem}", f)
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            rules.append(Rule(mod.ID, mod.NAME, mod.SEVERITY, mod.TARGET, mod.WHY.strip(), mod, str(f)))
+    return sorted(rules, key=lambda r: r.id)
+
+
+# ---------------------------------------------------------------------------- file kinds
+def classify(path: Path, text: str | None = None) -> str | None:
+    n = path.name
+    low = n.lower()
+    if n in ("Dockerfile", "Containerfile") or low.endswith(".dockerfile") or low.startswith("dockerfile.") \
+            or low.startswith("containerfile."):
+        return "dockerfile"
+    if re.fullmatch(r".*compose.*\.ya?ml", low):
+        return "compose"
+    if n == "Makefile" or low.endswith(".mk") or n == "GNUmakefile":
+        return "makefile"
+    if low.endswith((".md", ".markdown")):
+        return "markdown"
+    if low.endswith((".sh", ".bash")):
+        return "shell"
+    if text is None:
+        return None
+    first = next((l.strip() for l in text.splitlines() if l.strip() and not l.strip().startswith("#")), "")
+    if re.match(r"^(FROM|ARG)\s", first, re.IGNORECASE) or text.lstrip().lower().startswith("# syntax="):
+        return "dockerfile"
+    if low.endswith((".yml", ".yaml")) and re.search(r"^services:\s*$", text, re.MULTILINE):
+        return "compose"
+    if text.startswith("#!") and "sh" in text.splitlines()[0]:
+        return "shell"
+    if re.search(r"\b(nvidia-)?docker\s+(container\s+)?run\b", text):
+        return "shell"
+    return None
+
+
+# ---------------------------------------------------------------------------- ignores
+def _ignored_above(lines: list[str], line: int) -> set[str]:
+    """Rule ids named in `# dlgen: ignore=` comments on the lines directly above ``line``."""
+    ids: set[str] = set()
+    i = line - 2
+    while 0 <= i < len(lines) and lines[i].strip().startswith("#"):
+        m = IGNORE_RE.search(lines[i])
+        if m:
+            ids |= {x.strip() for x in m.group(1).split(",") if x.strip()}
+        i -= 1
+    return ids
+
+
+def _file_ignores(text: str) -> set[str]:
+    ids: set[str] = set()
+    for m in IGNORE_FILE_RE.finditer(text):
+        ids |= {x.strip() for x in m.group(1).split(",") if x.strip()}
+    return ids
+
+
+# ---------------------------------------------------------------------------- running
+@dataclass
+class Result:
+    findings: list[Finding] = field(default_factory=list)
+    input_errors: list[str] = field(default_factory=list)   # bad input: exit 2
+    rule_errors: list[str] = field(default_factory=list)    # a rule raised: exit 2
+    files: int = 0
+
+
+def lint_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context) -> tuple[list[Finding], list[str]]:
+    """Findings for one file's text (before severity config); second value: rule crashes."""
+    findings: list[Finding] = []
+    crashes: list[str] = []
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    try:
+        if kind == "dockerfile":
+            docs = [parse_dockerfile(text, path)]
+            target = "dockerfile"
+        else:
+            docs = compose_services(text) if kind == "compose" else run_lines(text, kind)
+            target = "run"
+    except SourceError as exc:
+        return [Finding(path, exc.line, 1, "DLG000", "syntax", "error", str(exc).splitlines()[0],
+                        "fix the syntax; the file was not linted further")], []
+    ctx.path = path
+    for rule in rules:
+        if rule.target != target:
+            continue
+        for doc in docs:
+            try:
+                for f in rule.check(doc, ctx) or ():
+                    line, col, message = f[0], f[1], f[2]
+                    hint = f[3] if len(f) > 3 else ""
+                    findings.append(Finding(path, line, col, rule.id, rule.name, rule.severity, message, hint))
+            except Exception as exc:  # a rule never takes the run down
+                crashes.append(f"{path}: rule {rule.id} failed: {type(exc).__name__}: {exc}")
+    file_ids = _file_ignores(text)
+    kept = [f for f in findings if f.rule not in file_ids and f.rule not in _ignored_above(lines, f.line)]
+    kept.sort(key=lambda f: (f.line, f.column, f.rule))
+    return kept, crashes
+
+
+def iter_files(paths: list[str], result: Result, forced_kind: str | None = None):
+    for p in paths:
+        path = Path(p)
+        if not path.exists():
+            result.input_errors.append(f"{p}: no such file or directory")
+            continue
+        if path.is_dir():
+            found = False
+            for f in sorted(path.rglob("*")):
+                if f.is_file() and not any(part.startswith(".") and part not in (".", "..") for part in
+                                           f.relative_to(path).parts[:-1]) and "node_modules" not in f.parts:
+                    if forced_kind or classify(f) is not None:
+                        found = True
+                        yield f, forced_kind or classify(f), False
+            if not found:
+                result.input_errors.append(f"{p}: no Dockerfile, compose file or script found in this directory")
+            continue
+        yield path, forced_kind, True
+
+
+def read_text(path: Path) -> str:
+    data = path.read_bytes()
+    if b"\x00" in data[:8192]:
+        raise ValueError("binary file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 (byte {exc.start})") from None
+
+
+def lint_paths(paths: list[str], rules: list[Rule], ctx: Context, forced_kind: str | None = None) -> Result:
+    result = Result()
+    for path, kind, explicit in iter_files(paths, result, forced_kind):
+        try:
+            text = read_text(path)
+        except (OSError, ValueError) as exc:
+            result.input_errors.append(f"{path}: cannot lint: {exc}")
+            continue
+        kind = kind or classify(path, text)
+        if kind is None:
+            if explicit:
+                result.input_errors.append(f"{path}: not a Dockerfile, compose file or script with docker run "
+                                           "lines; pass --kind dockerfile|compose|run to force")
+            continue
+        if kind == "run":
+            kind = "markdown" if path.suffix.lower() in (".md", ".markdown") else "shell"
+        if not text.strip() and kind != "dockerfile":
+            if explicit:
+                result.input_errors.append(f"{path}: empty file")
+            continue
+        findings, crashes = lint_text(text, str(path), kind, rules, ctx)
+        result.findings += findings
+        result.rule_errors += crashes
+        result.files += 1
+    return result

@@ -1,0 +1,246 @@
+"""Reading what `dlgen lint` judges: Dockerfiles (BuildKit's own parser, via the `dockerfile`
+package), `docker run` lines in shell scripts, Makefiles and Markdown, and compose services.
+Run configurations all become RunSpec objects."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+
+from dlgen.runspec import RunSpec
+
+
+class SourceError(Exception):
+    """The file cannot be parsed (reported as DLG000 with its line)."""
+
+    def __init__(self, message: str, line: int = 1):
+        super().__init__(message)
+        self.line = line
+
+
+# ---------------------------------------------------------------------------- Dockerfile
+@dataclass
+class Instr:
+    cmd: str                 # upper-case keyword
+    flags: tuple
+    value: tuple
+    json: bool
+    line: int                # 1-based first line
+    end_line: int
+    original: str
+    heredocs: tuple
+    stage: int
+
+    def flag(self, name: str) -> str | None:
+        for f in self.flags:
+            key, eq, val = f.lstrip("-").partition("=")
+            if key == name:
+                return val if eq else ""
+        return None
+
+    @property
+    def text(self) -> str:
+        """Arguments as one string (shell form), heredoc bodies appended."""
+        body = " ".join(self.value)
+        for h in self.heredocs:
+            body += "\n" + h.content
+        return body
+
+
+@dataclass
+class Stage:
+    index: int
+    base: str
+    name: str
+    instrs: list[Instr] = field(default_factory=list)
+
+    def find(self, *cmds: str) -> list[Instr]:
+        return [i for i in self.instrs if i.cmd in cmds]
+
+
+@dataclass
+class DockerfileDoc:
+    path: str
+    text: str
+    instrs: list[Instr]
+    stages: list[Stage]
+    args: dict[str, str]      # ARG defaults before and inside stages
+
+    @property
+    def final(self) -> Stage:
+        return self.stages[-1]
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+    def resolve(self, text: str) -> str:
+        """Substitute ${ARG} / $ARG defaults (unknown ones stay)."""
+        def sub(m):
+            name = m.group(1) or m.group(3)
+            if self.args.get(name):
+                return self.args[name]
+            return m.group(2) if m.group(2) is not None else m.group(0)
+        return re.sub(r"\$\{(\w+)(?::?-([^}]*))?\}|\$(\w+)", sub, text)
+
+
+def parse_dockerfile(text: str, path: str = "Dockerfile") -> DockerfileDoc:
+    import dockerfile
+
+    try:
+        cmds = dockerfile.parse_string(text)
+    except dockerfile.GoParseError as exc:
+        msg = str(exc)
+        m = re.search(r"line (\d+)", msg)
+        raise SourceError(msg, int(m.group(1)) if m else 1) from None
+    instrs: list[Instr] = []
+    stages: list[Stage] = []
+    args: dict[str, str] = {}
+    for c in cmds:
+        cmd = c.cmd.upper()
+        if cmd == "FROM":
+            vals = list(c.value)
+            name = vals[2] if len(vals) >= 3 and vals[1].lower() == "as" else ""
+            stages.append(Stage(len(stages), vals[0] if vals else "", name))
+        inst = Instr(cmd, tuple(c.flags), tuple(c.value), bool(c.json), c.start_line, c.end_line, c.original,
+                     tuple(c.heredocs), max(0, len(stages) - 1))
+        if cmd == "ARG":
+            for v in c.value:
+                k, eq, d = v.partition("=")
+                if eq and k not in args:
+                    args[k] = d.strip("\"'")
+        instrs.append(inst)
+        if stages and cmd != "FROM":
+            stages[-1].instrs.append(inst)
+        elif stages:
+            stages[-1].instrs.append(inst)
+    if not stages:  # a fragment BuildKit still parses: judge it as one stage with no base
+        stages = [Stage(0, "", "", list(instrs))]
+    return DockerfileDoc(path, text, instrs, stages, args)
+
+
+# ---------------------------------------------------------------------------- docker run lines
+_RUN_START = re.compile(r"(?:^|[\s;&|(`])((?:sudo\s+)?(?:nvidia-docker|docker|podman)\s+(?:container\s+)?run)\b")
+
+
+def _opaque(text: str) -> str:
+    """Replace $(...) and `...` command substitutions by a placeholder word (balanced parens)."""
+    out, i = [], 0
+    while i < len(text):
+        if text.startswith("$(", i):
+            depth, j = 0, i + 1
+            while j < len(text):
+                if text[j] == "(":
+                    depth += 1
+                elif text[j] == ")":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                j += 1
+            out.append("__SUBST__")
+            i = j + 1
+        elif text[i] == "`":
+            j = text.find("`", i + 1)
+            out.append("__SUBST__")
+            i = (j if j != -1 else len(text) - 1) + 1
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def _logical_lines(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Join backslash continuations; keep the first line number."""
+    out, buf, start = [], [], 0
+    for no, line in lines:
+        stripped = line.rstrip()
+        if not buf:
+            start = no
+        if stripped.endswith("\\"):
+            buf.append(stripped[:-1])
+            continue
+        buf.append(line)
+        out.append((start, " ".join(buf)))
+        buf = []
+    if buf:
+        out.append((start, " ".join(buf)))
+    return out
+
+
+def run_lines(text: str, flavour: str = "shell") -> list[RunSpec]:
+    """Every `docker run` in a shell script, a Makefile (recipes) or Markdown (code blocks)."""
+    raw = text.splitlines()
+    numbered: list[tuple[int, str]] = []
+    if flavour == "markdown":
+        fence = None
+        for no, line in enumerate(raw, 1):
+            s = line.strip()
+            if s.startswith(("```", "~~~")):
+                fence = None if fence else s[:3]
+                continue
+            if fence or line.startswith("    "):
+                numbered.append((no, line))
+    else:
+        numbered = list(enumerate(raw, 1))
+    specs = []
+    for no, line in _logical_lines(numbered):
+        code = line.split(" #", 1)[0] if flavour != "markdown" else line
+        if code.lstrip().startswith("#"):
+            continue
+        m = _RUN_START.search(code)
+        if not m:
+            continue
+        cmd = code[m.start(1):]
+        if flavour == "makefile":
+            cmd = re.sub(r"\$\((\w+)\)|\$\{(\w+)\}", lambda mm: "__MAKEVAR_" + (mm.group(1) or mm.group(2)), cmd)
+        cmd = _opaque(cmd.replace("$$", "$"))
+        try:
+            lex = shlex.shlex(cmd, posix=True, punctuation_chars=";&|")
+            lex.whitespace_split = True
+            words = []
+            for w in lex:
+                if w and set(w) <= set(";&|"):
+                    break
+                words.append(w)
+        except ValueError:
+            words = cmd.split()
+        if words and words[0] == "sudo":
+            words = words[1:]
+        spec = RunSpec.from_docker_run(words, line=no)
+        if spec.image:
+            specs.append(spec)
+    return specs
+
+
+# ---------------------------------------------------------------------------- compose
+def compose_services(text: str) -> list[RunSpec]:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        doc = YAML(typ="rt", pure=True).load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise SourceError(f"invalid YAML: {getattr(exc, 'problem', exc)}", (mark.line + 1) if mark else 1) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("services"), dict):
+        raise SourceError("not a compose file: no top-level 'services' mapping", 1)
+    specs = []
+    services = doc["services"]
+    for name, svc in services.items():
+        if not isinstance(svc, dict):
+            continue
+        try:
+            line = services.lc.key(name)[0] + 1
+        except Exception:
+            line = 1
+        specs.append(RunSpec.from_compose(str(name), _plain(svc), line))
+    return specs
+
+
+def _plain(obj):
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_plain(v) for v in obj]
+    return obj

@@ -1,0 +1,27 @@
+"""DLG001 no-command.
+
+What it does: reports a final stage that has neither CMD nor ENTRYPOINT.
+Why is this bad: the container then runs the base image's default, usually a shell, which exits at
+once when started detached; a serving image (EXPOSE or HEALTHCHECK) is certainly broken.
+Use instead: an exec-form CMD that starts your server or job.
+"""
+
+ID = "DLG001"
+NAME = "no-command"
+SEVERITY = "warning"
+TARGET = "dockerfile"
+WHY = "Without CMD or ENTRYPOINT the container runs the base image's default shell and exits at once."
+FAIL = ["FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nCOPY app.py /app/\n"]
+PASS = ['FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nCOPY app.py /app/\nCMD ["python", "/app/app.py"]\n']
+
+
+def check(doc, ctx):
+    final = doc.final
+    if final.find("CMD", "ENTRYPOINT"):
+        return
+    serving = final.find("EXPOSE", "HEALTHCHECK")
+    last = final.instrs[-1]
+    msg = "the final stage has no CMD or ENTRYPOINT: the container runs the base image's default and exits"
+    if serving:
+        msg += " (this image EXPOSEs a port or has a HEALTHCHECK, so it is meant to serve)"
+    yield last.line, 1, msg, 'add an exec-form CMD, e.g. CMD ["python", "server.py"]'

@@ -1,0 +1,75 @@
+"""DLG014 probe-tool-missing.
+
+What it does: reports a HEALTHCHECK that runs a program (curl, wget, python) the final image
+does not have: the base image is known to lack it and no RUN installs it.
+Why is this bad: the probe can never pass, so the container is `unhealthy` forever
+(docker-runtime.md section 1.5); `pytorch/pytorch` and `nvidia/cuda` ship no curl or wget.
+Use instead: a standard-library Python probe, or install the tool in a RUN.
+"""
+
+import re
+
+from dlgen import data
+
+ID = "DLG014"
+NAME = "probe-tool-missing"
+SEVERITY = "error"
+TARGET = "dockerfile"
+WHY = "A probe that calls a program the image lacks can never pass: the container stays unhealthy."
+FAIL = ['FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\n'
+        'HEALTHCHECK --start-period=60s CMD curl -f http://localhost:8000/health || exit 1\nCMD ["python", "s.py"]\n']
+PASS = ['FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\n'
+        'RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*\n'
+        'HEALTHCHECK --start-period=60s CMD curl -f http://localhost:8000/health || exit 1\nCMD ["python", "s.py"]\n',
+        'FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\n'
+        'HEALTHCHECK --start-period=60s CMD ["python", "-c", "import urllib.request as u; '
+        'u.urlopen(\'http://localhost:8000/health\')"]\nCMD ["python", "s.py"]\n']
+TOOLS = ("curl", "wget", "python", "python3")
+
+
+def _installed(doc, stages, tool):
+    pat = re.compile(rf"(apt-get|apt|apk|yum|dnf|microdnf|conda|mamba|pip|uv pip)\b[^\n]*\binstall\b[^\n]*\b{tool}\b")
+    for st in stages:
+        for ins in st.find("RUN"):
+            if pat.search(ins.text) or (tool.startswith("python") and "deadsnakes" in ins.text):
+                return True
+        for ins in st.find("COPY", "ADD"):
+            if tool in " ".join(ins.value):
+                return True
+    return False
+
+
+def _chain(doc):
+    """The final stage and the local stages it builds FROM."""
+    names = {s.name: s for s in doc.stages if s.name}
+    chain, st = [], doc.final
+    while st is not None and st not in chain:
+        chain.append(st)
+        st = names.get(doc.resolve(st.base))
+    return chain
+
+
+def check(doc, ctx):
+    chain = _chain(doc)
+    base = doc.resolve(chain[-1].base)
+    facts = data.image_facts(base)
+    if not facts:
+        return
+    for hc in doc.final.find("HEALTHCHECK"):
+        if not hc.value or hc.value[0].upper() == "NONE":
+            continue
+        words = list(hc.value[1:]) if hc.json else " ".join(hc.value[1:]).split()
+        if not words:
+            continue
+        prog = words[0].rsplit("/", 1)[-1]
+        if prog in ("sh", "bash") and len(words) > 2:
+            prog = words[2].split()[0].rsplit("/", 1)[-1]
+        if prog not in TOOLS:
+            continue
+        key = "python" if prog.startswith("python") else prog
+        # python: only "the image has no python at all" is certain; names differ between images
+        has = facts.get(key) if key != "python" else (False if not facts.get("python") else None)
+        if has is False and not _installed(doc, chain, prog):
+            yield hc.line, 1, f"the HEALTHCHECK runs {prog}, which {base} does not contain and no RUN installs: " \
+                              "the probe can never pass", \
+                "use a standard-library python probe (dlgen new writes one) or install the tool"

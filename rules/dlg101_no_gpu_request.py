@@ -1,0 +1,37 @@
+"""DLG101 no-gpu-request.
+
+What it does: reports a GPU image (CUDA, PyTorch, NGC, vLLM, TGI, Triton, ...) or a known GPU
+server run without `--gpus` / `--runtime=nvidia` / a CDI device, or a compose service without a
+GPU reservation (`deploy.resources.reservations.devices` with capabilities [gpu], or `gpus:`).
+Why is this bad: the container starts without a GPU; torch.cuda.is_available() is False and the
+model silently runs on CPU or fails.
+Use instead: `docker run --gpus all ...`, or a compose GPU reservation.
+"""
+
+import re
+
+from dlgen import data
+
+ID = "DLG101"
+NAME = "no-gpu-request"
+SEVERITY = "error"
+TARGET = "run"
+WHY = "Without a GPU request the container gets no GPU: torch.cuda.is_available() is False."
+FAIL = ["docker run -d -p 8000:8000 vllm/vllm-openai:v0.11.0 --model meta-llama/Llama-3.1-8B-Instruct\n"]
+PASS = ["docker run -d --gpus all -p 8000:8000 vllm/vllm-openai:v0.11.0 --model meta-llama/Llama-3.1-8B-Instruct\n",
+        "docker run --rm python:3.11-slim python -V\n"]
+GPU_IMAGE = re.compile(r"(cuda|pytorch/pytorch|nvcr\.io/nvidia|vllm|text-generation-inference|tritonserver|"
+                       r"sglang|llama\.cpp:.*cuda|-gpu\b|:.*-gpu|ollama/ollama)", re.IGNORECASE)
+GPU_COMMAND = re.compile(r"\b(vllm serve|text-generation-launcher|tritonserver|torchrun|nvidia-smi)\b")
+
+
+def check(spec, ctx):
+    if spec.requests_gpu or spec.env.get("NVIDIA_VISIBLE_DEVICES") not in (None, "", "none", "void"):
+        return
+    facts = data.image_facts(spec.image) if spec.image else None
+    gpu_image = (facts and facts.get("gpu")) or GPU_IMAGE.search(spec.image or "")
+    if gpu_image or GPU_COMMAND.search(" ".join(spec.full_command())):
+        where = f"service {spec.service}" if spec.service else "docker run"
+        fix = "add a deploy.resources.reservations.devices GPU reservation (capabilities: [gpu])" \
+            if spec.origin == "compose" else "add --gpus all"
+        yield spec.line, 1, f"{where} starts GPU image {spec.image or '(built)'} without requesting a GPU", fix

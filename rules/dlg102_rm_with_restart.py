@@ -1,0 +1,22 @@
+"""DLG102 rm-with-restart.
+
+What it does: reports `--rm` together with a restart policy other than `no`.
+Why is this bad: docker refuses the combination and the container never starts (exit 125,
+"conflicting options: cannot specify both --restart and --rm"; docker-runtime.md section 2).
+Use instead: `--rm` for one-off interactive runs, `--restart` for services, never both.
+"""
+
+ID = "DLG102"
+NAME = "rm-with-restart"
+SEVERITY = "error"
+TARGET = "run"
+WHY = "docker refuses --rm together with a restart policy: exit 125, the container never starts."
+FAIL = ["docker run --rm --restart unless-stopped --gpus all my/model:1\n"]
+PASS = ["docker run -d --restart unless-stopped --gpus all my/model:1\n",
+        "docker run --rm --restart no --gpus all my/model:1\n"]
+
+
+def check(spec, ctx):
+    if spec.remove and spec.restart and spec.restart != "no":
+        yield spec.line, 1, f"--rm with --restart {spec.restart}: docker refuses this (exit 125)", \
+            "drop --rm for a service, or drop --restart for a one-off run"

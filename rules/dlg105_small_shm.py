@@ -1,0 +1,39 @@
+"""DLG105 small-shm.
+
+What it does: reports a PyTorch GPU container with neither `--shm-size` of at least 1g nor
+`--ipc=host` (`shm_size` / `ipc: host` in compose).
+Why is this bad: /dev/shm defaults to 64 MiB; DataLoader workers and NCCL fall back to shared
+memory and die with SIGBUS (exit 135) (docker-runtime.md section 5).
+Use instead: `--shm-size=8g` (or `--ipc=host`).
+"""
+
+import re
+
+ID = "DLG105"
+NAME = "small-shm"
+SEVERITY = "warning"
+TARGET = "run"
+WHY = "The 64 MiB default /dev/shm kills PyTorch DataLoader workers with SIGBUS (exit 135)."
+FAIL = ["docker run --gpus all pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime python train.py\n",
+        "docker run --gpus all --shm-size=256m pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime python train.py\n"]
+PASS = ["docker run --gpus all --shm-size=8g pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime python train.py\n",
+        "docker run --gpus all --ipc=host pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime python train.py\n"]
+UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30}
+
+
+def size_bytes(text):
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([bkmg]?)b?\s*", str(text).lower())
+    return float(m.group(1)) * UNITS[m.group(2)] if m else None
+
+
+def check(spec, ctx):
+    if not spec.requests_gpu or spec.ipc == "host":
+        return
+    size = size_bytes(spec.shm_size) if spec.shm_size else None
+    if size is not None and size >= 2**30:
+        return
+    if spec.shm_size and size is None:
+        return  # a variable or an unknown unit: cannot judge
+    have = f"--shm-size={spec.shm_size}" if spec.shm_size else "the 64 MiB default /dev/shm"
+    yield spec.line, 1, f"GPU container with {have}: DataLoader workers die with SIGBUS (exit 135)", \
+        "add --shm-size=8g (shm_size: 8g in compose) or --ipc=host"
