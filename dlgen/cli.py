@@ -151,37 +151,124 @@ def models(
 @app.command()
 def lint(
     paths: List[str] = typer.Argument(..., help="Dockerfiles, compose files, scripts/Makefiles/Markdown, directories."),
-    fmt: str = typer.Option("text", "--format", help="text or json."),
+    fmt: str = typer.Option("text", "--format", help="text, json, sarif or github."),
     kind: Optional[str] = typer.Option(None, "--kind", help="Force the file kind: dockerfile, compose or run."),
     model: Optional[str] = typer.Option(None, "--model", help="Model the images serve (for start-period rules)."),
-    threshold: str = typer.Option("warning", "--failure-threshold", help="info, warning or error."),
+    threshold: Optional[str] = typer.Option(None, "--failure-threshold",
+                                            help="info, warning (default) or error: lowest severity that fails."),
+    disable: Optional[List[str]] = typer.Option(None, "--disable", help="Rule id or name to skip (repeatable)."),
+    docker_version: Optional[str] = typer.Option(None, "--docker-version", help="Target Docker Engine, e.g. 24."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Config file (default: .dlgen.yaml or "
+                                                                 "[tool.dlgen] found from here upward)."),
+    no_config: bool = typer.Option(False, "--no-config", help="Ignore config files."),
+    fix: bool = typer.Option(False, "--fix", help="Repair what fixable rules report, in place (atomic)."),
+    diff: bool = typer.Option(False, "--diff", help="Print the --fix changes as a unified diff; write nothing."),
 ):
     """Lint Dockerfiles and run configurations (docker run lines, compose services)."""
-    import json
-
+    from dlgen import config as config_mod
     from dlgen import lint as lint_mod
+    from dlgen import report
 
-    if fmt not in ("text", "json"):
-        raise DlgenError(f"unknown format {fmt!r}", "use text or json")
-    if threshold not in lint_mod.SEVERITIES:
-        raise DlgenError(f"unknown failure threshold {threshold!r}", "use info, warning or error")
+    if fmt not in report.FORMATS:
+        raise DlgenError(f"unknown format {fmt!r}", "use text, json, sarif or github")
     if kind not in (None, "dockerfile", "compose", "run"):
         raise DlgenError(f"unknown kind {kind!r}", "use dockerfile, compose or run")
-    rules = lint_mod.load_rules()
-    result = lint_mod.lint_paths(paths, rules, lint_mod.Context(model=model), kind)
+    if config is not None and not config.is_file():
+        raise DlgenError(f"config file {config} does not exist", "pass an existing file or drop --config")
+    cfg = config_mod.load(None if no_config else (config or config_mod.find()))
+    threshold = threshold or cfg.failure_threshold or "warning"
+    if threshold not in lint_mod.SEVERITIES:
+        raise DlgenError(f"unknown failure threshold {threshold!r}", "use info, warning or error")
+    try:
+        rules = lint_mod.load_rules(cfg.rule_dirs)
+    except lint_mod.RuleLoadError as exc:
+        raise DlgenError(str(exc), "fix or remove the rule file (rule-dirs in the config)") from None
+    known = {r.id for r in rules} | {r.name for r in rules}
+    disabled = set(cfg.disable) | set(disable or [])
+    for name in sorted(disabled | set(cfg.severity)):
+        if name not in known:
+            raise DlgenError(f"unknown rule {name!r} (in --disable or the config)", "see `dlgen explain --list`")
+    rules = lint_mod.select_rules(rules, disabled)
+    dv = config_mod.parse_docker_version(docker_version) if docker_version else cfg.docker_version
+    ctx = lint_mod.Context(model=model or cfg.model, model_source="--model" if model else
+                           (f"config {cfg.path.name}" if cfg.model else None), docker_version=dv)
+    if fix or diff:
+        _fix_files(paths, rules, ctx, kind, write=fix, show_diff=diff)
+        if diff and not fix:
+            return
+    result = lint_mod.lint_paths(paths, rules, ctx, kind)
+    findings = lint_mod.apply_severity(result.findings, cfg.severity)
     if fmt == "json":
-        typer.echo(json.dumps([f.as_dict() for f in result.findings], indent=2))
-    else:
-        for f in result.findings:
-            typer.echo(f"{f.file}:{f.line}:{f.column}: {f.rule} {f.severity}: {f.message}"
-                       + (f" (fix: {f.hint})" if f.hint else ""))
+        typer.echo(report.as_json(findings))
+    elif fmt == "sarif":
+        typer.echo(report.sarif(findings, rules))
+    elif fmt == "github":
+        if findings:
+            typer.echo(report.github(findings))
+    elif findings:
+        typer.echo(report.text(findings, colour=report.use_colour()))
     for err in result.input_errors + result.rule_errors:
         typer.echo(f"dlgen: error: {err}", err=True)
     if result.input_errors or result.rule_errors:
         raise typer.Exit(2)
     level = lint_mod.SEVERITIES.index(threshold)
-    if any(lint_mod.SEVERITIES.index(f.severity) >= level for f in result.findings):
+    if any(lint_mod.SEVERITIES.index(f.severity) >= level for f in findings):
         raise typer.Exit(1)
+
+
+def _fix_files(paths, rules, ctx, kind, write: bool, show_diff: bool) -> None:
+    """--fix / --diff: repair Dockerfiles in place (atomically) or print the diff."""
+    import difflib
+
+    from dlgen import lint as lint_mod
+
+    scratch = lint_mod.Result()
+    for path, forced, _explicit in lint_mod.iter_files(paths, scratch, kind):
+        try:
+            original = lint_mod.read_text(path)
+        except (OSError, ValueError):
+            continue  # reported by the lint pass that follows
+        if (forced or lint_mod.classify(path, original)) != "dockerfile":
+            continue
+        fixed, applied = lint_mod.fix_text(original, str(path), "dockerfile", rules, ctx)
+        if "\r\n" in original:
+            fixed = fixed.replace("\n", "\r\n")
+        if not applied or fixed == original:
+            continue
+        if show_diff:
+            typer.echo("".join(difflib.unified_diff(original.splitlines(keepends=True),
+                                                    fixed.splitlines(keepends=True), f"a/{path}", f"b/{path}")),
+                       nl=False)
+        if write:
+            lint_mod.write_atomic(path, fixed)
+            for f in applied:
+                typer.echo(f"{path}:{f.line}: fixed {f.rule} {f.name}", err=True)
+
+
+@app.command()
+def explain(
+    code: Optional[str] = typer.Argument(None, help="A rule id (DLG012) or name (start-period-too-short)."),
+    list_rules: bool = typer.Option(False, "--list", help="List every rule."),
+):
+    """Explain a lint rule: what it checks, why it matters, failing and passing examples, the fix."""
+    from dlgen import lint as lint_mod
+    from dlgen import ruledocs
+
+    rules = lint_mod.load_rules()
+    if list_rules or code is None:
+        for r in rules:
+            typer.echo(f"{r.id}  {r.severity:<7}  {r.name}{'  (fixable)' if r.fixable else ''}")
+        return
+    key = code.strip()
+    rule = next((r for r in rules if r.id.lower() == key.lower() or r.name == key.lower()), None)
+    if rule is None:
+        import difflib
+
+        close = difflib.get_close_matches(key.upper(), [r.id for r in rules], n=1) or \
+            difflib.get_close_matches(key.lower(), [r.name for r in rules], n=1)
+        raise DlgenError(f"unknown rule {code!r}",
+                         (f"did you mean {close[0]}? " if close else "") + "see `dlgen explain --list`")
+    typer.echo(ruledocs.page(rule, markdown=False))
 
 
 def main(argv: Optional[List[str]] = None) -> None:

@@ -30,10 +30,11 @@ class Finding:
     severity: str
     message: str
     hint: str = ""
+    fix: tuple = ()          # rulekit.Edit objects --fix would apply
 
     def as_dict(self) -> dict:
         return {"file": self.file, "line": self.line, "column": self.column, "rule": self.rule, "name": self.name,
-                "severity": self.severity, "message": self.message, "hint": self.hint}
+                "severity": self.severity, "message": self.message, "hint": self.hint, "fixable": bool(self.fix)}
 
 
 @dataclass
@@ -41,8 +42,9 @@ class Context:
     """What a rule may consult besides the parsed file."""
     path: str = ""
     model: str | None = None          # --model / config default model
+    model_source: str | None = None   # "--model" or "config"
     docker_version: float | None = None
-    findings: list = field(default_factory=list)
+    docs: list = field(default_factory=list)   # every service/run line of the file (cross-service rules)
 
 
 @dataclass
@@ -54,6 +56,7 @@ class Rule:
     why: str
     module: ModuleType
     path: str
+    fixable: bool = False
 
     def check(self, doc, ctx: Context):
         return self.module.check(doc, ctx)
@@ -75,9 +78,24 @@ def load_rules(extra_dirs: list[str] | None = None) -> list[Rule]:
                 continue
             spec = importlib.util.spec_from_file_location(f"dlgen_rule_{f.stem}", f)
             mod = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(mod)
-            rules.append(Rule(mod.ID, mod.NAME, mod.SEVERITY, mod.TARGET, mod.WHY.strip(), mod, str(f)))
+            try:
+                spec.loader.exec_module(mod)
+            except Exception as exc:
+                raise RuleLoadError(f"{f}: rule file does not import: {type(exc).__name__}: {exc}") from None
+            try:
+                rule = Rule(mod.ID, mod.NAME, mod.SEVERITY, mod.TARGET, mod.WHY.strip(), mod, str(f),
+                            bool(getattr(mod, "FIXABLE", False)))
+            except AttributeError as exc:
+                raise RuleLoadError(f"{f}: not a dlgen rule ({exc}); a rule file defines ID, NAME, SEVERITY, "
+                                    "TARGET, WHY, FAIL, PASS and check()") from None
+            if rule.severity not in SEVERITIES or rule.target not in ("dockerfile", "run"):
+                raise RuleLoadError(f"{f}: severity must be info|warning|error and target dockerfile|run")
+            rules.append(rule)
     return sorted(rules, key=lambda r: r.id)
+
+
+class RuleLoadError(Exception):
+    """An extra rule directory holds a file that is not a rule."""
 
 
 # ---------------------------------------------------------------------------- file kinds
@@ -155,6 +173,7 @@ def lint_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context) 
         return [Finding(path, exc.line, 1, "DLG000", "syntax", "error", str(exc).splitlines()[0],
                         "fix the syntax; the file was not linted further")], []
     ctx.path = path
+    ctx.docs = docs
     for rule in rules:
         if rule.target != target:
             continue
@@ -163,7 +182,9 @@ def lint_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context) 
                 for f in rule.check(doc, ctx) or ():
                     line, col, message = f[0], f[1], f[2]
                     hint = f[3] if len(f) > 3 else ""
-                    findings.append(Finding(path, line, col, rule.id, rule.name, rule.severity, message, hint))
+                    severity = (f[4] if len(f) > 4 else None) or rule.severity
+                    fix = tuple(f[5]) if len(f) > 5 and f[5] else ()
+                    findings.append(Finding(path, line, col, rule.id, rule.name, severity, message, hint, fix))
             except Exception as exc:  # a rule never takes the run down
                 crashes.append(f"{path}: rule {rule.id} failed: {type(exc).__name__}: {exc}")
     file_ids = _file_ignores(text)
@@ -227,3 +248,84 @@ def lint_paths(paths: list[str], rules: list[Rule], ctx: Context, forced_kind: s
         result.rule_errors += crashes
         result.files += 1
     return result
+
+
+# ---------------------------------------------------------------------------- config applied
+def select_rules(rules: list[Rule], disabled: set[str]) -> list[Rule]:
+    return [r for r in rules if r.id not in disabled and r.name not in disabled]
+
+
+def apply_severity(findings: list[Finding], overrides: dict[str, str]) -> list[Finding]:
+    for f in findings:
+        new = overrides.get(f.rule) or overrides.get(f.name)
+        if new:
+            f.severity = new
+    return findings
+
+
+# ---------------------------------------------------------------------------- --fix
+def apply_edits(text: str, edits: list) -> str:
+    """Apply line edits (rulekit.Edit) to ``text``; edits are applied bottom-up and never overlap."""
+    lines = text.split("\n")
+    for e in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
+        new = e.text.split("\n") if e.text else []
+        lines[e.start - 1:e.end] = new
+    return "\n".join(lines)
+
+
+def fix_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context,
+             max_passes: int = 8) -> tuple[str, list[Finding]]:
+    """The text with every fixable finding repaired, and the findings that were fixed.
+
+    Passes repeat until no fixable finding is left (a fix may enable another: a new HEALTHCHECK
+    then gets its start interval); a pass's edits never overlap. Only Dockerfiles have fixes."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    applied: list[Finding] = []
+    for _ in range(max_passes):
+        findings, _crashes = lint_text(text, path, kind, rules, ctx)
+        chosen, taken = [], []
+        for f in findings:
+            if not f.fix:
+                continue
+            spans = [(e.start, max(e.start, e.end)) for e in f.fix]
+            if any(a <= y and x <= b for a, b in spans for x, y in taken):
+                continue
+            taken += spans
+            chosen.append(f)
+        if not chosen:
+            break
+        new = apply_edits(text, [e for f in chosen for e in f.fix])
+        if new == text:
+            break
+        try:  # a fix never leaves a file that does not parse
+            parse_dockerfile(new, path)
+        except SourceError:
+            break
+        text = new
+        applied += chosen
+    return text, applied
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file in the same directory and rename it over the original."""
+    import os
+    import tempfile
+
+    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".dlgen-tmp", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def example_kind(rule: Rule, example: str) -> str:
+    """How a rule's documented example is read: a Dockerfile, a compose file or a shell line."""
+    if rule.target == "dockerfile":
+        return "dockerfile"
+    return "compose" if example.lstrip().startswith("services:") else "shell"

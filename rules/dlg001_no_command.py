@@ -6,6 +6,8 @@ once when started detached; a serving image (EXPOSE or HEALTHCHECK) is certainly
 Use instead: an exec-form CMD that starts your server or job.
 """
 
+from dlgen import rulekit
+
 ID = "DLG001"
 NAME = "no-command"
 SEVERITY = "warning"
@@ -24,4 +26,5 @@ def check(doc, ctx):
     msg = "the final stage has no CMD or ENTRYPOINT: the container runs the base image's default and exits"
     if serving:
         msg += " (this image EXPOSEs a port or has a HEALTHCHECK, so it is meant to serve)"
-    yield last.line, 1, msg, 'add an exec-form CMD, e.g. CMD ["python", "server.py"]'
+    yield rulekit.Hit(last.line, 1, msg, 'add an exec-form CMD, e.g. CMD ["python", "server.py"]',
+                      "error" if serving else None)

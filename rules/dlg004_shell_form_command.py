@@ -8,11 +8,15 @@ Use instead: exec form, `CMD ["python", "server.py"]`, or `exec` inside the `sh 
 """
 
 import re
+import shlex
+
+from dlgen import rulekit
 
 ID = "DLG004"
 NAME = "shell-form-command"
 SEVERITY = "warning"
 TARGET = "dockerfile"
+FIXABLE = True
 WHY = "With a shell as PID 1, SIGTERM never reaches the server: docker stop waits 10 s and kills it (137)."
 FAIL = ["FROM python:3.11-slim\nCMD python server.py\n",
         'FROM python:3.11-slim\nCMD ["sh", "-c", "python server.py --port $PORT"]\n']
@@ -20,13 +24,36 @@ PASS = ['FROM python:3.11-slim\nCMD ["python", "server.py"]\n',
         'FROM python:3.11-slim\nCMD ["sh", "-c", "exec python server.py --port $PORT"]\n']
 
 
+# Anything the shell would interpret: the command does not split safely into exec form.
+SHELL_SYNTAX = re.compile(r"[$`|&;<>(){}*?~\\\n]|^\s*\w+=")
+
+
+def _exec_fix(ins):
+    text = " ".join(ins.value)
+    if SHELL_SYNTAX.search(text):
+        return ()
+    try:
+        argv = shlex.split(text)
+    except ValueError:
+        return ()
+    return rulekit.replace_instr(ins, f"{ins.cmd} {rulekit.exec_form(argv)}") if argv else ()
+
+
+def _exec_in_string_fix(ins):
+    script = ins.value[2]
+    if re.search(r"[;&|\n]", script):
+        return ()  # several commands: exec would cut the script short
+    value = [*ins.value[:2], "exec " + script.lstrip(), *ins.value[3:]]
+    return rulekit.replace_instr(ins, f"{ins.cmd} {rulekit.exec_form(value)}")
+
+
 def check(doc, ctx):
     for ins in doc.final.find("CMD", "ENTRYPOINT"):
         if not ins.json:
-            yield ins.line, 1, f"{ins.cmd} in shell form: PID 1 is /bin/sh, which does not pass SIGTERM on", \
-                f'write {ins.cmd} ["prog", "arg", ...] (exec form)'
+            yield rulekit.Hit(ins.line, 1, f"{ins.cmd} in shell form: PID 1 is /bin/sh, which does not pass SIGTERM on",
+                              f'write {ins.cmd} ["prog", "arg", ...] (exec form)', None, _exec_fix(ins))
         elif len(ins.value) >= 3 and re.fullmatch(r"(/bin/|/usr/bin/)?(ba)?sh", ins.value[0]) \
                 and ins.value[1] in ("-c", "-lc") and not re.match(r"\s*exec\s", ins.value[2]) \
                 and " exec " not in f" {ins.value[2]}":
-            yield ins.line, 1, f"{ins.cmd} wraps {ins.value[0]} -c without exec: the shell stays PID 1", \
-                "start the command with exec inside the string"
+            yield rulekit.Hit(ins.line, 1, f"{ins.cmd} wraps {ins.value[0]} -c without exec: the shell stays PID 1",
+                              "start the command with exec inside the string", None, _exec_in_string_fix(ins))

@@ -10,10 +10,13 @@ to the model (`dlgen new` writes one).
 
 import re
 
+from dlgen import rulekit
+
 ID = "DLG010"
 NAME = "no-healthcheck"
 SEVERITY = "warning"
 TARGET = "dockerfile"
+FIXABLE = True
 WHY = "Without a HEALTHCHECK nothing can tell a loading or dead model server from a ready one."
 FAIL = ['FROM vllm/vllm-openai:v0.11.0\nEXPOSE 8000\nCMD ["--model", "x"]\n']
 PASS = ['FROM vllm/vllm-openai:v0.11.0\nEXPOSE 8000\n'
@@ -24,6 +27,22 @@ SERVERS = re.compile(r"\b(vllm|uvicorn|gunicorn|fastapi|text-generation-launcher
                      r"sglang\.launch_server|llama-server|flask|streamlit|gradio|jupyter|tensorboard|ray serve)\b")
 
 
+def _fix(doc, ctx, before):
+    """A HEALTHCHECK on the server preset's readiness endpoint, sized like `dlgen new` sizes it."""
+    server = rulekit.image_server(doc)
+    if rulekit.preset(server).get("generated_app") and rulekit.labels_of(doc).get("ai.dlgen.server") != server:
+        return ()  # a user's own FastAPI/python app: its endpoints are its own, not dlgen's /ready
+    probe = rulekit.preset_probe(doc, server, ctx)
+    if not probe:
+        return ()
+    t = rulekit.timing_for(rulekit.image_model(doc, ctx), server, ctx)
+    flags = f"--interval={t.interval_s}s --timeout={t.timeout_s}s --start-period={t.start_period_s}s"
+    if t.start_interval_s:
+        flags += f" --start-interval={t.start_interval_s}s"
+    line = f"HEALTHCHECK {flags} --retries={t.retries} CMD {rulekit.exec_form(probe[0])}"
+    return (rulekit.Edit(before, before - 1, line),)
+
+
 def check(doc, ctx):
     final = doc.final
     if final.find("HEALTHCHECK"):
@@ -31,7 +50,9 @@ def check(doc, ctx):
     expose = final.find("EXPOSE")
     cmds = final.find("CMD", "ENTRYPOINT")
     text = " ".join(" ".join(i.value) for i in cmds)
-    if expose or SERVERS.search(text):
-        at = (cmds or expose)[-1]
-        yield at.line, 1, "this image serves something but has no HEALTHCHECK", \
-            "add a HEALTHCHECK on the readiness endpoint (dlgen new shows one sized to the model)"
+    if expose or SERVERS.search(text) or rulekit.image_server(doc) in rulekit.MODEL_SERVERS:
+        at = (cmds or expose or final.instrs[-1:])[-1]
+        before = cmds[0].line if cmds else final.instrs[-1].end_line + 1
+        yield rulekit.Hit(at.line, 1, "this image serves something but has no HEALTHCHECK",
+                          "add a HEALTHCHECK on the readiness endpoint (dlgen new shows one sized to the model)",
+                          None, _fix(doc, ctx, before))

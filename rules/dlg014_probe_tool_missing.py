@@ -9,12 +9,13 @@ Use instead: a standard-library Python probe, or install the tool in a RUN.
 
 import re
 
-from dlgen import data
+from dlgen import data, rulekit
 
 ID = "DLG014"
 NAME = "probe-tool-missing"
 SEVERITY = "error"
 TARGET = "dockerfile"
+FIXABLE = True
 WHY = "A probe that calls a program the image lacks can never pass: the container stays unhealthy."
 FAIL = ['FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\n'
         'HEALTHCHECK --start-period=60s CMD curl -f http://localhost:8000/health || exit 1\nCMD ["python", "s.py"]\n']
@@ -39,18 +40,8 @@ def _installed(doc, stages, tool):
     return False
 
 
-def _chain(doc):
-    """The final stage and the local stages it builds FROM."""
-    names = {s.name: s for s in doc.stages if s.name}
-    chain, st = [], doc.final
-    while st is not None and st not in chain:
-        chain.append(st)
-        st = names.get(doc.resolve(st.base))
-    return chain
-
-
 def check(doc, ctx):
-    chain = _chain(doc)
+    chain = rulekit.chain(doc)
     base = doc.resolve(chain[-1].base)
     facts = data.image_facts(base)
     if not facts:
@@ -70,6 +61,12 @@ def check(doc, ctx):
         # python: only "the image has no python at all" is certain; names differ between images
         has = facts.get(key) if key != "python" else (False if not facts.get("python") else None)
         if has is False and not _installed(doc, chain, prog):
-            yield hc.line, 1, f"the HEALTHCHECK runs {prog}, which {base} does not contain and no RUN installs: " \
-                              "the probe can never pass", \
-                "use a standard-library python probe (dlgen new writes one) or install the tool"
+            fix = ()
+            url = rulekit.URL_RE.search(" ".join(words))
+            if url and facts.get("python") and key != "python":
+                argv = rulekit.python_probe(facts["python"], url.group(0))
+                fix = rulekit.replace_instr(hc, rulekit.render_instr(hc, value=["CMD", *argv], json_form=True))
+            yield rulekit.Hit(hc.line, 1, f"the HEALTHCHECK runs {prog}, which {base} does not contain and no RUN "
+                                          "installs: the probe can never pass",
+                              "use a standard-library python probe (dlgen new writes one) or install the tool",
+                              None, fix)

@@ -18,13 +18,12 @@ def _lint(text, rule, kind):
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
 def test_rule_examples(rule):
-    kind = "dockerfile" if rule.target == "dockerfile" else "shell"
     assert rule.module.FAIL and rule.module.PASS, "each rule documents a failing and a passing example"
     assert rule.module.__doc__ and "Why is this bad" in rule.module.__doc__
     for example in rule.module.FAIL:
-        assert _lint(example, rule, kind), f"{rule.id} should fire on:\n{example}"
+        assert _lint(example, rule, lint.example_kind(rule, example)), f"{rule.id} should fire on:\n{example}"
     for example in rule.module.PASS:
-        assert not _lint(example, rule, kind), f"{rule.id} should not fire on:\n{example}"
+        assert not _lint(example, rule, lint.example_kind(rule, example)), f"{rule.id} should not fire on:\n{example}"
 
 
 def test_rule_ids_are_from_the_catalog(shared):

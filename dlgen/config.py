@@ -1,0 +1,122 @@
+"""dlgen lint configuration: `.dlgen.yaml`, or `[tool.dlgen]` in `pyproject.toml`, found from the
+current directory upward (the first directory holding either wins; `.dlgen.yaml` before
+pyproject.toml).
+
+    disable: [DLG034, apt-hygiene]      # rule ids or names
+    severity: {DLG033: warning}         # per-rule severity override
+    failure-threshold: warning          # info | warning | error
+    model: llama-8b                     # default model for the start-period rules
+    docker-version: "26"                # target engine (below 25: no --start-interval)
+    rule-dirs: [lint/rules]             # extra rule directories, relative to the config file
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dlgen.errors import DlgenError
+
+SEVERITIES = ("info", "warning", "error")
+KEYS = {"disable", "severity", "failure-threshold", "model", "docker-version", "rule-dirs"}
+
+
+@dataclass
+class Config:
+    path: Path | None = None
+    disable: set[str] = field(default_factory=set)
+    severity: dict[str, str] = field(default_factory=dict)
+    failure_threshold: str | None = None
+    model: str | None = None
+    docker_version: float | None = None
+    rule_dirs: list[str] = field(default_factory=list)
+
+
+def find(start: Path | None = None) -> Path | None:
+    here = (start or Path.cwd()).resolve()
+    for d in [here, *here.parents]:
+        if (d / ".dlgen.yaml").is_file():
+            return d / ".dlgen.yaml"
+        if (d / ".dlgen.yml").is_file():
+            return d / ".dlgen.yml"
+        py = d / "pyproject.toml"
+        if py.is_file() and re.search(r"^\[tool\.dlgen\]", py.read_text(encoding="utf-8", errors="replace"),
+                                      re.MULTILINE):
+            return py
+    return None
+
+
+def load(path: Path | None) -> Config:
+    if path is None:
+        return Config()
+    raw = _read(path)
+    if raw is None:
+        return Config(path=path)
+    if not isinstance(raw, dict):
+        raise DlgenError(f"{path}: the dlgen config must be a mapping", "see `dlgen lint --help` for its keys")
+    norm = {str(k).replace("_", "-"): v for k, v in raw.items()}
+    unknown = sorted(set(norm) - KEYS)
+    if unknown:
+        raise DlgenError(f"{path}: unknown config key {unknown[0]!r}", f"use {', '.join(sorted(KEYS))}")
+    cfg = Config(path=path)
+    cfg.disable = {str(x) for x in _list(path, "disable", norm.get("disable"))}
+    sev = norm.get("severity") or {}
+    if not isinstance(sev, dict):
+        raise DlgenError(f"{path}: 'severity' must map rule ids to info, warning or error",
+                         "e.g. severity: {DLG033: warning}")
+    for k, v in sev.items():
+        if str(v) not in SEVERITIES:
+            raise DlgenError(f"{path}: severity {v!r} for {k} is not info, warning or error",
+                             "use info, warning or error")
+        cfg.severity[str(k)] = str(v)
+    th = norm.get("failure-threshold")
+    if th is not None and str(th) not in SEVERITIES:
+        raise DlgenError(f"{path}: failure-threshold {th!r} is not info, warning or error",
+                         "use info, warning or error")
+    cfg.failure_threshold = str(th) if th is not None else None
+    cfg.model = str(norm["model"]) if norm.get("model") else None
+    if norm.get("docker-version") is not None:
+        cfg.docker_version = parse_docker_version(str(norm["docker-version"]), str(path))
+    cfg.rule_dirs = [str((path.parent / str(d)).resolve()) for d in _list(path, "rule-dirs", norm.get("rule-dirs"))]
+    for d in cfg.rule_dirs:
+        if not Path(d).is_dir():
+            raise DlgenError(f"{path}: rule directory {d} does not exist", "fix rule-dirs in the config")
+    return cfg
+
+
+def parse_docker_version(text: str, where: str = "--docker-version") -> float:
+    m = re.match(r"^v?(\d+)(?:\.(\d+))?", text.strip())
+    if not m:
+        raise DlgenError(f"{where}: cannot read Docker version {text!r}", "write it like 26 or 24.0")
+    return float(f"{m.group(1)}.{m.group(2) or 0}")
+
+
+def _list(path: Path, key: str, value) -> list:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [x.strip() for x in value.split(",") if x.strip()]
+    if not isinstance(value, list):
+        raise DlgenError(f"{path}: {key!r} must be a list", f"e.g. {key}: [DLG034]")
+    return value
+
+
+def _read(path: Path):
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.name == "pyproject.toml":
+        import tomllib
+
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise DlgenError(f"{path}: invalid TOML: {exc}", "fix the file or move the config to .dlgen.yaml") \
+                from None
+        return doc.get("tool", {}).get("dlgen")
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return YAML(typ="safe", pure=True).load(text)
+    except YAMLError as exc:
+        raise DlgenError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}", "fix the config file") from None

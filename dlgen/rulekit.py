@@ -1,0 +1,449 @@
+"""What the lint rules share: the final image's chain of stages, its base-image facts, the
+model and server an image or run configuration serves, HEALTHCHECK timings, shell commands
+inside RUN, and the Hit/Edit types a rule yields.
+
+Imports nothing heavy (no Docker SDK, no Jinja): `dlgen lint` stays fast in pre-commit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from dlgen import data
+from dlgen.timing import parse_duration
+
+
+# ---------------------------------------------------------------------------- what rules yield
+@dataclass(frozen=True)
+class Edit:
+    """Replace lines ``start``..``end`` (1-based, inclusive) with ``text``.
+
+    ``end == start - 1`` inserts ``text`` before line ``start``; an empty ``text`` deletes."""
+    start: int
+    end: int
+    text: str
+
+
+class Hit(NamedTuple):
+    line: int
+    column: int
+    message: str
+    hint: str = ""
+    severity: str | None = None     # overrides the rule's default for this finding
+    fix: tuple[Edit, ...] = ()      # what --fix writes
+
+
+def replace_instr(ins, new_text: str) -> tuple[Edit, ...]:
+    """An edit that rewrites one whole instruction (all of its lines)."""
+    return (Edit(ins.line, ins.end_line, new_text),)
+
+
+def exec_form(argv: list[str]) -> str:
+    return json.dumps(list(argv))
+
+
+# ---------------------------------------------------------------------------- image facts
+def chain(doc) -> list:
+    """The final stage and the local stages it builds FROM, final first."""
+    names = {s.name.lower(): s for s in doc.stages if s.name}
+    out, st = [], doc.final
+    while st is not None and st not in out:
+        out.append(st)
+        st = names.get(doc.resolve(st.base).lower())
+    return out
+
+
+def base_image(doc) -> str:
+    """The external image the final stage ultimately builds on (ARGs resolved)."""
+    return doc.resolve(chain(doc)[-1].base)
+
+
+def image_facts(doc) -> dict:
+    return data.image_facts(base_image(doc)) or {}
+
+
+def chain_instrs(doc, *cmds: str) -> list:
+    """Instructions of the final image's chain of stages, in file order."""
+    out = [i for st in reversed(chain(doc)) for i in st.instrs if not cmds or i.cmd in cmds]
+    return out
+
+
+def env_of(doc) -> dict[str, str]:
+    """ENV of the final image (later ENV wins)."""
+    env: dict[str, str] = {}
+    for ins in chain_instrs(doc, "ENV"):
+        for k, v in env_pairs(ins):
+            env[k] = v
+    return env
+
+
+def env_pairs(ins) -> list[tuple[str, str]]:
+    """ENV/LABEL key/value pairs; the parser gives (k, v, k, v, ...), values with their quotes."""
+    vals = list(ins.value)
+    return [(vals[i], _unquote(vals[i + 1]) if i + 1 < len(vals) else "") for i in range(0, len(vals), 2)]
+
+
+def labels_of(doc) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for ins in chain_instrs(doc, "LABEL"):
+        for k, v in env_pairs(ins):
+            labels[_unquote(k)] = v
+    return labels
+
+
+def _unquote(v: str) -> str:
+    if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
+        return v[1:-1]
+    return v
+
+
+def command_argv(ins) -> list[str]:
+    """CMD/ENTRYPOINT as words (shell form split leniently)."""
+    if ins.json:
+        return list(ins.value)
+    try:
+        return shlex.split(" ".join(ins.value))
+    except ValueError:
+        return " ".join(ins.value).split()
+
+
+def final_command(doc) -> list[str]:
+    """ENTRYPOINT + CMD of the final image (the last of each in its chain)."""
+    ep = chain_instrs(doc, "ENTRYPOINT")
+    cmd = chain_instrs(doc, "CMD")
+    return [*(command_argv(ep[-1]) if ep else []), *(command_argv(cmd[-1]) if cmd else [])]
+
+
+def exposed_ports(doc) -> list[int]:
+    ports = []
+    for ins in chain_instrs(doc, "EXPOSE"):
+        for v in ins.value:
+            p = doc.resolve(v).split("/")[0]
+            if p.isdigit():
+                ports.append(int(p))
+    return ports
+
+
+PORT_FLAG = re.compile(r"^--?(port|p|http-port|listen-port)$")
+
+
+def command_ports(argv: list[str]) -> set[int]:
+    """Ports a server command line says it listens on (--port 8000, --bind 0.0.0.0:8000)."""
+    ports = set()
+    for i, w in enumerate(argv):
+        key, eq, val = w.partition("=")
+        if PORT_FLAG.match(key):
+            val = val if eq else (argv[i + 1] if i + 1 < len(argv) else "")
+            if val.isdigit():
+                ports.add(int(val))
+        m = re.match(r"^(?:--bind=?|-b)?(?:[\w.]+|\[[\w:]*\]):(\d+)$", w)
+        if m and ("bind" in w or (i and argv[i - 1] in ("--bind", "-b"))):
+            ports.add(int(m.group(1)))
+    return ports
+
+
+# ---------------------------------------------------------------------------- servers
+# Which server preset (dlgen/data/servers.yaml) an image or command runs; first match wins.
+# Image names and commands: ../shared/facts/servers.md sections 1-2.
+SERVER_SIGNS = (
+    ("vllm", re.compile(r"vllm/vllm-openai|\bvllm\s+serve\b|vllm\.entrypoints")),
+    ("tgi", re.compile(r"text-generation-inference|text-generation-launcher")),
+    ("triton", re.compile(r"tritonserver")),
+    ("torchserve", re.compile(r"pytorch/torchserve|\btorchserve\b")),
+    ("sglang", re.compile(r"lmsysorg/sglang|sglang\.launch_server")),
+    ("llamacpp", re.compile(r"llama\.cpp|llama-server")),
+    ("jupyter", re.compile(r"\bjupyter(-lab|-notebook)?\b|jupyter/|quay\.io/jupyter")),
+    ("tensorboard", re.compile(r"\btensorboard\b")),
+    ("fastapi", re.compile(r"\b(uvicorn|fastapi|gunicorn)\b")),
+)
+SERVING = re.compile(r"\b(vllm|uvicorn|gunicorn|fastapi|text-generation-launcher|tritonserver|torchserve|"
+                     r"sglang\.launch_server|llama-server|flask|streamlit|gradio|ray serve|serve\.py|server\.py)\b")
+MODEL_SERVERS = ("vllm", "tgi", "triton", "torchserve", "sglang", "llamacpp", "fastapi", "python")
+
+
+def server_of(*texts: str, label: str | None = None) -> str | None:
+    if label and label in data.servers()["servers"]:
+        return label
+    joined = " ".join(t for t in texts if t)
+    for name, sign in SERVER_SIGNS:
+        if sign.search(joined):
+            return name
+    return None
+
+
+def preset(name: str | None) -> dict:
+    """A server preset; the plain python server (shortest boot) when unknown, so estimates err low."""
+    servers = data.servers()["servers"]
+    return servers.get(name or "python") or servers["python"]
+
+
+# ---------------------------------------------------------------------------- models
+_MODEL_FLAG = re.compile(r"^--?(model|model-id|model_id|model-name|model_name|model-path|model_path|served-model)"
+                         r"(=.*)?$")
+_MODEL_ENV = re.compile(r"^(MODEL|MODEL_ID|MODEL_NAME|HF_MODEL_ID|MODEL_PATH|DLGEN_MODEL|MODEL_SOURCE)$")
+_HF_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+@dataclass(frozen=True)
+class FoundModel:
+    model: object          # dlgen.catalog.Model
+    where: str             # "--model", "config", "LABEL ai.dlgen.model", "CMD", "ENV MODEL_ID", ...
+
+
+def _resolve(name: str, params: str | None = None, dtype: str | None = None):
+    from dlgen import catalog
+    from dlgen.errors import DlgenError
+
+    try:
+        return catalog.resolve(name, params, dtype)
+    except DlgenError:
+        return None
+
+
+def model_from_words(words: list[str]):
+    """A model named in a command line: after --model & co, as `vllm serve ID`, or any HF id / catalog name."""
+    from dlgen import catalog
+
+    for i, w in enumerate(words):
+        m = _MODEL_FLAG.match(w)
+        if m:
+            val = m.group(2)[1:] if m.group(2) else (words[i + 1] if i + 1 < len(words) else "")
+            found = _resolve(val) if val else None
+            if found:
+                return found
+        if w == "serve" and i > 0 and words[i - 1].endswith("vllm") and i + 1 < len(words):
+            found = _resolve(words[i + 1])
+            if found:
+                return found
+    for w in words:
+        w = w.split("=", 1)[-1]
+        if catalog.find(w) or (_HF_ID.match(w) and catalog.size_from_name(w)):
+            found = _resolve(w)
+            if found:
+                return found
+    return None
+
+
+def model_from_env(env: dict) -> tuple[object, str] | None:
+    for k, v in env.items():
+        if v and _MODEL_ENV.match(k):
+            found = _resolve(v)
+            if found:
+                return found, f"ENV {k}"
+    return None
+
+
+def find_model(ctx, *, labels: dict | None = None, words: list[str] = (), env: dict | None = None) -> FoundModel | None:
+    """The model an image or service serves: --model, the config, a LABEL, then CMD/ENTRYPOINT/ENV."""
+    if getattr(ctx, "model", None):
+        found = _resolve(ctx.model)
+        if found:
+            return FoundModel(found, getattr(ctx, "model_source", None) or "--model")
+    labels = labels or {}
+    if labels.get("ai.dlgen.model"):
+        found = _resolve(labels["ai.dlgen.model"], labels.get("ai.dlgen.params") or None,
+                         labels.get("ai.dlgen.dtype") or None)
+        if found:
+            return FoundModel(found, "LABEL ai.dlgen.model")
+    found = model_from_words(list(words))
+    if found:
+        return FoundModel(found, "the command")
+    hit = model_from_env(env or {})
+    if hit:
+        return FoundModel(hit[0], hit[1])
+    return None
+
+
+def timing_for(found: FoundModel | None, server: str | None, ctx):
+    """The same timing function `dlgen new` uses (dlgen.timing.for_server)."""
+    from dlgen import timing
+
+    weights = found.model.weights_gb if found else DEFAULT_FIX_WEIGHTS_GB
+    dv = getattr(ctx, "docker_version", None)
+    return timing.for_server(weights, preset(server), docker_version=dv)
+
+
+# When a fix must size a start period and no model is known: an 8B model in bf16, the most common
+# served size (16 GB). A generous start period costs nothing with a short start interval
+# (model-load-timing.md section 6); DLG012 judges it again once the model is known.
+DEFAULT_FIX_WEIGHTS_GB = 16.0
+
+
+# ---------------------------------------------------------------------------- image: model & server
+def image_server(doc) -> str | None:
+    labels = labels_of(doc)
+    return server_of(base_image(doc), " ".join(final_command(doc)), label=labels.get("ai.dlgen.server"))
+
+
+def image_model(doc, ctx) -> FoundModel | None:
+    return find_model(ctx, labels=labels_of(doc), words=final_command(doc), env=env_of(doc))
+
+
+def serves_model(doc, ctx) -> bool:
+    """The final image serves a model: a known model server, a model found, or a GPU/torch base that EXPOSEs."""
+    server = image_server(doc)
+    if server in MODEL_SERVERS:
+        return True
+    if labels_of(doc).get("ai.dlgen.kind") == "serve":
+        return True
+    if image_model(doc, ctx):
+        return True
+    facts = image_facts(doc)
+    return bool(exposed_ports(doc) and (facts.get("gpu") or facts.get("torch"))
+                and SERVING.search(" ".join(final_command(doc))))
+
+
+# ---------------------------------------------------------------------------- HEALTHCHECK
+@dataclass
+class Check:
+    """A HEALTHCHECK instruction's options in seconds (None: not given) and its command."""
+    interval: float | None
+    timeout: float | None
+    start_period: float | None
+    start_interval: float | None
+    retries: int | None
+    argv: list[str]          # exec form words, or ["/bin/sh", "-c", text]
+    shell: bool
+    text: str                # the command as one string
+    bad: list[str]           # options that did not parse
+
+
+def healthcheck(ins, doc=None) -> Check | None:
+    if not ins.value or ins.value[0].upper() == "NONE":
+        return None
+    opts: dict[str, float | None] = {}
+    bad = []
+    for key in ("interval", "timeout", "start-period", "start-interval"):
+        v = ins.flag(key)
+        if v is None:
+            opts[key] = None
+            continue
+        try:
+            opts[key] = parse_duration(doc.resolve(v) if doc else v)
+        except ValueError:
+            opts[key] = None
+            bad.append(key)
+    retries = ins.flag("retries")
+    r = int(retries) if retries is not None and retries.strip().isdigit() else None
+    words = list(ins.value[1:])
+    if ins.json:
+        argv, shell, text = words, False, " ".join(words)
+    else:
+        text = " ".join(words)
+        argv, shell = ["/bin/sh", "-c", text], True
+    return Check(opts["interval"], opts["timeout"], opts["start-period"], opts["start-interval"], r, argv, shell,
+                 text, bad)
+
+
+def with_flag(ins, name: str, value: str | None, after: str | None = None) -> str:
+    """The instruction's text (one line) with flag --name set to value (None removes it)."""
+    flags = [f for f in ins.flags if f.lstrip("-").partition("=")[0] != name]
+    if value is not None:
+        new = f"--{name}={value}"
+        pos = len(flags)
+        if after:
+            for i, f in enumerate(flags):
+                if f.lstrip("-").partition("=")[0] == after:
+                    pos = i + 1
+        flags.insert(pos, new)
+    return render_instr(ins, flags=flags)
+
+
+def render_instr(ins, flags=None, value=None, json_form=None) -> str:
+    """One-line text of an instruction from its parts (HEALTHCHECK keeps its CMD keyword)."""
+    flags = list(ins.flags if flags is None else flags)
+    value = list(ins.value if value is None else value)
+    json_form = ins.json if json_form is None else json_form
+    head = " ".join([ins.cmd, *flags])
+    if ins.cmd == "HEALTHCHECK" and value and value[0].upper() == "CMD":
+        rest = value[1:]
+        body = exec_form(rest) if json_form else " ".join(rest)
+        return f"{head} CMD {body}"
+    body = exec_form(value) if json_form else " ".join(value)
+    return f"{head} {body}"
+
+
+def python_probe(python: str, url: str) -> list[str]:
+    """A probe with no tool but the interpreter: exits 1 on refused connections and HTTP errors."""
+    code = ("import sys, urllib.request; "
+            f"sys.exit(0 if urllib.request.urlopen({url!r}, timeout=5).status < 400 else 1)")
+    return [python or "python", "-c", code]
+
+
+URL_RE = re.compile(r"https?://[^\s\"'|;&)]+")
+
+
+# ---------------------------------------------------------------------------- shell in RUN
+def shell_commands(text: str) -> list[str]:
+    """Split a RUN's shell text into simple commands on && || ; | and newlines (quotes respected)."""
+    out, buf, quote, i = [], [], None, 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            buf.append(ch)
+            if ch == quote:
+                quote = None
+            elif ch == "\\" and quote == '"' and i + 1 < len(text):
+                buf.append(text[i + 1])
+                i += 1
+        elif ch in "\"'":
+            quote = ch
+            buf.append(ch)
+        elif ch == "\\" and i + 1 < len(text):
+            buf.append(text[i:i + 2])
+            i += 1
+        elif text.startswith(("&&", "||"), i):
+            out.append("".join(buf))
+            buf = []
+            i += 1
+        elif ch in ";|\n":
+            out.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+        i += 1
+    out.append("".join(buf))
+    return [c.strip() for c in out if c.strip()]
+
+
+PIP_INSTALL = re.compile(r"(?:^|\s|/)(?:pip3?|python3?(?:\.\d+)?\s+-m\s+pip|uv\s+pip)\s+install\b")
+
+
+def pip_installs(text: str) -> list[str]:
+    """The `pip install ...` simple commands in a RUN's text (not uv/conda)."""
+    return [c for c in shell_commands(text) if PIP_INSTALL.search(c)]
+
+
+def run_texts(doc, stages=None) -> list:
+    """(instruction, text) for every RUN, heredoc bodies included."""
+    out = []
+    for st in (stages if stages is not None else doc.stages):
+        for ins in st.find("RUN"):
+            out.append((ins, doc.resolve(ins.text) if doc else ins.text))
+    return out
+
+
+def preset_probe(doc, server: str | None, ctx) -> tuple[list[str], str] | None:
+    """(probe argv, url) for a HEALTHCHECK on the server preset's readiness endpoint, using a tool
+    the final image has (the preset's curl/wget if present, else the interpreter), or None."""
+    if not server:
+        return None
+    p = preset(server)
+    if not p.get("readiness") or not p.get("port"):
+        return None
+    ports = sorted(command_ports(final_command(doc)))
+    url = f"http://127.0.0.1:{ports[0] if ports else p['port']}{p['readiness']}"
+    facts = image_facts(doc)
+    if p.get("probe") == "curl" and facts.get("curl"):
+        return ["curl", "-fsS", "-o", "/dev/null", "--max-time", "5", url], url
+    if facts.get("python"):
+        return python_probe(facts["python"], url), url
+    if facts.get("curl"):
+        return ["curl", "-fsS", "-o", "/dev/null", "--max-time", "5", url], url
+    if facts.get("wget"):
+        return ["wget", "-q", "-T", "5", "-O", "/dev/null", url], url
+    return None

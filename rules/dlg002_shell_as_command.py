@@ -1,0 +1,31 @@
+"""DLG002 shell-as-command.
+
+What it does: reports a final CMD/ENTRYPOINT that is a bare interactive shell (`bash`, `/bin/sh`).
+Why is this bad: a shell with no script reads stdin; without `-it` it sees end-of-file and exits
+at once, so `docker run -d` gives a container that is gone a second later.
+Use instead: the command the container is for, or keep the shell and document `docker run -it`.
+"""
+
+import re
+
+from dlgen import rulekit
+
+ID = "DLG002"
+NAME = "shell-as-command"
+SEVERITY = "info"
+TARGET = "dockerfile"
+WHY = "A bare shell as the command needs -it; detached it reads end-of-file and exits at once."
+FAIL = ['FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nCMD ["bash"]\n',
+        "FROM python:3.11-slim\nCMD /bin/sh\n"]
+PASS = ['FROM python:3.11-slim\nCMD ["python", "train.py"]\n',
+        'FROM python:3.11-slim\nCMD ["bash", "run.sh"]\n']
+SHELL = re.compile(r"^(/usr)?(/bin/)?(ba|z|da)?sh$")
+
+
+def check(doc, ctx):
+    argv = rulekit.final_command(doc)
+    words = [w for w in argv if w not in ("-l", "-i", "--login", "-il", "-li")]
+    if len(words) == 1 and SHELL.match(words[0]):
+        ins = rulekit.chain_instrs(doc, "CMD", "ENTRYPOINT")[-1]
+        yield ins.line, 1, f"the container's command is a bare shell ({' '.join(argv)}): it exits at once " \
+                           "unless run with -it", "run the workload itself, or document docker run -it"

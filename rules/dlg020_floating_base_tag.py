@@ -1,0 +1,36 @@
+"""DLG020 floating-base-tag.
+
+What it does: reports a base image with no tag or the `latest` tag (digests are fine).
+Why is this bad: `latest` moves; `pytorch/pytorch:latest` has changed CUDA major versions
+between releases (torch-cuda.md section 5), so the same Dockerfile builds an image that no
+longer runs on your driver, with no change in your repository.
+Use instead: a full tag (`pytorch/pytorch:2.10.0-cuda12.8-cudnn9-runtime`) or a digest.
+"""
+
+from dlgen import rulekit
+
+ID = "DLG020"
+NAME = "floating-base-tag"
+SEVERITY = "warning"
+TARGET = "dockerfile"
+WHY = "An untagged or latest base image changes under you, CUDA major version included."
+FAIL = ['FROM pytorch/pytorch\nCMD ["python", "s.py"]\n', 'FROM nvidia/cuda:latest\nCMD ["bash"]\n']
+PASS = ['FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nCMD ["python", "s.py"]\n',
+        'FROM python@sha256:' + "a" * 64 + '\nCMD ["python"]\n',
+        'FROM python:3.11-slim AS build\nFROM build\nCMD ["python"]\n', 'FROM scratch\nCOPY x /x\n']
+
+
+def check(doc, ctx):
+    local = set()
+    for st in doc.stages:
+        image = doc.resolve(st.base)
+        if image and "$" not in image and image.lower() not in local \
+                and image != "scratch" and "@" not in image:
+            name = image.rsplit("/", 1)[-1]
+            tag = name.split(":", 1)[1] if ":" in name else ""
+            if tag in ("", "latest"):
+                ins = next(i for i in doc.instrs if i.cmd == "FROM" and i.stage == st.index)
+                yield ins.line, 1, f"base image {image} is {'untagged' if not tag else 'latest'}: it changes " \
+                                   "under you", "pin a version tag (or a digest)"
+        if st.name:
+            local.add(st.name.lower())

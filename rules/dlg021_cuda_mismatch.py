@@ -1,0 +1,82 @@
+"""DLG021 cuda-mismatch.
+
+What it does: compares the CUDA of every wheel source in the final image (`--index-url
+.../whl/cu121`, `-f ...cu121...`, `torch==2.1.0+cu118` pins, `...-cu11` packages) with the base
+image's CUDA (from its tag, or a CUDA ARG). Error when the major differs, warning when only the
+minor does.
+Why is this bad: a wheel built for another CUDA major brings its own libraries that the base's
+driver floor or toolkit does not match (torch-cuda.md section 4); at best the base's CUDA is dead
+weight, at worst `torch.cuda.is_available()` is False or kernels fail to load.
+Use instead: the wheel index whose CUDA matches the base tag (cu124 on a cuda12.4 base).
+"""
+
+import re
+
+from dlgen import matrix, rulekit
+
+ID = "DLG021"
+NAME = "cuda-mismatch"
+SEVERITY = "error"
+TARGET = "dockerfile"
+WHY = "A torch wheel for another CUDA than the base image's does not match its libraries or driver floor."
+FAIL = ['FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\n'
+        'RUN pip install --no-cache-dir torch==2.4.1 --index-url https://wheels.example/whl/cu118\n'
+        'CMD ["python3", "s.py"]\n',
+        'FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install --no-cache-dir torch==2.4.1+cu121 '
+        '-f https://wheels.example/whl/torch_stable.html\nCMD ["python3", "s.py"]\n',
+        'ARG CUDA_VERSION=11.8.0\nFROM nvidia/cuda:${CUDA_VERSION}-devel-ubuntu22.04\n'
+        'RUN pip install --no-cache-dir nvidia-cublas-cu12\nCMD ["python3", "s.py"]\n']
+PASS = ['FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\n'
+        'RUN pip install --no-cache-dir torch==2.4.1 --index-url https://wheels.example/whl/cu124\n'
+        'CMD ["python3", "s.py"]\n',
+        'FROM python:3.11-slim\nRUN pip install --no-cache-dir torch --index-url https://wheels.example/whl/cpu\n'
+        'CMD ["python", "s.py"]\n']
+WHEEL_CUDA = (
+    re.compile(r"/whl/(?:nightly/|test/)?cu(\d{3,4})\b"),          # index URLs
+    re.compile(r"(?:-f|--find-links)[= ]\S*?cu(\d{3,4})\b"),         # find-links pages
+    re.compile(r"\+cu(\d{3,4})\b"),                                  # local version pins
+)
+PACKAGE_MAJOR = re.compile(r"\b[a-z][\w.]*-cu(\d{2})\b|\bcupy-cuda(\d{2})x\b")
+
+
+def _cuda_of_base(doc):
+    image = rulekit.base_image(doc)
+    tag = matrix.parse_tag(image)
+    if tag:
+        return tag["cuda"]
+    m = re.match(r"^(?:docker\.io/)?nvidia/cuda:(\d+)\.(\d+)", image)
+    if m:
+        return f"{m.group(1)}.{m.group(2)}"
+    for name, value in doc.args.items():
+        if re.fullmatch(r"CUDA(_VERSION|_VER)?", name, re.IGNORECASE) and re.match(r"^\d+\.\d+", value):
+            return ".".join(value.split(".")[:2])
+    return None
+
+
+def check(doc, ctx):
+    base = _cuda_of_base(doc)
+    if not base:
+        return
+    bmaj, bmin = base.split(".")
+    for ins, text in rulekit.run_texts(doc, rulekit.chain(doc)):
+        for cmd in rulekit.pip_installs(text):
+            seen = set()
+            for pat in WHEEL_CUDA:
+                for m in pat.finditer(cmd):
+                    wheel = matrix.normalize_cuda("cu" + m.group(1))
+                    if wheel in seen:
+                        continue
+                    seen.add(wheel)
+                    wmaj, wmin = wheel.split(".")
+                    if wmaj != bmaj:
+                        yield rulekit.Hit(ins.line, 1, f"wheels for CUDA {wheel} on a CUDA {base} base image",
+                                          f"use the cu{bmaj}{bmin} wheel index (or a CUDA {wheel} base)")
+                    elif wmin != bmin:
+                        yield rulekit.Hit(ins.line, 1, f"wheels for CUDA {wheel} on a CUDA {base} base image "
+                                                       "(minor version differs)",
+                                          f"use the cu{bmaj}{bmin} wheel index", "warning")
+            for m in PACKAGE_MAJOR.finditer(cmd):
+                major = m.group(1) or m.group(2)
+                if major != bmaj:
+                    yield rulekit.Hit(ins.line, 1, f"{m.group(0)} is built for CUDA {major}.x on a CUDA {base} base",
+                                      f"use the -cu{bmaj} package")

@@ -1,0 +1,54 @@
+"""DLG022 torch-reinstall.
+
+What it does: reports a pip install of torch (unpinned, or another version) on a base image that
+already ships torch: `pytorch/pytorch`, NGC PyTorch, vLLM, TGI, SGLang, TorchServe images.
+Why is this bad: pip replaces the base's torch with another build (often for another CUDA):
+~2 GB more in a new layer, the base's careful torch/CUDA/cuDNN pairing is gone, and the image
+is twice as large (torch-cuda.md section 5).
+Use instead: use the base's torch (pin the same version, or leave torch out of requirements), or
+start from a base without torch.
+"""
+
+import re
+
+from dlgen import matrix, rulekit
+
+ID = "DLG022"
+NAME = "torch-reinstall"
+SEVERITY = "warning"
+TARGET = "dockerfile"
+WHY = "Installing another torch on a base that ships one adds ~2 GB and breaks the base's CUDA pairing."
+FAIL = ['FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nRUN pip install --no-cache-dir torch transformers\n'
+        'CMD ["python", "s.py"]\n',
+        'FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nRUN pip install --no-cache-dir torch==2.4.1\n'
+        'CMD ["python", "s.py"]\n']
+PASS = ['FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nRUN pip install --no-cache-dir transformers\n'
+        'CMD ["python", "s.py"]\n',
+        'FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nRUN pip install --no-cache-dir torch==2.6.0\n'
+        'CMD ["python", "s.py"]\n',
+        'FROM python:3.11-slim\nRUN pip install --no-cache-dir torch\nCMD ["python", "s.py"]\n']
+TORCH_REQ = re.compile(r"^[\"']?torch(?:\[[\w,]+\])?(?:(==|===)\s*([\w.+]+)|([<>!~]=?.*))?[\"']?$")
+
+
+def check(doc, ctx):
+    facts = rulekit.image_facts(doc)
+    if not facts.get("torch"):
+        return
+    image = rulekit.base_image(doc)
+    tag = matrix.parse_tag(image)
+    base_version = tag["torch"] if tag else None
+    for ins, text in rulekit.run_texts(doc, rulekit.chain(doc)):
+        for cmd in rulekit.pip_installs(text):
+            for word in cmd.split():
+                m = TORCH_REQ.match(word)
+                if not m:
+                    continue
+                pinned = m.group(2)
+                if pinned is None and m.group(3):
+                    continue  # a range: pip keeps the installed torch when it satisfies it
+                if pinned and (base_version is None or pinned.split("+")[0] == base_version):
+                    continue
+                what = f"torch=={pinned}" if pinned else "an unpinned torch"
+                have = f"torch {base_version}" if base_version else "torch"
+                yield ins.line, 1, f"pip installs {what} on {image}, which already ships {have}", \
+                    "drop torch from this install (or pin the base's version)"

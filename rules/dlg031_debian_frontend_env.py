@@ -1,0 +1,35 @@
+"""DLG031 debian-frontend-env.
+
+What it does: reports `ENV DEBIAN_FRONTEND=noninteractive` in the final image.
+Why is this bad: ENV persists into the running container, so anyone who runs `apt-get` in it
+(a debugging session, a derived image) silently gets defaults for every prompt.
+Use instead: `ARG DEBIAN_FRONTEND=noninteractive` (build time only; `--fix`), or set it on the
+RUN line.
+"""
+
+from dlgen import rulekit
+
+ID = "DLG031"
+NAME = "debian-frontend-env"
+SEVERITY = "info"
+TARGET = "dockerfile"
+FIXABLE = True
+WHY = "ENV DEBIAN_FRONTEND persists into the running container; it is only needed at build time."
+FAIL = ['FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nENV DEBIAN_FRONTEND=noninteractive\nCMD ["bash"]\n',
+        'FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nENV DEBIAN_FRONTEND=noninteractive TZ=UTC\nCMD ["bash"]\n']
+PASS = ['FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nARG DEBIAN_FRONTEND=noninteractive\nCMD ["bash"]\n']
+
+
+def check(doc, ctx):
+    for ins in rulekit.chain_instrs(doc, "ENV"):
+        pairs = rulekit.env_pairs(ins)
+        if not any(k == "DEBIAN_FRONTEND" and v == "noninteractive" for k, v in pairs):
+            continue
+        rest = [(k, v) for k, v in pairs if k != "DEBIAN_FRONTEND"]
+        text = "ARG DEBIAN_FRONTEND=noninteractive"
+        if rest:
+            vals = list(ins.value)
+            kept = [f"{vals[i]}={vals[i + 1]}" for i in range(0, len(vals) - 1, 2) if vals[i] != "DEBIAN_FRONTEND"]
+            text += "\nENV " + " ".join(kept)
+        yield rulekit.Hit(ins.line, 1, "ENV DEBIAN_FRONTEND=noninteractive persists into the running container",
+                          "use ARG DEBIAN_FRONTEND=noninteractive", None, rulekit.replace_instr(ins, text))

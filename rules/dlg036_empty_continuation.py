@@ -1,0 +1,35 @@
+"""DLG036 empty-continuation.
+
+What it does: reports a blank line inside an instruction continued with a backslash (or the
+`# escape=` character). A backslash followed by trailing spaces still continues the line in
+BuildKit and is not reported; heredoc bodies are not instructions and are not judged.
+Why is this bad: BuildKit warns that empty continuation lines will become an error; today they
+hide where an instruction really ends when someone edits the file.
+Use instead: delete the blank line (`--fix`), or use a `#` comment line.
+"""
+
+from dlgen import rulekit
+
+ID = "DLG036"
+NAME = "empty-continuation"
+SEVERITY = "warning"
+TARGET = "dockerfile"
+FIXABLE = True
+WHY = "Blank lines inside a continued instruction are deprecated and will become a build error."
+FAIL = ["FROM python:3.11-slim\nRUN pip install --no-cache-dir \\\n\n    numpy\n",
+        "# escape=`\nFROM python:3.11-slim\nRUN echo a `\n\n    b\n"]
+PASS = ["FROM python:3.11-slim\nRUN pip install --no-cache-dir \\\n    # numpy is needed\n    numpy\n",
+        "FROM python:3.11-slim\nRUN pip install --no-cache-dir \\   \n    numpy\n",
+        "FROM python:3.11-slim\nRUN <<EOF\necho a\n\necho b\nEOF\n"]
+
+
+def check(doc, ctx):
+    lines = doc.lines
+    for ins in doc.instrs:
+        if ins.end_line <= ins.line or ins.heredocs:
+            continue
+        blank = [n for n in range(ins.line + 1, ins.end_line + 1) if n <= len(lines) and not lines[n - 1].strip()]
+        if blank:
+            yield rulekit.Hit(blank[0], 1, f"blank line inside the continued {ins.cmd} (line {ins.line}): BuildKit "
+                                           "will reject this", "delete the blank line",
+                              None, tuple(rulekit.Edit(n, n, "") for n in blank))

@@ -1,0 +1,25 @@
+"""DLG104 service-without-restart.
+
+What it does: reports a detached service with published ports and no restart policy.
+Why is this bad: the server does not come back after a crash, an OOM kill or a host reboot;
+the port just stops answering.
+Use instead: `--restart unless-stopped` (`restart: unless-stopped` in compose).
+"""
+
+ID = "DLG104"
+NAME = "service-without-restart"
+SEVERITY = "info"
+TARGET = "run"
+WHY = "A detached server with no restart policy stays down after a crash or reboot."
+FAIL = ["docker run -d --gpus all -p 8000:8000 vllm/vllm-openai:v0.11.0 --model x\n"]
+PASS = ["docker run -d --gpus all --restart unless-stopped -p 8000:8000 vllm/vllm-openai:v0.11.0 --model x\n",
+        "docker run --rm -it -p 8888:8888 jupyter/base-notebook:2024-10-07\n"]
+
+
+def check(spec, ctx):
+    if not spec.detach or spec.remove or spec.restart is not None:
+        return
+    if any(p.host is not None for p in spec.ports):
+        where = f"service {spec.service}" if spec.service else "this detached container"
+        yield spec.line, 1, f"{where} publishes ports but has no restart policy", \
+            "add --restart unless-stopped (restart: unless-stopped in compose)"

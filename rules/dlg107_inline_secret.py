@@ -1,0 +1,29 @@
+"""DLG107 inline-secret.
+
+What it does: reports a secret-like variable (HF_TOKEN, WANDB_API_KEY, `*_TOKEN`, `*_API_KEY`,
+...) given a literal value on the command line or in a compose file.
+Why is this bad: the value lands in shell history, CI logs, `ps` output, the compose file in
+git, and `docker inspect` for anyone with access to the engine.
+Use instead: `--env-file .env` (kept out of git), or `-e HF_TOKEN` (name only: the value comes
+from your shell); in compose, `${HF_TOKEN}` or `secrets:`.
+"""
+
+from dlgen.runspec import is_secret_name
+
+ID = "DLG107"
+NAME = "inline-secret"
+SEVERITY = "warning"
+TARGET = "run"
+WHY = "A literal secret on the command line or in compose leaks through history, logs and docker inspect."
+FAIL = ["docker run --gpus all -e HF_TOKEN=hf_abcdefghijklmnopqrstuvwxyz my/model:1\n",
+        "docker run --gpus all --env WANDB_API_KEY=0123456789abcdef my/train:1\n"]
+PASS = ["docker run --gpus all -e HF_TOKEN my/model:1\n", "docker run --gpus all --env-file .env my/model:1\n",
+        'docker run --gpus all -e HF_TOKEN="$HF_TOKEN" my/model:1\n']
+
+
+def check(spec, ctx):
+    for name, value in spec.env.items():
+        if value is None or not is_secret_name(name) or not value.strip() or "$" in value:
+            continue
+        yield spec.line, 1, f"{name} is given a literal value", \
+            f"pass -e {name} (name only) or --env-file; in compose use ${{{name}}} or secrets:"

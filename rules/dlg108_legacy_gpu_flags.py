@@ -1,0 +1,36 @@
+"""DLG108 legacy-gpu-flags.
+
+What it does: reports `nvidia-docker`, `--runtime=nvidia` alone or next to `--gpus`, and
+`NVIDIA_VISIBLE_DEVICES` as the only GPU request.
+Why is this bad: nvidia-docker (v1/v2 wrapper) is deprecated; `--runtime=nvidia` needs a
+daemon.json entry that the NVIDIA Container Toolkit no longer requires, and with `--gpus` it is
+redundant; NVIDIA_VISIBLE_DEVICES only works when the nvidia runtime is the default
+(docker-runtime.md section 6).
+Use instead: `docker run --gpus all` (compose: a device reservation with capabilities [gpu]).
+"""
+
+ID = "DLG108"
+NAME = "legacy-gpu-flags"
+SEVERITY = "info"
+TARGET = "run"
+WHY = "nvidia-docker, --runtime=nvidia and NVIDIA_VISIBLE_DEVICES are legacy ways to request GPUs."
+FAIL = ["nvidia-docker run my/model:1\n", "docker run --runtime=nvidia my/model:1\n",
+        "docker run --runtime=nvidia --gpus all my/model:1\n",
+        "docker run -e NVIDIA_VISIBLE_DEVICES=all my/model:1\n"]
+PASS = ["docker run --gpus all my/model:1\n", "docker run --gpus all -e NVIDIA_VISIBLE_DEVICES=0 my/model:1\n"]
+
+
+def check(spec, ctx):
+    fix = "use a deploy.resources.reservations.devices GPU reservation" if spec.origin == "compose" \
+        else "use --gpus all"
+    if spec.extra.get("nvidia_docker"):
+        yield spec.line, 1, "nvidia-docker is deprecated", "use docker run --gpus all"
+        return
+    nvidia_runtime = (spec.runtime or "").lower() == "nvidia"
+    if nvidia_runtime and (spec.gpus or spec.compose_gpu_devices()):
+        yield spec.line, 1, "--runtime=nvidia next to a GPU request is redundant", "drop --runtime=nvidia"
+    elif nvidia_runtime:
+        yield spec.line, 1, "--runtime=nvidia is the legacy GPU request (needs a daemon.json runtime entry)", fix
+    elif spec.env.get("NVIDIA_VISIBLE_DEVICES") not in (None, "", "none", "void") and not spec.requests_gpu:
+        yield spec.line, 1, "NVIDIA_VISIBLE_DEVICES is the only GPU request: it works only when nvidia is the "\
+                            "default runtime", fix

@@ -1,0 +1,45 @@
+"""DLG120 compose-gpu-syntax.
+
+What it does: reports a compose GPU reservation (`deploy.resources.reservations.devices`) that
+the engine rejects or ignores: no `capabilities`, capabilities without `gpu`, `count` together
+with `device_ids`, `device_ids: ["all"]`.
+Why is this bad: compose refuses the file ("count and device_ids are mutually exclusive",
+capabilities is required), or starts the service without a GPU (docker-runtime.md section 6).
+Use instead:
+    deploy: {resources: {reservations: {devices: [{driver: nvidia, count: all, capabilities: [gpu]}]}}}
+"""
+
+ID = "DLG120"
+NAME = "compose-gpu-syntax"
+SEVERITY = "error"
+TARGET = "run"
+WHY = "A malformed compose GPU reservation is rejected by the engine or gives the service no GPU."
+_GOOD = "services:\n  m:\n    image: my/model:1\n    deploy:\n      resources:\n        reservations:\n          devices:\n"
+FAIL = [_GOOD + "            - driver: nvidia\n              count: all\n",
+        _GOOD + "            - driver: nvidia\n              count: 1\n              capabilities: [compute]\n",
+        _GOOD + "            - capabilities: [gpu]\n              count: 1\n              device_ids: ['0']\n",
+        _GOOD + "            - capabilities: [gpu]\n              device_ids: ['all']\n"]
+PASS = [_GOOD + "            - driver: nvidia\n              count: all\n              capabilities: [gpu]\n",
+        _GOOD + "            - capabilities: [gpu]\n              device_ids: ['0', '1']\n"]
+
+
+def check(spec, ctx):
+    if spec.origin != "compose":
+        return
+    deploy = spec.extra.get("deploy") or {}
+    res = deploy.get("resources") if isinstance(deploy, dict) else None
+    devices = ((res or {}).get("reservations") or {}).get("devices") if isinstance(res, dict) else None
+    for dev in devices or []:
+        if not isinstance(dev, dict):
+            continue
+        caps = dev.get("capabilities")
+        where = f"service {spec.service}: GPU reservation"
+        if not caps:
+            yield spec.line, 1, f"{where} has no capabilities (required)", "add capabilities: [gpu]"
+        elif "gpu" not in [str(c) for c in (caps if isinstance(caps, list) else [caps])]:
+            yield spec.line, 1, f"{where} capabilities {caps} lack gpu: no GPU is given", "use capabilities: [gpu]"
+        ids = dev.get("device_ids")
+        if dev.get("count") is not None and ids:
+            yield spec.line, 1, f"{where} sets both count and device_ids (compose rejects this)", "keep one of them"
+        if ids and [str(i) for i in ids] == ["all"]:
+            yield spec.line, 1, f"{where} device_ids: [all] is not a device id", "use count: all"

@@ -1,0 +1,315 @@
+"""dlgen lint as a user runs it: config, severity overrides, threshold, formats (SARIF checked
+against the 2.1.0 schema), --fix/--diff, extra rule directories, a crashing rule, bad input,
+explain, the generated rule reference and the pre-commit hook."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, assert_one_line_error
+
+BAD = "FROM python:3.11-slim\nEXPOSE 8000\nRUN pip install numpy>=1.26\nCMD python serve.py\n"
+
+
+@pytest.fixture
+def bad(tmp_path):
+    p = tmp_path / "Dockerfile"
+    p.write_text(BAD)
+    return p
+
+
+def rules_of(proc):
+    return sorted({f["rule"] for f in json.loads(proc.stdout)})
+
+
+# ---------------------------------------------------------------------------- config
+def test_config_disable_severity_threshold(tmp_path, bad, dlgen):
+    base = rules_of(dlgen("lint", "--format", "json", bad, cwd=tmp_path))
+    assert {"DLG004", "DLG010", "DLG030", "DLG037"} <= set(base)
+    (tmp_path / ".dlgen.yaml").write_text("disable: [DLG004, pip-cache]\nseverity: {DLG037: info, DLG010: info}\n"
+                                          "failure-threshold: warning\n")
+    proc = dlgen("lint", "--format", "json", bad, cwd=tmp_path)
+    found = json.loads(proc.stdout)
+    assert "DLG004" not in rules_of(proc) and "DLG030" not in rules_of(proc)
+    assert {f["rule"]: f["severity"] for f in found}["DLG037"] == "info"
+    assert proc.returncode == 0, "every remaining finding is below the threshold"
+    assert dlgen("lint", "--failure-threshold", "info", bad, cwd=tmp_path).returncode == 1
+    # found from a subdirectory too, and ignored with --no-config
+    sub = tmp_path / "a" / "b"
+    sub.mkdir(parents=True)
+    assert "DLG004" not in rules_of(dlgen("lint", "--format", "json", bad, cwd=sub))
+    assert "DLG004" in rules_of(dlgen("lint", "--no-config", "--format", "json", bad, cwd=sub))
+
+
+def test_pyproject_config_and_model(tmp_path, dlgen):
+    d = tmp_path / "Dockerfile"
+    d.write_text('FROM vllm/vllm-openai:v0.11.0\nHEALTHCHECK --start-period=60s --start-interval=2s '
+                 'CMD ["curl", "-fsS", "http://localhost:8000/health"]\nCMD ["--port", "8000"]\n')
+    assert "DLG012" not in rules_of(dlgen("lint", "--format", "json", d, cwd=tmp_path))
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n\n[tool.dlgen]\nmodel = "llama-70b"\n')
+    proc = dlgen("lint", "--format", "json", d, cwd=tmp_path)
+    hit = [f for f in json.loads(proc.stdout) if f["rule"] == "DLG012"]
+    assert hit and "config pyproject.toml" in hit[0]["message"] and proc.returncode == 1
+    assert "--model" in [f for f in json.loads(dlgen("lint", "--format", "json", "--model", "llama-70b", d,
+                                                          cwd=tmp_path).stdout) if f["rule"] == "DLG012"][0]["message"]
+
+
+@pytest.mark.parametrize("content,needle", [
+    ("disable: DLG999\n", "unknown rule"),
+    ("colour: yes\n", "unknown config key"),
+    ("severity: {DLG004: fatal}\n", "not info, warning or error"),
+    ("failure-threshold: high\n", "failure-threshold"),
+    ("rule-dirs: [nowhere]\n", "does not exist"),
+    ("model: [\n", "invalid YAML"),
+])
+def test_bad_config_is_one_line(tmp_path, bad, dlgen, content, needle):
+    (tmp_path / ".dlgen.yaml").write_text(content)
+    assert_one_line_error(dlgen("lint", bad, cwd=tmp_path), needle)
+
+
+def test_docker_version_from_config(tmp_path, dlgen):
+    d = tmp_path / "Dockerfile"
+    d.write_text('FROM python:3.11\nHEALTHCHECK --start-period=120s CMD ["true"]\nCMD ["python", "s.py"]\n')
+    assert "DLG016" in rules_of(dlgen("lint", "--format", "json", d, cwd=tmp_path))
+    (tmp_path / ".dlgen.yaml").write_text("docker-version: '24.0'\n")
+    assert "DLG016" not in rules_of(dlgen("lint", "--format", "json", d, cwd=tmp_path))
+
+
+# ---------------------------------------------------------------------------- extra rules, crashing rules
+EXTRA_RULE = '''"""ORG001 no-maintainer-label.
+
+What it does: reports an image without an org.opencontainers.image.authors label.
+Why is this bad: nobody knows whom to ask.
+Use instead: LABEL org.opencontainers.image.authors=...
+"""
+ID = "ORG001"
+NAME = "no-authors-label"
+SEVERITY = "warning"
+TARGET = "dockerfile"
+WHY = "Nobody knows whom to ask."
+FAIL = ["FROM python:3.11\\n"]
+PASS = ["FROM python:3.11\\nLABEL org.opencontainers.image.authors=me\\n"]
+
+
+def check(doc, ctx):
+    if not any("org.opencontainers.image.authors" in i.original for i in doc.final.find("LABEL")):
+        yield 1, 1, "no authors label", "add LABEL org.opencontainers.image.authors=..."
+'''
+
+
+def test_extra_rule_directory(tmp_path, bad, dlgen):
+    (tmp_path / "lintrules").mkdir()
+    (tmp_path / "lintrules" / "org001.py").write_text(EXTRA_RULE)
+    (tmp_path / ".dlgen.yaml").write_text("rule-dirs: [lintrules]\n")
+    assert "ORG001" in rules_of(dlgen("lint", "--format", "json", bad, cwd=tmp_path))
+
+
+def test_a_crashing_rule_is_reported_and_others_go_on(tmp_path, bad, dlgen):
+    (tmp_path / "lintrules").mkdir()
+    (tmp_path / "lintrules" / "boom.py").write_text(
+        EXTRA_RULE.replace("ORG001", "ORG002").replace("    if not any", "    raise KeyError('boom')\n    if not any"))
+    (tmp_path / ".dlgen.yaml").write_text("rule-dirs: [lintrules]\n")
+    other = tmp_path / "compose.yaml"
+    other.write_text("services:\n  a:\n    image: vllm/vllm-openai:v0.11.0\n")
+    proc = dlgen("lint", "--format", "json", bad, other, cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "ORG002" in proc.stderr and str(bad) in proc.stderr
+    assert {"DLG004", "DLG101"} <= set(rules_of(proc)), "the other rules and files still ran"
+
+
+# ---------------------------------------------------------------------------- formats
+def _sarif_schema(tmp_path_factory):
+    """The SARIF 2.1.0 JSON schema (rtm.5, the release schema) as published in Microsoft's
+    sarif-js-sdk package; fetched once with npm and cached, never copied into this project."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dlgen-tests" / "sarif-2.1.0.json"
+    if cache.is_file():
+        return json.loads(cache.read_text())
+    npm = shutil.which("npm")
+    work = tmp_path_factory.mktemp("sarif")
+    if npm:
+        subprocess.run([npm, "pack", "--silent", "@microsoft/sarif-matcher-utils@1.0.0-beta.0"], cwd=work,
+                       capture_output=True, timeout=180)
+    tgz = next(work.glob("*.tgz"), None)
+    if tgz is None:
+        if os.environ.get("CI"):
+            pytest.fail("could not fetch the SARIF 2.1.0 schema with npm")
+        pytest.skip("npm could not fetch the SARIF 2.1.0 schema")
+    with tarfile.open(tgz) as tf:
+        data = tf.extractfile("package/lib/schemas/sarif-2.1.0-rtm.5.json").read()
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_bytes(data)
+    return json.loads(data)
+
+
+def test_sarif_is_valid_against_the_schema(tmp_path, tmp_path_factory, bad, dlgen):
+    import jsonschema
+
+    schema = _sarif_schema(tmp_path_factory)
+    assert schema["properties"]["version"]["enum"] == ["2.1.0"]
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("services:\n  a:\n    image: vllm/vllm-openai:v0.11.0\n")
+    proc = dlgen("lint", "--format", "sarif", bad, compose, cwd=tmp_path)
+    assert proc.returncode == 1
+    log = json.loads(proc.stdout)
+    jsonschema.validate(log, schema, cls=jsonschema.Draft4Validator)
+    run = log["runs"][0]
+    ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
+    assert len(ids) >= 38 and all(r["fullDescription"]["text"] for r in run["tool"]["driver"]["rules"])
+    for res in run["results"]:
+        assert ids[res["ruleIndex"]] == res["ruleId"]
+        assert res["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1
+    assert {r["ruleId"] for r in run["results"]} >= {"DLG004", "DLG101"}
+    empty = dlgen("lint", "--format", "sarif", ROOT / "samples" / "llama-8b-serve" / "Dockerfile")
+    jsonschema.validate(json.loads(empty.stdout), schema, cls=jsonschema.Draft4Validator)
+
+
+def test_github_annotations(bad, dlgen):
+    out = dlgen("lint", "--format", "github", bad).stdout.splitlines()
+    assert out and all(l.startswith(("::error ", "::warning ", "::notice ")) for l in out)
+    assert any(l.startswith("::warning file=") and ",line=4," in l and "title=DLG004 shell-form-command::" in l
+               for l in out)
+
+
+def test_text_has_no_colour_when_piped_or_no_color(bad, dlgen):
+    out = dlgen("lint", bad).stdout
+    assert "\033[" not in out and f"{bad}:4:1: DLG004 warning:" in out
+    env = dict(os.environ, NO_COLOR="1")
+    assert "\033[" not in dlgen("lint", bad, env=env).stdout
+
+
+def test_text_colour_on_a_terminal(bad):
+    import pty
+
+    code = "import sys; from dlgen.cli import main; main(sys.argv[1:])"
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(sys.executable, [sys.executable, "-c", code, "lint", str(bad)], env)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.waitpid(pid, 0)
+    assert b"\033[33mwarning\033[0m" in out
+
+
+# ---------------------------------------------------------------------------- --fix / --diff
+def test_fix_writes_atomically_only_what_it_names(tmp_path, bad, dlgen):
+    other = tmp_path / "run.sh"
+    other.write_text("docker run --rm --restart always my/x:1\n")
+    mode = 0o640
+    bad.chmod(mode)
+    diff = dlgen("lint", "--diff", bad, other)
+    assert diff.returncode == 0 and bad.read_text() == BAD, "--diff writes nothing"
+    assert '-CMD python serve.py\n' in diff.stdout and '+CMD ["python", "serve.py"]\n' in diff.stdout
+    assert '+RUN pip install --no-cache-dir "numpy>=1.26"' in diff.stdout
+    proc = dlgen("lint", "--fix", bad, other)
+    fixed = bad.read_text()
+    assert fixed.splitlines()[:2] == BAD.splitlines()[:2], "untouched lines stay"
+    assert 'CMD ["python", "serve.py"]' in fixed and '"numpy>=1.26"' in fixed
+    assert "HEALTHCHECK" not in fixed, "no probe is guessed for an app whose endpoints dlgen does not know"
+    assert "fixed DLG004" in proc.stderr and "fixed DLG037" in proc.stderr
+    assert bad.stat().st_mode & 0o777 == mode
+    assert other.read_text() == "docker run --rm --restart always my/x:1\n", "run files are never rewritten"
+    assert not list(tmp_path.glob(".*dlgen-tmp")), "no temporary file left behind"
+    assert proc.returncode == 1, "unfixable findings remain (DLG102 in run.sh)"
+    # idempotent
+    again = dlgen("lint", "--fix", bad)
+    assert bad.read_text() == fixed and "fixed" not in again.stderr
+
+
+def test_fix_keeps_crlf(tmp_path, dlgen):
+    p = tmp_path / "Dockerfile"
+    p.write_bytes(b"FROM python:3.11-slim\r\nRUN pip install numpy\r\nCMD [\"python\"]\r\n")
+    dlgen("lint", "--fix", p)
+    data = p.read_bytes()
+    assert b"--no-cache-dir" in data and data.count(b"\r\n") == 3 and b"\n" not in data.replace(b"\r\n", b"")
+
+
+# ---------------------------------------------------------------------------- bad input
+def test_bad_inputs_other_files_still_linted(tmp_path, bad, dlgen):
+    (tmp_path / "bin").write_bytes(b"\x00\x01binary")
+    (tmp_path / "latin1.Dockerfile").write_bytes("FROM python:3.11\n# caf\xe9\n".encode("latin-1"))
+    (tmp_path / "empty.Dockerfile").write_text("")
+    (tmp_path / "compose.yaml").write_text("name: x\nvolumes: {}\n")
+    (tmp_path / "adir").mkdir()
+    paths = [tmp_path / "bin", tmp_path / "latin1.Dockerfile", tmp_path / "empty.Dockerfile",
+             tmp_path / "compose.yaml", tmp_path / "adir", tmp_path / "missing", bad]
+    proc = dlgen("lint", "--format", "json", *paths)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    err = proc.stderr
+    for needle in ("binary file", "not UTF-8", "no such file", "no Dockerfile, compose file or script"):
+        assert needle in err, needle
+    findings = json.loads(proc.stdout)
+    assert {"DLG004", "DLG037"} <= {f["rule"] for f in findings if f["file"] == str(bad)}
+    assert any(f["rule"] == "DLG000" and "not a compose file" in f["message"] for f in findings)
+    assert any(f["rule"] == "DLG000" and f["file"].endswith("empty.Dockerfile") for f in findings)
+    good = dlgen("lint", ROOT / "samples" / "llama-8b-serve" / "Dockerfile")
+    assert good.returncode == 0
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--format", "xml"], "unknown format"),
+    (["--failure-threshold", "fatal"], "failure threshold"),
+    (["--kind", "podfile"], "unknown kind"),
+    (["--disable", "DLG999"], "unknown rule"),
+    (["--config", "/nonexistent.yaml"], "does not exist"),
+    (["--docker-version", "abc"], "Docker version"),
+])
+def test_bad_options(bad, dlgen, args, needle):
+    assert_one_line_error(dlgen("lint", *args, bad), needle)
+
+
+# ---------------------------------------------------------------------------- explain, reference
+def test_explain_rule_page(dlgen):
+    out = dlgen("explain", "DLG012").stdout
+    assert "start-period-too-short" in out and "Why is this bad" in out and "Fails:" in out and "Passes:" in out
+    assert dlgen("explain", "pip-cache").stdout.startswith("DLG030 pip-cache")
+    assert len(dlgen("explain", "--list").stdout.splitlines()) >= 38
+    assert_one_line_error(dlgen("explain", "DLG998"), "unknown rule")
+
+
+def test_rule_reference_is_current():
+    from dlgen import ruledocs
+
+    assert ruledocs.main(["--check"]) == 0, "docs/rules.md is stale: python -m dlgen.ruledocs"
+    assert "docs/rules.md" in (ROOT / "README.md").read_text(), "the README links the rule reference"
+
+
+# ---------------------------------------------------------------------------- pre-commit
+def test_pre_commit_hook(tmp_path):
+    pre_commit = shutil.which("pre-commit") or str(Path(sys.executable).with_name("pre-commit"))
+    if not Path(pre_commit).exists():
+        pytest.skip("pre-commit is not installed")
+    repo = tmp_path / "project"
+    repo.mkdir()
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run(git + ["init", "-q"], cwd=repo, check=True)
+    (repo / "Dockerfile").write_text(BAD)
+    (repo / "notes.txt").write_text("CMD python x.py\n")
+    (repo / "docker").mkdir()
+    (repo / "docker" / "compose.yaml").write_text("services:\n  a:\n    image: vllm/vllm-openai:v0.11.0\n")
+    subprocess.run(git + ["add", "."], cwd=repo, check=True)
+    env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path / "cache"))
+    proc = subprocess.run([pre_commit, "try-repo", str(ROOT), "dlgen-lint", "--all-files", "--verbose"], cwd=repo,
+                          env=env, capture_output=True, text=True, timeout=900)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert "DLG004" in out and "DLG101" in out and "notes.txt" not in out
+    (repo / "Dockerfile").write_text((ROOT / "samples" / "llama-8b-serve" / "Dockerfile").read_text())
+    (repo / "docker" / "compose.yaml").write_text((ROOT / "samples" / "llama-8b-serve" / "compose.yaml").read_text())
+    subprocess.run(git + ["add", "."], cwd=repo, check=True)
+    proc = subprocess.run([pre_commit, "try-repo", str(ROOT), "dlgen-lint", "--all-files"], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
