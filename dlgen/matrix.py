@@ -101,7 +101,6 @@ def tag_exists(image: str) -> bool | None:
         return None
     series = ".".join(parts["torch"].split(".")[:2])
     same = [r for r in rows() if r["version"].startswith(series + ".")]
-    if not same:
-        newest = max(_vkey(r["version"]) for r in rows())
-        return None if _vkey(parts["torch"]) > newest else False
+    if not same:  # a series the matrix does not cover (1.x, or newer than it): cannot judge
+        return None
     return any(parts["cuda"] in r["tag_cuda"] and parts["cudnn"] == int(r["cudnn"]) for r in same)

@@ -47,7 +47,7 @@ def check(doc, ctx):
     runtime = re.search(r"-(runtime|base)(-|$)", image.split(":", 1)[-1]) if ":" in image else None
     if facts.get("nvcc") or not (runtime or (facts.get("gpu") and facts.get("nvcc") is False)):
         return
-    for ins in rulekit.chain_instrs(doc, "RUN", "ENV", "ARG"):
+    for ins in rulekit.chain_instrs(doc, "RUN", "ENV"):  # an ARG alone compiles nothing
         text = doc.resolve(ins.text) if ins.cmd == "RUN" else " ".join(ins.value) + " " + ins.original
         for sign, what in BUILD_SIGNS:
             if sign.search(text):

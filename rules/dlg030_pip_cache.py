@@ -29,7 +29,8 @@ INSTALL = re.compile(r"(?<!uv )((?:pip3?|python3?(?:\.\d+)?\s+-m\s+pip)\s+instal
 
 
 def _needs(cmd):
-    return INSTALL.search(cmd) and "--no-cache-dir" not in cmd and not cmd.lstrip().startswith("uv ")
+    # pip takes unambiguous option prefixes: --no-cache is --no-cache-dir
+    return INSTALL.search(cmd) and "--no-cache" not in cmd and not cmd.lstrip().startswith("uv ")
 
 
 def fix_lines(text):
@@ -39,7 +40,7 @@ def fix_lines(text):
         end = re.search(r"&&|\|\||;|(?<!\\)\n", text[m.end():])
         window = text[m.end(): m.end() + (end.start() if end else len(text))]
         out.append(text[pos:m.end()])
-        if "--no-cache-dir" not in window:
+        if "--no-cache" not in window:
             out.append(" --no-cache-dir")
         pos = m.end()
     out.append(text[pos:])

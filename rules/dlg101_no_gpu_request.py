@@ -19,14 +19,23 @@ TARGET = "run"
 WHY = "Without a GPU request the container gets no GPU: torch.cuda.is_available() is False."
 FAIL = ["docker run -d -p 8000:8000 vllm/vllm-openai:v0.11.0 --model meta-llama/Llama-3.1-8B-Instruct\n"]
 PASS = ["docker run -d --gpus all -p 8000:8000 vllm/vllm-openai:v0.11.0 --model meta-llama/Llama-3.1-8B-Instruct\n",
+        "docker run --device=/dev/kfd --device=/dev/dri ghcr.io/huggingface/text-generation-inference:3.3.4-rocm\n",
         "docker run --rm python:3.11-slim python -V\n"]
 GPU_IMAGE = re.compile(r"(cuda|pytorch/pytorch|nvcr\.io/nvidia|vllm|text-generation-inference|tritonserver|"
                        r"sglang|llama\.cpp:.*cuda|-gpu\b|:.*-gpu|ollama/ollama)", re.IGNORECASE)
 GPU_COMMAND = re.compile(r"\b(vllm serve|text-generation-launcher|tritonserver|torchrun|nvidia-smi)\b")
 
 
+# AMD (ROCm) images take /dev/kfd and /dev/dri devices, not --gpus; services named or profiled
+# "cpu" are CPU variants on purpose.
+NOT_NVIDIA = re.compile(r"rocm", re.IGNORECASE)
+
+
 def check(spec, ctx):
     if spec.requests_gpu or spec.env.get("NVIDIA_VISIBLE_DEVICES") not in (None, "", "none", "void"):
+        return
+    if NOT_NVIDIA.search(spec.image or "") or "cpu" in spec.service.lower() \
+            or any("cpu" in str(p).lower() for p in spec.extra.get("profiles") or []):
         return
     facts = data.image_facts(spec.image) if spec.image else None
     gpu_image = (facts and facts.get("gpu")) or GPU_IMAGE.search(spec.image or "")

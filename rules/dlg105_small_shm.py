@@ -16,7 +16,8 @@ TARGET = "run"
 WHY = "The 64 MiB default /dev/shm kills PyTorch DataLoader workers with SIGBUS (exit 135)."
 FAIL = ["docker run --gpus all pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime python train.py\n",
         "docker run --gpus all --shm-size=256m pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime python train.py\n"]
-PASS = ["docker run --gpus all --shm-size=8g pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime python train.py\n",
+PASS = ["docker run --gpus all ollama/ollama:0.5.7\n",
+        "docker run --gpus all --shm-size=8g pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime python train.py\n",
         "docker run --gpus all --ipc=host pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime python train.py\n"]
 UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30}
 
@@ -26,8 +27,12 @@ def size_bytes(text):
     return float(m.group(1)) * UNITS[m.group(2)] if m else None
 
 
+# GPU servers that do not run PyTorch (no DataLoader workers, no NCCL shared memory).
+NOT_TORCH = re.compile(r"ollama/|llama\.cpp|ggml-org|open-webui", re.IGNORECASE)
+
+
 def check(spec, ctx):
-    if not spec.requests_gpu or spec.ipc == "host":
+    if not spec.requests_gpu or spec.ipc == "host" or NOT_TORCH.search(spec.image or ""):
         return
     size = size_bytes(spec.shm_size) if spec.shm_size else None
     if size is not None and size >= 2**30:

@@ -78,3 +78,4 @@ def test_tag_exists():
     assert matrix.tag_exists("pytorch/pytorch:2.4.0-cuda11.8-cudnn8-runtime") is False  # cuDNN 9 from 2.4
     assert matrix.tag_exists("pytorch/pytorch:2.1.1-cuda12.1-cudnn8-devel") is True
     assert matrix.tag_exists("nvidia/cuda:12.4.1-base-ubuntu22.04") is None
+    assert matrix.tag_exists("pytorch/pytorch:1.13.0-cuda11.6-cudnn8-runtime") is None  # before the matrix
