@@ -247,11 +247,17 @@ def _fix_files(paths, rules, ctx, kind, write: bool, show_diff: bool) -> None:
 
 @app.command()
 def explain(
-    code: Optional[str] = typer.Argument(None, help="A rule id (DLG012) or name (start-period-too-short)."),
+    code: Optional[str] = typer.Argument(None, help="A container exit code (137) or a rule id (DLG012) / name."),
     list_rules: bool = typer.Option(False, "--list", help="List every rule."),
 ):
-    """Explain a lint rule: what it checks, why it matters, failing and passing examples, the fix."""
+    """Explain a container exit code (meaning, causes, checks, changes) or a lint rule (its page)."""
     from dlgen import lint as lint_mod
+
+    if code is not None and code.strip().lstrip("-").isdigit():
+        from dlgen import doctor
+
+        typer.echo(doctor.exit_code_page(int(code)), nl=False)
+        return
     from dlgen import ruledocs
 
     rules = lint_mod.load_rules()
@@ -269,6 +275,63 @@ def explain(
         raise DlgenError(f"unknown rule {code!r}",
                          (f"did you mean {close[0]}? " if close else "") + "see `dlgen explain --list`")
     typer.echo(ruledocs.page(rule, markdown=False))
+
+
+@app.command()
+def verify(
+    directory: Path = typer.Argument(..., help="A bundle written by dlgen new."),
+    cpu: bool = typer.Option(False, "--cpu", help="Drop GPU requests (and --ulimit memlock) for a CPU host."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the image, container and volumes."),
+    fmt: str = typer.Option("text", "--format", help="text or json."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds to wait for healthy "
+                                                                    "(default: start period + 60)."),
+    env: Optional[List[str]] = typer.Option(None, "--env", "-e", help="KEY=VALUE added to the container's "
+                                            "environment, e.g. MODEL_SOURCE=synthetic (repeatable)."),
+):
+    """Build a bundle on a real Docker engine, boot it, time readiness and health, stop it."""
+    import json
+
+    from dlgen import verify as verify_mod
+
+    if fmt not in ("text", "json"):
+        raise DlgenError(f"unknown format {fmt!r}", "use text or json")
+    if not directory.is_dir():
+        raise DlgenError(f"{directory} is not a directory", "pass the directory dlgen new wrote")
+    extra = {}
+    for item in env or []:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise DlgenError(f"--env {item!r} is not KEY=VALUE", "write it like --env MODEL_SOURCE=synthetic")
+        extra[key.strip()] = value
+    result = verify_mod.verify(directory, cpu=cpu, keep=keep, timeout_s=timeout, env=extra,
+                               progress=verify_mod.progress_to_stderr)
+    typer.echo(json.dumps(result, indent=2) if fmt == "json" else verify_mod.text_report(result))
+    if result["failure"] or not result["healthy"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def doctor(
+    container: Optional[str] = typer.Argument(None, help="Container name or id; none: every container that "
+                                                          "exited non-zero or is unhealthy."),
+    fmt: str = typer.Option("text", "--format", help="text or json."),
+):
+    """Why did a container die or turn unhealthy: the cause and the change that fixes it."""
+    import json
+
+    from dlgen import doctor as doctor_mod
+
+    if fmt not in ("text", "json"):
+        raise DlgenError(f"unknown format {fmt!r}", "use text or json")
+    found = doctor_mod.doctor(container)
+    if fmt == "json":
+        typer.echo(json.dumps(found[0] if container else found, indent=2))
+    elif not found:
+        typer.echo("no exited or unhealthy containers")
+    else:
+        typer.echo("\n\n".join(doctor_mod.text_report(d) for d in found))
+    if any(d["cause"] not in ("none", "stopped") for d in found):
+        raise typer.Exit(1)
 
 
 def main(argv: Optional[List[str]] = None) -> None:

@@ -22,8 +22,15 @@ CHECKPOINT_EVERY = int(os.environ.get("CHECKPOINT_EVERY", "100"))
 BATCH_SIZE = int(os.environ.get("BATCH_SIZE", "8"))
 NUM_WORKERS = int(os.environ.get("NUM_WORKERS", "2"))
 STEP_SLEEP_S = float(os.environ.get("DLGEN_STEP_SLEEP_S", "0"))
-STOP = {"requested": False}
+STOP = {"requested": False, "training": False}
 log = logging.getLogger("train")
+
+def on_stop(*_):
+    """SIGTERM/SIGINT: finish the current step and checkpoint; before the first step there is
+    nothing new to save, so stop at once (docker stop must not wait for DataLoader start-up)."""
+    STOP["requested"] = True
+    if not STOP["training"]:
+        raise SystemExit(0)
 
 def beat():
     HEARTBEAT.touch()
@@ -56,8 +63,8 @@ def save(torch, loaded, optimizer, step):
 
 def main():
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    signal.signal(signal.SIGTERM, lambda *_: STOP.update(requested=True))
-    signal.signal(signal.SIGINT, lambda *_: STOP.update(requested=True))
+    signal.signal(signal.SIGTERM, on_stop)
+    signal.signal(signal.SIGINT, on_stop)
     beat()
     loaded = model_lib.load_and_warm()
     import torch
@@ -72,25 +79,39 @@ def main():
         optimizer.load_state_dict(state["optimizer"])
         step = int(state["step"])
         log.info("resumed from step %d", step)
-    for batch in batches(torch, loaded):
-        if STOP["requested"] or step >= STEPS:
-            break
-        batch = batch.to(loaded.device)
-        loss = loss_fn(torch, loaded, batch)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        step += 1
-        beat()
-        if step % 10 == 0:
-            log.info("step %d loss %.4f", step, loss.item())
-        if step % CHECKPOINT_EVERY == 0:
-            save(torch, loaded, optimizer, step)
-        if STEP_SLEEP_S:
-            time.sleep(STEP_SLEEP_S)
+    stream = batches(torch, loaded)
+    try:
+        for batch in stream:
+            if STOP["requested"] or step >= STEPS:
+                break
+            batch = batch.to(loaded.device)
+            loss = loss_fn(torch, loaded, batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            STOP["training"] = True
+            beat()
+            if step % 10 == 0:
+                log.info("step %d loss %.4f", step, loss.item())
+            if step % CHECKPOINT_EVERY == 0:
+                save(torch, loaded, optimizer, step)
+            if STEP_SLEEP_S:
+                time.sleep(STEP_SLEEP_S)
+    finally:
+        stream.close()  # shut the DataLoader workers down now, not at interpreter exit (a slow docker stop)
     save(torch, loaded, optimizer, step)
     log.info("stopped at step %d (%s)", step, "signal" if STOP["requested"] else "done")
     return 0
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        code = main()
+    except SystemExit as stop:  # stopped before the first step
+        code = stop.code if isinstance(stop.code, int) else 0
+    # Everything is saved and logged: skip the interpreter's teardown, whose final garbage
+    # collection over torch's object graph takes seconds and would stretch docker stop.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

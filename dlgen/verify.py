@@ -1,0 +1,267 @@
+"""dlgen verify: build a bundle on a real Docker engine, run it with its own RunSpec, and time
+readiness, Docker's health status and a clean stop.
+
+Facts used: ../shared/facts/docker-runtime.md (health states, stop = SIGTERM then SIGKILL after
+the grace period, 137 = killed, 143 = SIGTERM honoured), test-engine.md (no --gpus and no
+--ulimit memlock=-1 on a CPU test engine: `--cpu` drops both).
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import sys
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+from dlgen.errors import DlgenError
+from dlgen.runspec import RunSpec
+
+MIN_ENGINE = 25          # HEALTHCHECK --start-interval needs Engine 25 / API 1.44 (docker-runtime.md 1.3)
+POLL_S = 0.2
+STOP_GRACE_S = 10        # docker stop's default grace period (docker-runtime.md section 4)
+LOG_LINES = 20
+
+
+def client(min_engine: int = MIN_ENGINE):
+    """A Docker SDK client for a reachable engine >= min_engine, else a one-line DlgenError."""
+    try:
+        import docker
+    except ImportError:  # pragma: no cover - docker is a dependency
+        raise DlgenError("the docker Python package is missing", "pip install docker") from None
+    try:
+        c = docker.from_env(timeout=600)
+        version = c.version()
+    except Exception as exc:
+        raise DlgenError(f"no Docker engine reachable ({type(exc).__name__})",
+                         "start Docker (or scripts/test-engine.sh up) and check DOCKER_HOST") from None
+    major = int(str(version.get("Version", "0")).split(".")[0] or 0)
+    if major < min_engine:
+        raise DlgenError(f"Docker Engine {version.get('Version')} is too old: HEALTHCHECK --start-interval needs "
+                         f"Engine {min_engine} or newer", "upgrade the engine (scripts/test-engine.sh up shows how)")
+    return c
+
+
+# ---------------------------------------------------------------------------- the bundle
+def bundle_run_spec(bundle: Path) -> RunSpec:
+    """The RunSpec the bundle's run.sh starts (compose.yaml's first service when there is no run.sh)."""
+    from dlgen.sources import compose_services, run_lines
+
+    run_sh = bundle / "run.sh"
+    if run_sh.is_file():
+        specs = run_lines(run_sh.read_text(), "shell")
+        if specs:
+            return specs[0]
+    compose = bundle / "compose.yaml"
+    if compose.is_file():
+        specs = compose_services(compose.read_text())
+        if specs:
+            return specs[0]
+    raise DlgenError(f"{bundle}: no run.sh or compose.yaml with a container to run",
+                     "point dlgen verify at a directory written by dlgen new")
+
+
+def readiness(bundle: Path) -> tuple[int | None, str | None]:
+    """(container port, readiness path) from the Dockerfile's dlgen labels and EXPOSE."""
+    from dlgen import data, rulekit
+    from dlgen.sources import parse_dockerfile
+
+    doc = parse_dockerfile((bundle / "Dockerfile").read_text(), str(bundle / "Dockerfile"))
+    labels = rulekit.labels_of(doc)
+    preset = data.servers()["servers"].get(labels.get("ai.dlgen.server", ""), {})
+    ports = rulekit.exposed_ports(doc)
+    path = preset.get("readiness") or None
+    port = ports[0] if ports else (preset.get("port") or None)
+    return (port, path) if path and port else (None, None)
+
+
+def prepare(spec: RunSpec, image: str, tag: str, cpu: bool, env: dict | None = None) -> tuple[dict, list[str]]:
+    """SDK keyword arguments for the verify container, and the volumes it creates."""
+    if env:
+        spec = replace(spec, env={**spec.env, **env})
+    if cpu:
+        spec = spec.without_gpus()
+        spec = replace(spec, ulimits={k: v for k, v in spec.ulimits.items() if k != "memlock"})
+    volumes, made = [], []
+    for i, v in enumerate(spec.volumes):
+        name = f"dlgen-verify-{tag}-{i}"   # fresh volumes: no state from an earlier run
+        made.append(name)
+        volumes.append(replace(v, source=name, kind="volume"))
+    spec = replace(spec, image=image, name=f"dlgen-verify-{tag}", volumes=volumes, remove=False,
+                   labels={**spec.labels, "ai.dlgen.test": "1", "ai.dlgen.verify": tag})
+    kw = spec.sdk_kwargs()
+    if spec.ports:  # a free host port on the loopback interface: never collides with a running server
+        kw["ports"] = {f"{p.container}/{p.protocol}": ("127.0.0.1", None) for p in spec.ports}
+    return kw, made
+
+
+# ---------------------------------------------------------------------------- probing
+def http_status(port: int, path: str, timeout: float = 1.0) -> int | None:
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        conn.request("GET", path)
+        status = conn.getresponse().status
+        conn.close()
+        return status
+    except (OSError, http.client.HTTPException):
+        return None
+
+
+def host_port(container, port: int) -> int | None:
+    ports = (container.attrs.get("NetworkSettings") or {}).get("Ports") or {}
+    for binding in ports.get(f"{port}/tcp") or []:
+        if binding.get("HostPort"):
+            return int(binding["HostPort"])
+    return None
+
+
+def health_log(state: dict, last: int = 5) -> list[dict]:
+    log = ((state.get("Health") or {}).get("Log") or [])[-last:]
+    return [{"exit_code": e.get("ExitCode"), "output": (e.get("Output") or "").strip()[-500:]} for e in log]
+
+
+def diagnosis(container) -> dict:
+    """What a failed container tells: exit code, OOM kill, health log, last log lines."""
+    container.reload()
+    state = container.attrs.get("State") or {}
+    try:
+        logs = container.logs(tail=LOG_LINES).decode("utf-8", "replace").splitlines()
+    except Exception:
+        logs = []
+    return {"status": state.get("Status"), "exit_code": state.get("ExitCode"), "oom_killed": state.get("OOMKilled"),
+            "error": state.get("Error") or None, "restart_count": container.attrs.get("RestartCount", 0),
+            "health_status": (state.get("Health") or {}).get("Status"), "health_log": health_log(state),
+            "log_tail": logs}
+
+
+# ---------------------------------------------------------------------------- verify
+def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float | None = None,
+           progress=None, env: dict | None = None) -> dict:
+    """Build, run, time and stop one bundle; the result dict is what --format json prints."""
+    bundle = Path(bundle)
+    if not (bundle / "Dockerfile").is_file():
+        raise DlgenError(f"{bundle}: no Dockerfile", "point dlgen verify at a directory written by dlgen new")
+    spec = bundle_run_spec(bundle)
+    port, path = readiness(bundle)
+    c = client()
+    say = progress or (lambda line: None)
+    tag = uuid.uuid4().hex[:10]
+    image = f"dlgen-verify/{re.sub(r'[^a-z0-9_.-]', '-', bundle.resolve().name.lower()) or 'bundle'}:{tag}"
+    result: dict = {"bundle": str(bundle), "image": image, "cpu": cpu, "healthy": False, "ready_s": None,
+                    "healthy_s": None, "health_lag_s": None, "stop_exit_code": None, "stop_s": None,
+                    "build_s": None, "readiness_url": None, "failure": None}
+    container, volumes = None, []
+    try:
+        t = time.monotonic()
+        try:
+            for chunk in c.api.build(path=str(bundle), tag=image, rm=True, forcerm=True, decode=True,
+                                     labels={"ai.dlgen.test": "1"}):
+                if "stream" in chunk and chunk["stream"].strip():
+                    say(chunk["stream"].rstrip())
+                if "error" in chunk:
+                    raise BuildError(chunk["error"].strip())
+        except BuildError as exc:
+            result["failure"] = {"stage": "build", "error": str(exc)}
+            return result
+        result["build_s"] = round(time.monotonic() - t, 2)
+        kw, volumes = prepare(spec, image, tag, cpu, env)
+        health = c.api.inspect_image(image)["Config"].get("Healthcheck") or {}
+        start_period = (health.get("StartPeriod") or 0) / 1e9
+        deadline_s = timeout_s or (start_period + 60)
+        try:
+            container = c.containers.run(**kw)
+        except Exception as exc:  # docker refuses the run configuration (exit 125 territory)
+            result["failure"] = {"stage": "run", "error": str(getattr(exc, "explanation", exc))}
+            return result
+        t0 = time.monotonic()
+        result["container"] = container.name
+        hp = None
+        while time.monotonic() - t0 < deadline_s:
+            container.reload()
+            state = container.attrs.get("State") or {}
+            elapsed = time.monotonic() - t0
+            if port and hp is None:
+                hp = host_port(container, port)
+                if hp:
+                    result["readiness_url"] = f"http://127.0.0.1:{hp}{path}"
+            if hp and result["ready_s"] is None and http_status(hp, path) == 200:
+                result["ready_s"] = round(time.monotonic() - t0, 2)
+                say(f"ready after {result['ready_s']} s ({path} answered 200)")
+            status = (state.get("Health") or {}).get("Status")
+            if status == "healthy" and result["healthy_s"] is None:
+                result["healthy_s"] = round(elapsed, 2)
+                say(f"healthy after {result['healthy_s']} s")
+            if status == "unhealthy":
+                result["failure"] = {"stage": "health", **diagnosis(container)}
+                break
+            if state.get("Status") in ("exited", "dead") or (state.get("Restarting")):
+                result["failure"] = {"stage": "start", **diagnosis(container)}
+                break
+            if result["healthy_s"] is not None and (result["ready_s"] is not None or not hp):
+                break
+            time.sleep(POLL_S)
+        else:
+            result["failure"] = {"stage": "timeout", "timeout_s": deadline_s, **diagnosis(container)}
+        result["healthy"] = result["healthy_s"] is not None and result["failure"] is None
+        if result["ready_s"] is not None and result["healthy_s"] is not None:
+            result["health_lag_s"] = round(result["healthy_s"] - result["ready_s"], 2)
+        container.reload()
+        if (container.attrs.get("State") or {}).get("Running"):
+            t = time.monotonic()
+            container.stop(timeout=STOP_GRACE_S)
+            result["stop_s"] = round(time.monotonic() - t, 2)
+            container.reload()
+            result["stop_exit_code"] = (container.attrs.get("State") or {}).get("ExitCode")
+            say(f"stopped in {result['stop_s']} s, exit code {result['stop_exit_code']}")
+            if result["stop_exit_code"] not in (0, 143) and result["failure"] is None:
+                result["failure"] = {"stage": "stop", "error": f"docker stop ended with exit code "
+                                     f"{result['stop_exit_code']} (0 or 143 expected: SIGTERM not handled?)"}
+                result["healthy"] = False
+        return result
+    finally:
+        if not keep:
+            _cleanup(c, container, image, volumes)
+
+
+class BuildError(Exception):
+    pass
+
+
+def _cleanup(c, container, image, volumes) -> None:
+    for action in (lambda: container and container.remove(force=True, v=True),
+                   lambda: c.images.remove(image, force=True),
+                   *[(lambda v=v: c.volumes.get(v).remove(force=True)) for v in volumes]):
+        try:
+            action()
+        except Exception:
+            pass
+
+
+def text_report(r: dict) -> str:
+    lines = [f"bundle {r['bundle']} ({'CPU, GPU requests dropped' if r['cpu'] else 'as generated'})"]
+    if r["build_s"] is not None:
+        lines.append(f"  built in {r['build_s']} s")
+    fmt = lambda v: "-" if v is None else f"{v} s"  # noqa: E731
+    lines.append(f"  ready (first 200 from readiness): {fmt(r['ready_s'])}")
+    lines.append(f"  healthy (Docker):                 {fmt(r['healthy_s'])}")
+    if r["health_lag_s"] is not None:
+        lines.append(f"  healthy - ready:                  {r['health_lag_s']} s")
+    if r["stop_s"] is not None:
+        lines.append(f"  stop: exit code {r['stop_exit_code']} after {r['stop_s']} s")
+    f = r.get("failure")
+    if f:
+        lines.append(f"  FAILED at {f['stage']}: " + (f.get("error") or f"status {f.get('status')}, exit code "
+                                                     f"{f.get('exit_code')}, OOMKilled {f.get('oom_killed')}"))
+        for e in f.get("health_log") or []:
+            lines.append(f"    probe exit {e['exit_code']}: {e['output'].splitlines()[-1] if e['output'] else ''}")
+        for line in (f.get("log_tail") or [])[-10:]:
+            lines.append(f"    | {line}")
+    else:
+        lines.append("  OK: builds, turns healthy, stops cleanly" if r["healthy"] else "  not healthy")
+    return "\n".join(lines)
+
+
+def progress_to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)

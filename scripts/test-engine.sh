@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# A real Docker Engine (>= 25, with buildx and compose) for dlgen's engine tests, and stand-in
+# base images under the exact names dlgen's templates emit, so generated Dockerfiles build
+# unchanged with no registry.
+#
+#   scripts/test-engine.sh up      # install if needed, start dockerd, build the stand-ins
+#   scripts/test-engine.sh down    # stop the dockerd this script started
+#   scripts/test-engine.sh status
+#
+# Debian 12 as root. How and why: ../shared/facts/test-engine.md (Debian 12's docker.io is
+# Engine 20.10, which rejects HEALTHCHECK --start-interval; Debian 13's 26.1.5 installs cleanly
+# with an apt pin). Both commands are idempotent.
+#
+# What a stand-in is: a minimal Debian 12 root file system (debootstrap) with Python 3.11 under the
+# command name the real image uses, and for pytorch/pytorch tags the CPU build of torch 2.13.0
+# (what this machine has on disk), whatever torch version the tag names. No curl and no wget,
+# like the real pytorch/pytorch and python:*-slim images. What it is not: no CUDA, no conda, no
+# nvcc in the -devel tag, not the real torch version; it proves that a bundle builds, boots, turns
+# healthy and stops cleanly, not that it runs on a GPU.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "$0")" && pwd)"
+MIN_ENGINE=25
+LOG=/var/log/dlgen-dockerd.log
+PIDFILE=/var/run/dlgen-dockerd.pid
+WORK="${DLGEN_ENGINE_WORK:-/var/cache/dlgen-engine}"
+ROOTFS_IMAGE=dlgen-standin/debian:bookworm
+# The base images the engine tests build FROM: dlgen's default torch/CUDA tag (runtime and
+# devel) and the python image of the tensorboard preset.
+TORCH_IMAGES="$(cd "$HERE/.." && python3 -c 'from dlgen import matrix; b = matrix.choose(None, None); print(b.image, b.image.replace("-runtime", "-devel"))' 2>/dev/null \
+  || echo pytorch/pytorch:2.10.0-cuda12.8-cudnn9-runtime pytorch/pytorch:2.10.0-cuda12.8-cudnn9-devel)"
+PYTHON_IMAGES="$(cd "$HERE/.." && python3 -c 'from dlgen import data; print(data.servers()["python_image"])' 2>/dev/null \
+  || echo python:3.11-slim-bookworm)"
+STANDIN_TORCH=2.13.0
+
+say() { echo "test-engine: $*" >&2; }
+
+engine_major() {
+  docker version --format '{{.Server.Version}}' 2>/dev/null | cut -d. -f1
+}
+
+install_engine() {
+  if command -v dockerd >/dev/null 2>&1 && dockerd --version | grep -Eq 'version (2[5-9]|[3-9][0-9])\.'; then
+    return
+  fi
+  say "installing Docker Engine 26 (Debian 13 packages, pinned)"
+  local src=/etc/apt/sources.list.d/debian.sources
+  local uris signed
+  uris="$(awk '/^URIs:/{print $2; exit}' "$src")"
+  signed="$(awk '/^Signed-By:/{print $2; exit}' "$src")"
+  cat > /etc/apt/sources.list.d/dlgen-trixie.sources <<EOF
+Types: deb
+URIs: ${uris}
+Suites: trixie
+Components: main
+Signed-By: ${signed}
+EOF
+  cat > /etc/apt/preferences.d/dlgen-trixie <<'EOF'
+Package: *
+Pin: release n=trixie
+Pin-Priority: 100
+EOF
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t trixie docker.io docker-buildx docker-compose >/dev/null
+}
+
+start_engine() {
+  local major
+  major="$(engine_major || true)"
+  if [ -n "$major" ] && [ "$major" -ge "$MIN_ENGINE" ]; then
+    return
+  fi
+  say "starting dockerd (log: $LOG)"
+  nohup dockerd >"$LOG" 2>&1 &
+  echo $! > "$PIDFILE"
+  for _ in $(seq 1 60); do
+    if docker info >/dev/null 2>&1; then
+      return
+    fi
+    sleep 1
+  done
+  say "dockerd did not come up; last log lines:"
+  tail -n 20 "$LOG" >&2
+  exit 1
+}
+
+build_rootfs() {
+  if docker image inspect "$ROOTFS_IMAGE" >/dev/null 2>&1; then
+    return
+  fi
+  command -v debootstrap >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  local mirror
+  mirror="$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources)"
+  local dir="$WORK/rootfs"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  say "debootstrap of a minimal Debian 12 (about a minute)"
+  debootstrap --variant=minbase --include=python3,python3-pip,python-is-python3,ca-certificates \
+    bookworm "$dir" "$mirror" >"$WORK/debootstrap.log" 2>&1 || { tail -n 20 "$WORK/debootstrap.log" >&2; exit 1; }
+  tar -C "$dir" -c . | docker import - "$ROOTFS_IMAGE" >/dev/null
+  rm -rf "$dir"
+}
+
+standin_context() {
+  # $1: context dir. The machine's CA bundle lets pip inside builds reach the package index.
+  mkdir -p "$1"
+  cp /etc/ssl/certs/ca-certificates.crt "$1/host-ca.crt"
+}
+
+build_python_standin() {
+  local name="$1"
+  docker image inspect "$name" >/dev/null 2>&1 && return
+  local ctx="$WORK/ctx-python"
+  rm -rf "$ctx"; standin_context "$ctx"
+  cat > "$ctx/Dockerfile" <<EOF
+FROM $ROOTFS_IMAGE
+COPY host-ca.crt /etc/ssl/certs/dlgen-host-ca.crt
+# A pip that may install into the system Python (the real images have their own Python).
+RUN rm -f /usr/lib/python3*/EXTERNALLY-MANAGED
+ENV PIP_CERT=/etc/ssl/certs/dlgen-host-ca.crt PIP_DISABLE_PIP_VERSION_CHECK=1 LANG=C.UTF-8
+LABEL ai.dlgen.standin="true" ai.dlgen.standin.for="$name"
+CMD ["python3"]
+EOF
+  say "building stand-in $name"
+  docker build -q -t "$name" "$ctx" >/dev/null
+}
+
+build_torch_standin() {
+  local name="$1"
+  docker image inspect "$name" >/dev/null 2>&1 && return
+  local ctx="$WORK/ctx-torch"
+  if [ ! -d "$ctx" ] || ! ls "$ctx"/torch-*.whl >/dev/null 2>&1; then
+    rm -rf "$ctx"; standin_context "$ctx"
+    say "fetching the torch $STANDIN_TORCH CPU wheel"
+    python3 -m pip download -q --no-deps "torch==$STANDIN_TORCH" -d "$ctx" >/dev/null
+  fi
+  cat > "$ctx/Dockerfile" <<EOF
+FROM $ROOTFS_IMAGE
+COPY host-ca.crt /etc/ssl/certs/dlgen-host-ca.crt
+RUN rm -f /usr/lib/python3*/EXTERNALLY-MANAGED
+ENV PIP_CERT=/etc/ssl/certs/dlgen-host-ca.crt PIP_DISABLE_PIP_VERSION_CHECK=1 LANG=C.UTF-8
+COPY torch-*.whl /tmp/
+RUN pip install --no-cache-dir /tmp/torch-*.whl && rm -f /tmp/torch-*.whl
+LABEL ai.dlgen.standin="true" ai.dlgen.standin.for="$name"
+CMD ["python"]
+EOF
+  say "building stand-in $name (torch $STANDIN_TORCH CPU)"
+  docker build -q -t "$name" "$ctx" >/dev/null
+}
+
+up() {
+  [ "$(id -u)" -eq 0 ] || { say "run as root"; exit 2; }
+  mkdir -p "$WORK"
+  install_engine
+  start_engine
+  docker compose version >/dev/null 2>&1 || { say "docker compose is missing"; exit 1; }
+  build_rootfs
+  for img in $PYTHON_IMAGES; do build_python_standin "$img"; done
+  local first=""
+  for img in $TORCH_IMAGES; do
+    if [ -z "$first" ]; then
+      build_torch_standin "$img"; first="$img"
+    elif ! docker image inspect "$img" >/dev/null 2>&1; then
+      docker tag "$first" "$img"
+    fi
+  done
+  say "ready: Docker Engine $(docker version --format '{{.Server.Version}}'), $(docker compose version --short) compose"
+}
+
+down() {
+  if [ -f "$PIDFILE" ]; then
+    local pid
+    pid="$(cat "$PIDFILE")"
+    if kill -0 "$pid" 2>/dev/null; then
+      docker ps -q --filter label=ai.dlgen.test=1 | xargs -r docker rm -f >/dev/null 2>&1 || true
+      kill "$pid"
+      for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+    fi
+    rm -f "$PIDFILE"
+    say "dockerd stopped"
+  else
+    say "no dockerd started by this script"
+  fi
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) docker version --format 'engine {{.Server.Version}}' 2>/dev/null || { echo "no engine"; exit 1; } ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac
