@@ -13,7 +13,7 @@ DATA_DIR = Path(__file__).with_name("data")
 def load(name: str) -> dict:
     from ruamel.yaml import YAML
 
-    return YAML(typ="safe", pure=True).load((DATA_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
+    return YAML(typ="safe").load((DATA_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
 
 
 def models() -> list[dict]:

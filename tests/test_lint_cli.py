@@ -313,3 +313,15 @@ def test_pre_commit_hook(tmp_path):
     proc = subprocess.run([pre_commit, "try-repo", str(ROOT), "dlgen-lint", "--all-files"], cwd=repo, env=env,
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_lint_import_path_is_light():
+    """pre-commit runs dlgen lint on every commit: it must not import the Docker SDK or Jinja."""
+    code = ("import sys\nfrom dlgen.cli import main\ntry:\n    main(['lint', sys.argv[1], sys.argv[2]])\n"
+            "except SystemExit:\n    pass\nheavy = [m for m in ('docker', 'jinja2', 'requests', 'pydantic', 'rich') "
+            "if m in sys.modules]\nprint('HEAVY=' + ','.join(heavy))\n")
+    sample = ROOT / "samples" / "llama-8b-serve"
+    proc = subprocess.run([sys.executable, "-c", code, str(sample / "Dockerfile"), str(sample / "compose.yaml")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "HEAVY=", f"heavy modules imported: {proc.stdout}"
