@@ -115,7 +115,7 @@ def models(
     if fmt not in ("text", "markdown", "json"):
         raise DlgenError(f"unknown format {fmt!r}", "use text, markdown or json")
     preset = data.servers()["servers"][server]
-    dv = spec_mod._parse_docker_version(docker_version)
+    dv = timing.parse_docker_version(docker_version)
     rows = []
     for entry in data.models():
         m = catalog.find(entry["name"])

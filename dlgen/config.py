@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dlgen.errors import DlgenError
+from dlgen.timing import parse_docker_version
 
 SEVERITIES = ("info", "warning", "error")
 KEYS = {"disable", "severity", "failure-threshold", "model", "docker-version", "rule-dirs"}
@@ -77,19 +78,12 @@ def load(path: Path | None) -> Config:
     cfg.failure_threshold = str(th) if th is not None else None
     cfg.model = str(norm["model"]) if norm.get("model") else None
     if norm.get("docker-version") is not None:
-        cfg.docker_version = parse_docker_version(str(norm["docker-version"]), str(path))
+        cfg.docker_version = parse_docker_version(str(norm["docker-version"]), f"docker-version in {path}")
     cfg.rule_dirs = [str((path.parent / str(d)).resolve()) for d in _list(path, "rule-dirs", norm.get("rule-dirs"))]
     for d in cfg.rule_dirs:
         if not Path(d).is_dir():
             raise DlgenError(f"{path}: rule directory {d} does not exist", "fix rule-dirs in the config")
     return cfg
-
-
-def parse_docker_version(text: str, where: str = "--docker-version") -> float:
-    m = re.match(r"^v?(\d+)(?:\.(\d+))?", text.strip())
-    if not m:
-        raise DlgenError(f"{where}: cannot read Docker version {text!r}", "write it like 26 or 24.0")
-    return float(f"{m.group(1)}.{m.group(2) or 0}")
 
 
 def _list(path: Path, key: str, value) -> list:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from dlgen.sources import SourceError, compose_services, parse_dockerfile, run_lines
+from dlgen.sources import NotCompose, SourceError, compose_services, parse_dockerfile, run_lines
 
 SEVERITIES = ("info", "warning", "error")
 IGNORE_RE = re.compile(r"#\s*dlgen:\s*ignore=([A-Z0-9, ]+)")
@@ -169,6 +169,8 @@ def lint_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context) 
         else:
             docs = compose_services(text) if kind == "compose" else run_lines(text, kind)
             target = "run"
+    except NotCompose:
+        raise
     except SourceError as exc:
         return [Finding(path, exc.line, 1, "DLG000", "syntax", "error", str(exc).splitlines()[0],
                         "fix the syntax; the file was not linted further")], []
@@ -239,11 +241,15 @@ def lint_paths(paths: list[str], rules: list[Rule], ctx: Context, forced_kind: s
             continue
         if kind == "run":
             kind = "markdown" if path.suffix.lower() in (".md", ".markdown") else "shell"
-        if not text.strip() and kind != "dockerfile":
-            if explicit:
-                result.input_errors.append(f"{path}: empty file")
+        if not text.strip():
+            if explicit or kind in ("dockerfile", "compose"):
+                result.input_errors.append(f"{path}: empty file; nothing to lint")
             continue
-        findings, crashes = lint_text(text, str(path), kind, rules, ctx)
+        try:
+            findings, crashes = lint_text(text, str(path), kind, rules, ctx)
+        except NotCompose as exc:
+            result.input_errors.append(f"{path}: {exc}; pass --kind to lint it as something else")
+            continue
         result.findings += findings
         result.rule_errors += crashes
         result.files += 1

@@ -19,6 +19,10 @@ class SourceError(Exception):
         self.line = line
 
 
+class NotCompose(SourceError):
+    """Valid YAML, but not a compose file: bad input (exit 2), not a lint finding."""
+
+
 # ---------------------------------------------------------------------------- Dockerfile
 @dataclass
 class Instr:
@@ -224,7 +228,7 @@ def compose_services(text: str) -> list[RunSpec]:
         mark = getattr(exc, "problem_mark", None)
         raise SourceError(f"invalid YAML: {getattr(exc, 'problem', exc)}", (mark.line + 1) if mark else 1) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("services"), dict):
-        raise SourceError("not a compose file: no top-level 'services' mapping", 1)
+        raise NotCompose("not a compose file: no top-level 'services' mapping", 1)
     specs = []
     services = doc["services"]
     for name, svc in services.items():

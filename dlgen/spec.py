@@ -148,15 +148,6 @@ def _validate_gpus(gpus: str) -> str:
     raise DlgenError(f"invalid --gpus {gpus!r}", "use all, a count (2) or device indexes (0,1)")
 
 
-def _parse_docker_version(v: str | None) -> float | None:
-    if v is None:
-        return None
-    m = re.fullmatch(r"\s*(\d+)(?:\.(\d+))?(?:\.\d+)?\s*", str(v))
-    if not m:
-        raise DlgenError(f"cannot read --docker-version {v!r}", "give the engine's major version, e.g. 24 or 26.1")
-    return float(f"{m.group(1)}.{m.group(2) or 0}")
-
-
 def build(*, model: str | None = None, params: str | None = None, dtype: str | None = None,
           kind: str = "serve", server: str | None = None, torch: str | None = None, cuda: str | None = None,
           variant: str | None = None, port: int | None = None, gpus: str | None = None,
@@ -197,7 +188,7 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
         raise DlgenError(f"invalid --disk-gbps {disk_gbps}", "give a positive throughput in GB/s, e.g. 0.6")
     if margin is not None and margin < 1:
         raise DlgenError(f"invalid --margin {margin}", "give a factor of at least 1, e.g. 2")
-    dv = _parse_docker_version(docker_version)
+    dv = timing.parse_docker_version(docker_version)
     if name is not None:
         _validate_name(name)
 

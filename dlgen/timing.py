@@ -114,6 +114,20 @@ def for_server(weights_gb: float, server: dict, **kw) -> Timing:
     return health_timing(weights_gb, float(server["boot_s"]), float(server["warmup_s"]), **kw)
 
 
+def parse_docker_version(text: str | None, what: str = "--docker-version") -> float | None:
+    """'24', '26.1', 'v26.1.5' -> 24.0 / 26.1 (major.minor); None stays None."""
+    import re
+
+    from dlgen.errors import DlgenError
+
+    if text is None:
+        return None
+    m = re.fullmatch(r"\s*v?(\d+)(?:\.(\d+))?(?:\.\d+)?(?:[-+][\w.]*)?\s*", str(text))
+    if not m:
+        raise DlgenError(f"cannot read {what} {text!r}", "give the engine's version, e.g. 24 or 26.1")
+    return float(f"{m.group(1)}.{m.group(2) or 0}")
+
+
 def format_duration(seconds: float) -> str:
     """Docker duration syntax: 90 -> '90s'."""
     s = int(seconds) if float(seconds).is_integer() else seconds

@@ -56,7 +56,12 @@ def bundle_run_spec(bundle: Path) -> RunSpec:
             return specs[0]
     compose = bundle / "compose.yaml"
     if compose.is_file():
-        specs = compose_services(compose.read_text())
+        from dlgen.sources import SourceError
+
+        try:
+            specs = compose_services(compose.read_text())
+        except SourceError as exc:
+            raise DlgenError(f"{compose}: {exc}", "fix compose.yaml or regenerate the bundle") from None
         if specs:
             return specs[0]
     raise DlgenError(f"{bundle}: no run.sh or compose.yaml with a container to run",

@@ -101,50 +101,33 @@ build_rootfs() {
   rm -rf "$dir"
 }
 
-standin_context() {
-  # $1: context dir. The machine's CA bundle lets pip inside builds reach the package index.
-  mkdir -p "$1"
-  cp /etc/ssl/certs/ca-certificates.crt "$1/host-ca.crt"
-}
-
-build_python_standin() {
-  local name="$1"
+build_standin() {
+  # $1: image name; $2: "torch" to add the torch CPU wheel, else plain Python.
+  local name="$1" with="${2:-}"
   docker image inspect "$name" >/dev/null 2>&1 && return
-  local ctx="$WORK/ctx-python"
-  rm -rf "$ctx"; standin_context "$ctx"
-  cat > "$ctx/Dockerfile" <<EOF
-FROM $ROOTFS_IMAGE
-COPY host-ca.crt /etc/ssl/certs/dlgen-host-ca.crt
-# A pip that may install into the system Python (the real images have their own Python).
-RUN rm -f /usr/lib/python3*/EXTERNALLY-MANAGED
-ENV PIP_CERT=/etc/ssl/certs/dlgen-host-ca.crt PIP_DISABLE_PIP_VERSION_CHECK=1 LANG=C.UTF-8
-LABEL ai.dlgen.standin="true" ai.dlgen.standin.for="$name"
-CMD ["python3"]
-EOF
-  say "building stand-in $name"
-  docker build -q -t "$name" "$ctx" >/dev/null
-}
-
-build_torch_standin() {
-  local name="$1"
-  docker image inspect "$name" >/dev/null 2>&1 && return
-  local ctx="$WORK/ctx-torch"
-  if [ ! -d "$ctx" ] || ! ls "$ctx"/torch-*.whl >/dev/null 2>&1; then
-    rm -rf "$ctx"; standin_context "$ctx"
-    say "fetching the torch $STANDIN_TORCH CPU wheel"
-    python3 -m pip download -q --no-deps "torch==$STANDIN_TORCH" -d "$ctx" >/dev/null
+  local ctx="$WORK/ctx-${with:-python}"
+  mkdir -p "$ctx"
+  cp /etc/ssl/certs/ca-certificates.crt "$ctx/host-ca.crt"  # lets pip inside builds reach the package index
+  {
+    echo "FROM $ROOTFS_IMAGE"
+    echo "COPY host-ca.crt /etc/ssl/certs/dlgen-host-ca.crt"
+    echo "# A pip that may install into the system Python (the real images have their own Python)."
+    echo "RUN rm -f /usr/lib/python3*/EXTERNALLY-MANAGED"
+    echo "ENV PIP_CERT=/etc/ssl/certs/dlgen-host-ca.crt PIP_DISABLE_PIP_VERSION_CHECK=1 LANG=C.UTF-8"
+    echo "LABEL ai.dlgen.standin=\"true\" ai.dlgen.standin.for=\"$name\""
+  } > "$ctx/Dockerfile"
+  if [ "$with" = torch ]; then
+    if ! ls "$ctx"/torch-*.whl >/dev/null 2>&1; then
+      say "fetching the torch $STANDIN_TORCH CPU wheel"
+      python3 -m pip download -q --no-deps "torch==$STANDIN_TORCH" -d "$ctx" >/dev/null
+    fi
+    echo "COPY torch-*.whl /tmp/" >> "$ctx/Dockerfile"
+    echo "RUN pip install --no-cache-dir /tmp/torch-*.whl && rm -f /tmp/torch-*.whl" >> "$ctx/Dockerfile"
+    echo 'CMD ["python"]' >> "$ctx/Dockerfile"
+  else
+    echo 'CMD ["python3"]' >> "$ctx/Dockerfile"
   fi
-  cat > "$ctx/Dockerfile" <<EOF
-FROM $ROOTFS_IMAGE
-COPY host-ca.crt /etc/ssl/certs/dlgen-host-ca.crt
-RUN rm -f /usr/lib/python3*/EXTERNALLY-MANAGED
-ENV PIP_CERT=/etc/ssl/certs/dlgen-host-ca.crt PIP_DISABLE_PIP_VERSION_CHECK=1 LANG=C.UTF-8
-COPY torch-*.whl /tmp/
-RUN pip install --no-cache-dir /tmp/torch-*.whl && rm -f /tmp/torch-*.whl
-LABEL ai.dlgen.standin="true" ai.dlgen.standin.for="$name"
-CMD ["python"]
-EOF
-  say "building stand-in $name (torch $STANDIN_TORCH CPU)"
+  say "building stand-in $name${with:+ (torch $STANDIN_TORCH CPU)}"
   docker build -q -t "$name" "$ctx" >/dev/null
 }
 
@@ -155,11 +138,11 @@ up() {
   start_engine
   docker compose version >/dev/null 2>&1 || { say "docker compose is missing"; exit 1; }
   build_rootfs
-  for img in $PYTHON_IMAGES; do build_python_standin "$img"; done
+  for img in $PYTHON_IMAGES; do build_standin "$img"; done
   local first=""
   for img in $TORCH_IMAGES; do
     if [ -z "$first" ]; then
-      build_torch_standin "$img"; first="$img"
+      build_standin "$img" torch; first="$img"
     elif ! docker image inspect "$img" >/dev/null 2>&1; then
       docker tag "$first" "$img"
     fi

@@ -104,28 +104,5 @@ def test_run_lines_from_makefile_and_markdown(tmp_path, dlgen):
     assert ("README.md", "DLG101", 4) in got
 
 
-def test_bad_inputs_still_lint_the_rest(tmp_path, dlgen):
-    good = tmp_path / "Dockerfile"
-    good.write_text("FROM python:3.11-slim\nCMD python s.py\n")
-    binary = tmp_path / "blob.Dockerfile"
-    binary.write_bytes(b"\x00\x01\x02FROM")
-    latin = tmp_path / "latin.Dockerfile"
-    latin.write_bytes("FROM python:3.11-slim\nLABEL a=\"caf\xe9\"\n".encode("latin-1"))
-    empty = tmp_path / "empty.Dockerfile"
-    empty.write_text("")
-    notcompose = tmp_path / "compose.yaml"
-    notcompose.write_text("name: x\nitems: [1, 2]\n")
-    folder = tmp_path / "emptydir"
-    folder.mkdir()
-    proc = dlgen("lint", "--format", "json", good, binary, latin, tmp_path / "missing", folder, empty, notcompose)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    err = proc.stderr
-    assert "binary" in err and "UTF-8" in err and "no such file" in err and "directory" in err
-    out = json.loads(proc.stdout)
-    assert any(f["rule"] == "DLG004" for f in out)  # the good file was still linted
-    assert any(f["rule"] == "DLG000" and "empty" in f["file"] for f in out)
-    assert any(f["rule"] == "DLG000" and "compose" in f["file"] for f in out)
-
-
 def test_unknown_format(dlgen, tmp_path):
     assert_one_line_error(dlgen("lint", "--format", "xml", tmp_path), "format")

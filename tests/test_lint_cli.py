@@ -249,14 +249,19 @@ def test_bad_inputs_other_files_still_linted(tmp_path, bad, dlgen):
     proc = dlgen("lint", "--format", "json", *paths)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     err = proc.stderr
-    for needle in ("binary file", "not UTF-8", "no such file", "no Dockerfile, compose file or script"):
+    for needle in ("binary file", "not UTF-8", "no such file", "no Dockerfile, compose file or script",
+                   "not a compose file", "empty file"):
         assert needle in err, needle
+    assert len(err.strip().splitlines()) == 6, "one line per bad input"
     findings = json.loads(proc.stdout)
     assert {"DLG004", "DLG037"} <= {f["rule"] for f in findings if f["file"] == str(bad)}
-    assert any(f["rule"] == "DLG000" and "not a compose file" in f["message"] for f in findings)
-    assert any(f["rule"] == "DLG000" and f["file"].endswith("empty.Dockerfile") for f in findings)
     good = dlgen("lint", ROOT / "samples" / "llama-8b-serve" / "Dockerfile")
     assert good.returncode == 0
+    # each bad input alone: one line, exit 2; a good file next to it: its findings still printed
+    for p in paths[:-1]:
+        alone = dlgen("lint", p, bad)
+        assert alone.returncode == 2 and "DLG004" in alone.stdout, p
+        assert len(alone.stderr.strip().splitlines()) == 1 and "Traceback" not in alone.stderr, alone.stderr
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -265,7 +270,7 @@ def test_bad_inputs_other_files_still_linted(tmp_path, bad, dlgen):
     (["--kind", "podfile"], "unknown kind"),
     (["--disable", "DLG999"], "unknown rule"),
     (["--config", "/nonexistent.yaml"], "does not exist"),
-    (["--docker-version", "abc"], "Docker version"),
+    (["--docker-version", "abc"], "--docker-version"),
 ])
 def test_bad_options(bad, dlgen, args, needle):
     assert_one_line_error(dlgen("lint", *args, bad), needle)
