@@ -137,8 +137,8 @@ def engine_rows(runs: int) -> list[dict]:
             'CMD ["python", "/src/app/server.py"]\n')
         c.images.build(path=str(naive), tag="dlgen-bench/naive:1", rm=True, nocache=True)
         naive_size = c.images.get("dlgen-bench/naive:1").attrs["Size"]
-        rows.append({"row": "image size (llama-8b serve bundle)", "dlgen": f"{gen_size / 1e9:.2f} GB",
-                     "baseline": f"naive (devel base, pip cache kept) {naive_size / 1e9:.2f} GB",
+        rows.append({"row": "image size (llama-8b serve bundle)", "dlgen": f"{gen_size / 1e6:.0f} MB",
+                     "baseline": f"naive (devel base, pip cache kept) {naive_size / 1e6:.0f} MB",
                      "ratio": round(gen_size / naive_size, 3), "goal": ""})
         for t in (tag, "dlgen-bench/naive:1"):
             c.images.remove(t, force=True)

@@ -287,11 +287,12 @@ def fix_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context,
     then gets its start interval); a pass's edits never overlap. Only Dockerfiles have fixes."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     applied: list[Finding] = []
+    broken: set[str] = set()   # rules whose fix did not remove their finding here: never applied again
     for _ in range(max_passes):
         findings, _crashes = lint_text(text, path, kind, rules, ctx)
         chosen, taken = [], []
         for f in findings:
-            if not f.fix:
+            if not f.fix or f.rule in broken:
                 continue
             spans = [(e.start, max(e.start, e.end)) for e in f.fix]
             if any(a <= y and x <= b for a, b in spans for x, y in taken):
@@ -306,7 +307,14 @@ def fix_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context,
         try:  # a fix never leaves a file that does not parse
             parse_dockerfile(new, path)
         except SourceError:
-            break
+            broken |= {f.rule for f in chosen}
+            continue
+        after, _ = lint_text(new, path, kind, rules, ctx)
+        left = {(f.rule, f.message) for f in after}
+        failed = {f.rule for f in chosen if (f.rule, f.message) in left}
+        if failed:  # the file does not read the way the fix assumed: leave these rules alone
+            broken |= failed
+            continue
         text = new
         applied += chosen
     return text, applied

@@ -20,6 +20,15 @@ SECRET_NAME_RE = re.compile(
 )
 
 
+def dig(obj, *keys):
+    """obj[k1][k2]... through mappings only; None as soon as a level is missing or not a mapping."""
+    for k in keys:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(k)
+    return obj
+
+
 def is_secret_name(name: str) -> bool:
     return bool(SECRET_NAME_RE.match(name))
 
@@ -159,10 +168,8 @@ class RunSpec:
         return bool(self.compose_gpu_devices())
 
     def compose_gpu_devices(self) -> list[dict]:
-        deploy = self.extra.get("deploy") or {}
-        res = (deploy.get("resources") or {}) if isinstance(deploy, dict) else {}
-        devs = ((res.get("reservations") or {}).get("devices") or []) if isinstance(res, dict) else []
-        out = [d for d in devs if isinstance(d, dict)]
+        devs = dig(self.extra, "deploy", "resources", "reservations", "devices")
+        out = [d for d in devs if isinstance(d, dict)] if isinstance(devs, list) else []
         g = self.extra.get("gpus")
         if g:
             out.append({"capabilities": ["gpu"], "count": g} if not isinstance(g, list) else {"capabilities": ["gpu"]})

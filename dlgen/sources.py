@@ -238,7 +238,11 @@ def compose_services(text: str) -> list[RunSpec]:
             line = services.lc.key(name)[0] + 1
         except Exception:
             line = 1
-        specs.append(RunSpec.from_compose(str(name), _plain(svc), line))
+        try:
+            specs.append(RunSpec.from_compose(str(name), _plain(svc), line))
+        except (TypeError, ValueError, AttributeError) as exc:  # a key with a value of the wrong type
+            raise SourceError(f"service {name}: a value has the wrong type ({exc}); compose would reject it",
+                              line) from None
     return specs
 
 

@@ -148,6 +148,15 @@ def _validate_gpus(gpus: str) -> str:
     raise DlgenError(f"invalid --gpus {gpus!r}", "use all, a count (2) or device indexes (0,1)")
 
 
+MIN_GPU_SHM_BYTES = 2**30
+_UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30}
+
+
+def _size_bytes(text: str) -> float:
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([bkmg]?)", text.strip().lower())
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
 def build(*, model: str | None = None, params: str | None = None, dtype: str | None = None,
           kind: str = "serve", server: str | None = None, torch: str | None = None, cuda: str | None = None,
           variant: str | None = None, port: int | None = None, gpus: str | None = None,
@@ -181,7 +190,11 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
             raise DlgenError("the dev kind runs with --rm, which docker refuses together with --restart",
                              "drop --restart, or use --kind serve/train")
     if shm_size is not None and not _SIZE_RE.match(shm_size):
-        raise DlgenError(f"invalid --shm-size {shm_size!r}", "write it like 2g or 512m")
+        raise DlgenError(f"invalid --shm-size {shm_size!r}", "write it like 2g or 8g")
+    if shm_size is not None and _size_bytes(shm_size) < MIN_GPU_SHM_BYTES:
+        # DLG105: below 1 GiB, DataLoader workers and NCCL die with SIGBUS (docker-runtime.md section 5)
+        raise DlgenError(f"--shm-size {shm_size} is below 1g: PyTorch DataLoader workers die with SIGBUS (exit 135)",
+                         "use 1g or more (8g for training), or leave it out for the kind's default")
     if start_period is not None and start_period <= 0:
         raise DlgenError(f"invalid --start-period {start_period}", "give a positive number of seconds")
     if disk_gbps is not None and disk_gbps <= 0:

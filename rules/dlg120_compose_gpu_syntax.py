@@ -9,6 +9,8 @@ Use instead:
     deploy: {resources: {reservations: {devices: [{driver: nvidia, count: all, capabilities: [gpu]}]}}}
 """
 
+from dlgen.runspec import dig
+
 ID = "DLG120"
 NAME = "compose-gpu-syntax"
 SEVERITY = "error"
@@ -26,10 +28,8 @@ PASS = [_GOOD + "            - driver: nvidia\n              count: all\n       
 def check(spec, ctx):
     if spec.origin != "compose":
         return
-    deploy = spec.extra.get("deploy") or {}
-    res = deploy.get("resources") if isinstance(deploy, dict) else None
-    devices = ((res or {}).get("reservations") or {}).get("devices") if isinstance(res, dict) else None
-    for dev in devices or []:
+    devices = dig(spec.extra, "deploy", "resources", "reservations", "devices")
+    for dev in devices if isinstance(devices, list) else []:
         if not isinstance(dev, dict):
             continue
         caps = dev.get("capabilities")

@@ -26,7 +26,7 @@ PASS = ["services:\n" + _LLM + "  app:\n    image: my/app:1\n    depends_on:\n  
 
 def check(spec, ctx):
     deps = spec.extra.get("depends_on")
-    if not deps or spec.origin != "compose":
+    if not deps or spec.origin != "compose" or not isinstance(deps, (list, dict)):
         return
     others = {d.service: d for d in ctx.docs if getattr(d, "service", "")}
     items = {str(d): "service_started" for d in deps} if isinstance(deps, list) else \

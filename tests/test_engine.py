@@ -108,7 +108,7 @@ def test_compose_up_wait_reaches_healthy(engine, tmp_path):
         state = engine.containers.get("dlgen-compose-test").attrs["State"]
         assert state["Health"]["Status"] == "healthy"
     finally:
-        subprocess.run(cmd + ["down", "-v", "--rmi", "local", "-t", "5"], cwd=path, capture_output=True, timeout=300)
+        subprocess.run(cmd + ["down", "-v", "--rmi", "all", "-t", "5"], cwd=path, capture_output=True, timeout=300)
 
 
 def _run_and_wait(engine, kwargs, until, timeout=180):

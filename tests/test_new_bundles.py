@@ -1,6 +1,7 @@
 """Every catalog model x kind, and every server preset: the bundle is right by construction."""
 
 import json
+from pathlib import Path
 import shlex
 import subprocess
 
@@ -42,6 +43,16 @@ def test_hadolint_passes_every_dockerfile(bundles, hadolint):
                           capture_output=True, text=True)
     findings = [f for f in json.loads(proc.stdout or "[]") if f["level"] in ("error", "warning")]
     assert proc.returncode == 0 and not findings, findings[:5]
+
+
+def test_dlgen_lint_passes_every_bundle(bundles, dlgen):
+    """Every bundle (every catalog model x kind, every serve preset) lints clean: no warning, no error."""
+    proc = dlgen("lint", "--no-config", "--format", "json", *[d for _, _, d in bundles.values()], timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    findings = json.loads(proc.stdout)
+    assert not [f for f in findings if f["severity"] != "info"], findings[:5]
+    linted = {Path(f["file"]).name for f in findings}
+    assert linted <= {"Dockerfile", "compose.yaml", "run.sh", "README.md"}
 
 
 def test_command_in_exec_form_and_probe_tool_exists(bundles):
