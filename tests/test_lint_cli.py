@@ -330,3 +330,15 @@ def test_lint_import_path_is_light():
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "HEAVY=", f"heavy modules imported: {proc.stdout}"
+
+
+def test_benchmarks_md_is_rendered_from_the_recorded_run():
+    """BENCHMARKS.md is written by `python -m bench` from bench/results.json: they never disagree."""
+    sys.path.insert(0, str(ROOT))
+    from bench.__main__ import render
+
+    saved = json.loads((ROOT / "bench" / "results.json").read_text())
+    assert (ROOT / "BENCHMARKS.md").read_text() == render(saved["rows"], saved["machine"])
+    rows = {r["row"]: r for r in saved["rows"]}
+    assert any(k.startswith("lint ") and k.endswith("one call") for k in rows)
+    assert any(k.startswith("time to healthy") for k in rows) and any(k.startswith("fuzz") for k in rows)
