@@ -70,6 +70,13 @@ def test_oom_killed(make):
     assert d["memory_limit"] == "64m" and any("--memory" in f for f in d["fix"])
 
 
+def test_only_a_child_was_oom_killed(make):
+    child = "import subprocess, sys; subprocess.run([sys.executable, '-c', 'b = bytearray(512 * 1024 * 1024)'])"
+    name = make("childoom", command=["python", "-c", child], mem_limit="64m", memswap_limit="64m")
+    proc, d = doctor(name)
+    assert d["exit_code"] == 0 and d["oom_killed"] and d["cause"] == "child-oom" and proc.returncode == 1
+
+
 def test_stop_timeout_with_shell_form(make):
     name = make("stoptimeout", command=["/bin/sh", "-c", "python -c 'import time; time.sleep(600)'"],
                 stop=(1.5, 1))
