@@ -192,9 +192,19 @@ def lint(
     dv = config_mod.parse_docker_version(docker_version) if docker_version else cfg.docker_version
     ctx = lint_mod.Context(model=model or cfg.model, model_source="--model" if model else
                            (f"config {cfg.path.name}" if cfg.model else None), docker_version=dv)
+    fix_errors: list[str] = []
     if fix or diff:
-        _fix_files(paths, rules, ctx, kind, write=fix, show_diff=diff)
+        for ff in lint_mod.fix_paths(paths, rules, ctx, kind, write=fix):
+            if diff:
+                typer.echo(lint_mod.unified_diff(ff), nl=False)
+            if ff.error:
+                fix_errors.append(ff.error)
+            elif ff.written:
+                for f in ff.applied:
+                    typer.echo(f"{ff.path}:{f.line}: fixed {f.rule} {f.name}", err=True)
         if diff and not fix:
+            for err in fix_errors:
+                typer.echo(f"dlgen: error: {err}", err=True)
             return
     result = lint_mod.lint_paths(paths, rules, ctx, kind)
     findings = lint_mod.apply_severity(result.findings, cfg.severity)
@@ -207,42 +217,13 @@ def lint(
             typer.echo(report.github(findings))
     elif findings:
         typer.echo(report.text(findings, colour=report.use_colour()))
-    for err in result.input_errors + result.rule_errors:
+    for err in fix_errors + result.input_errors + result.rule_errors:
         typer.echo(f"dlgen: error: {err}", err=True)
-    if result.input_errors or result.rule_errors:
+    if fix_errors or result.input_errors or result.rule_errors:
         raise typer.Exit(2)
     level = lint_mod.SEVERITIES.index(threshold)
     if any(lint_mod.SEVERITIES.index(f.severity) >= level for f in findings):
         raise typer.Exit(1)
-
-
-def _fix_files(paths, rules, ctx, kind, write: bool, show_diff: bool) -> None:
-    """--fix / --diff: repair Dockerfiles in place (atomically) or print the diff."""
-    import difflib
-
-    from dlgen import lint as lint_mod
-
-    scratch = lint_mod.Result()
-    for path, forced, _explicit in lint_mod.iter_files(paths, scratch, kind):
-        try:
-            original = lint_mod.read_text(path)
-        except (OSError, ValueError):
-            continue  # reported by the lint pass that follows
-        if (forced or lint_mod.classify(path, original)) != "dockerfile":
-            continue
-        fixed, applied = lint_mod.fix_text(original, str(path), "dockerfile", rules, ctx)
-        if "\r\n" in original:
-            fixed = fixed.replace("\n", "\r\n")
-        if not applied or fixed == original:
-            continue
-        if show_diff:
-            typer.echo("".join(difflib.unified_diff(original.splitlines(keepends=True),
-                                                    fixed.splitlines(keepends=True), f"a/{path}", f"b/{path}")),
-                       nl=False)
-        if write:
-            lint_mod.write_atomic(path, fixed)
-            for f in applied:
-                typer.echo(f"{path}:{f.line}: fixed {f.rule} {f.name}", err=True)
 
 
 @app.command()

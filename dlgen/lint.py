@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
+from dlgen import textfile
 from dlgen.sources import NotCompose, SourceError, compose_services, parse_dockerfile, run_lines
 
 SEVERITIES = ("info", "warning", "error")
@@ -115,12 +116,12 @@ def classify(path: Path, text: str | None = None) -> str | None:
         return "shell"
     if text is None:
         return None
-    first = next((l.strip() for l in text.splitlines() if l.strip() and not l.strip().startswith("#")), "")
+    first = next((l.strip() for l in textfile.lines(text) if l.strip() and not l.strip().startswith("#")), "")
     if re.match(r"^(FROM|ARG)\s", first, re.IGNORECASE) or text.lstrip().lower().startswith("# syntax="):
         return "dockerfile"
     if low.endswith((".yml", ".yaml")) and re.search(r"^services:\s*$", text, re.MULTILINE):
         return "compose"
-    if text.startswith("#!") and "sh" in text.splitlines()[0]:
+    if text.startswith("#!") and "sh" in textfile.lines(text)[0]:
         return "shell"
     if re.search(r"\b(nvidia-)?docker\s+(container\s+)?run\b", text):
         return "shell"
@@ -160,8 +161,7 @@ def lint_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context) 
     """Findings for one file's text (before severity config); second value: rule crashes."""
     findings: list[Finding] = []
     crashes: list[str] = []
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
+    lines = textfile.lines(text)   # BuildKit's line model: every line number below is the parser's
     try:
         if kind == "dockerfile":
             docs = [parse_dockerfile(text, path)]
@@ -216,13 +216,11 @@ def iter_files(paths: list[str], result: Result, forced_kind: str | None = None)
 
 
 def read_text(path: Path) -> str:
-    data = path.read_bytes()
-    if b"\x00" in data[:8192]:
-        raise ValueError("binary file")
+    """A regular file's text without its BOM; ValueError with a one-line reason otherwise."""
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"not UTF-8 (byte {exc.start})") from None
+        return textfile.read_text(path).text
+    except textfile.FileProblem as exc:
+        raise ValueError(str(exc)) from None
 
 
 def lint_paths(paths: list[str], rules: list[Rule], ctx: Context, forced_kind: str | None = None) -> Result:
@@ -271,12 +269,8 @@ def apply_severity(findings: list[Finding], overrides: dict[str, str]) -> list[F
 
 # ---------------------------------------------------------------------------- --fix
 def apply_edits(text: str, edits: list) -> str:
-    """Apply line edits (rulekit.Edit) to ``text``; edits are applied bottom-up and never overlap."""
-    lines = text.split("\n")
-    for e in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
-        new = e.text.split("\n") if e.text else []
-        lines[e.start - 1:e.end] = new
-    return "\n".join(lines)
+    """Apply line edits (rulekit.Edit) to ``text`` in BuildKit's line model; other lines keep their bytes."""
+    return textfile.replace_lines(text, edits)
 
 
 def fix_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context,
@@ -284,8 +278,8 @@ def fix_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context,
     """The text with every fixable finding repaired, and the findings that were fixed.
 
     Passes repeat until no fixable finding is left (a fix may enable another: a new HEALTHCHECK
-    then gets its start interval); a pass's edits never overlap. Only Dockerfiles have fixes."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    then gets its start interval); a pass's edits never overlap. Only Dockerfiles have fixes.
+    Line endings, form feeds and every other byte outside the edited lines are kept."""
     applied: list[Finding] = []
     broken: set[str] = set()   # rules whose fix did not remove their finding here: never applied again
     for _ in range(max_passes):
@@ -320,22 +314,53 @@ def fix_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context,
     return text, applied
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file in the same directory and rename it over the original."""
-    import os
-    import tempfile
+@dataclass
+class FileFix:
+    """What --fix / --diff did to one file."""
+    path: Path
+    original: str
+    fixed: str
+    applied: list[Finding]
+    written: Path | None = None      # the file written (a symlink's target), None with --diff
+    error: str = ""                  # why it was not written (read-only file, unwritable directory)
 
-    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".dlgen-tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+def fix_paths(paths: list[str], rules: list[Rule], ctx: Context, forced_kind: str | None = None,
+              write: bool = True) -> list[FileFix]:
+    """Repair the Dockerfiles among ``paths``; write them in place (``write``) or only compute the change.
+
+    Only files whose fixed text differs are returned. A file keeps its identity (dlgen.textfile)."""
+    out: list[FileFix] = []
+    scratch = Result()
+    for path, forced, _explicit in iter_files(paths, scratch, forced_kind):
+        try:
+            src = textfile.read_text(path)
+        except textfile.FileProblem:
+            continue  # reported by the lint pass that follows
+        if (forced or classify(path, src.text)) != "dockerfile":
+            continue
+        fixed, applied = fix_text(src.text, str(path), "dockerfile", rules, ctx)
+        if not applied or fixed == src.text:
+            continue
+        ff = FileFix(path, src.text, fixed, applied)
+        if write:
+            try:
+                ff.written = textfile.write_text(path, fixed, bom=src.bom)
+            except textfile.FileProblem as exc:
+                ff.error = f"{path}: not fixed: {exc}"
+        out.append(ff)
+    return out
+
+
+def unified_diff(ff: FileFix) -> str:
+    import difflib
+
+    return "".join(difflib.unified_diff(_keepends(ff.original), _keepends(ff.fixed),
+                                        f"a/{ff.path}", f"b/{ff.path}"))
+
+
+def _keepends(text: str) -> list[str]:
+    return [c + e for c, e in textfile.split_lines(text)]
 
 
 def example_kind(rule: Rule, example: str) -> str:

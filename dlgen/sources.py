@@ -8,6 +8,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
+from dlgen import textfile
 from dlgen.runspec import RunSpec
 
 
@@ -77,7 +78,8 @@ class DockerfileDoc:
 
     @property
     def lines(self) -> list[str]:
-        return self.text.splitlines()
+        """The file's lines as BuildKit counts them: ``lines[ins.line - 1]`` is an instruction's first line."""
+        return textfile.lines(self.text)
 
     def resolve(self, text: str) -> str:
         """Substitute ${ARG} / $ARG defaults (unknown ones stay)."""
@@ -174,7 +176,7 @@ def _logical_lines(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
 
 def run_lines(text: str, flavour: str = "shell") -> list[RunSpec]:
     """Every `docker run` in a shell script, a Makefile (recipes) or Markdown (code blocks)."""
-    raw = text.splitlines()
+    raw = textfile.lines(text)
     numbered: list[tuple[int, str]] = []
     if flavour == "markdown":
         fence = None

