@@ -7,10 +7,10 @@ import io
 import json
 import os
 import posixpath
-import tempfile
 from pathlib import Path
 
 from dlgen import __version__
+from dlgen import textfile
 from dlgen.errors import DlgenError
 from dlgen.spec import APP_UID, HEARTBEAT_FILE, HF_HOME, DeploySpec
 
@@ -287,8 +287,11 @@ def _tidy(text: str) -> str:
 def write(files: dict[str, str], out_dir: Path, force: bool = False) -> list[Path]:
     """Write all files or none: refuse existing files without ``force``; each file atomically."""
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise DlgenError(f"{out_dir} exists and is not a directory", "choose another DIR")
+    for d in [out_dir, *out_dir.parents]:   # the nearest existing ancestor must be a directory
+        if os.path.lexists(d):
+            if not d.is_dir():
+                raise DlgenError(f"{d} exists and is not a directory", f"choose another DIR than {out_dir}")
+            break
     existing = [p for p in files if (out_dir / p).exists()]
     if existing and not force:
         raise DlgenError(f"{out_dir / existing[0]} already exists"
@@ -297,16 +300,14 @@ def write(files: dict[str, str], out_dir: Path, force: bool = False) -> list[Pat
     written = []
     for rel, text in files.items():
         path = out_dir / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
-            os.chmod(tmp, 0o755 if rel in EXECUTABLE else 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+            path.parent.mkdir(parents=True, exist_ok=True)
+            textfile.write_text(path, text, mode=0o755 if rel in EXECUTABLE else 0o644)
+            if rel in EXECUTABLE:
+                os.chmod(os.path.realpath(path), os.stat(os.path.realpath(path)).st_mode | 0o111)
+        except textfile.FileProblem as exc:
+            raise DlgenError(f"{path}: {exc}", "choose another DIR") from None
+        except OSError as exc:
+            raise DlgenError(f"cannot create {path.parent}: {exc.strerror}", "choose another DIR") from None
         written.append(path)
     return written

@@ -144,6 +144,6 @@ def resolve(name: str | None = None, params: str | None = None, dtype: str | Non
 
 
 def _check_text(what: str, value: str) -> None:
-    if re.search(r"[\x00-\x1f\x7f\"'`$\\]", value):
-        raise DlgenError(f"{what} {value!r} contains a quote, backslash, dollar sign or control character",
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:/+-]{0,199}", value, re.ASCII):
+        raise DlgenError(f"{what} {value!r} has characters a model name or id does not have",
                          "use letters, digits and - _ . / : only")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -48,7 +49,7 @@ def _canonical_command(opts: dict) -> str:
             continue
         flag = "--" + key.replace("_", "-")
         parts += [flag] if value is True else [flag, str(value)]
-    return " ".join(parts)
+    return " ".join(shlex.quote(p) for p in parts)
 
 
 @app.command()
@@ -237,7 +238,12 @@ def explain(
     if code is not None and code.strip().lstrip("-").isdigit():
         from dlgen import doctor
 
-        typer.echo(doctor.exit_code_page(int(code)), nl=False)
+        digits = code.strip()
+        magnitude = digits.lstrip("-").lstrip("0") or "0"
+        if len(magnitude) > 3:   # never convert a 5,000-digit string: out of range anyway
+            raise DlgenError(f"exit code {digits[:12]}... is outside 0-255", "container exit codes are 0-255")
+        number = -int(magnitude) if digits.startswith("-") else int(magnitude)
+        typer.echo(doctor.exit_code_page(number), nl=False)
         return
     from dlgen import ruledocs
 

@@ -1,6 +1,9 @@
 """dlgen lint configuration: `.dlgen.yaml`, or `[tool.dlgen]` in `pyproject.toml`, found from the
 current directory upward (the first directory holding either wins; `.dlgen.yaml` before
-pyproject.toml).
+pyproject.toml). The search stops at the repository root (the first directory holding `.git`) or
+at the home directory, whichever comes first, and never looks above either: a config file in a
+parent such as /tmp is not yours and is never read. Rule directories (`rule-dirs`) must lie inside
+the directory of the config file that names them.
 
     disable: [DLG034, apt-hygiene]      # rule ids or names
     severity: {DLG033: warning}         # per-rule severity override
@@ -16,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dlgen import textfile
 from dlgen.errors import DlgenError
 from dlgen.timing import parse_docker_version
 
@@ -34,17 +38,35 @@ class Config:
     rule_dirs: list[str] = field(default_factory=list)
 
 
-def find(start: Path | None = None) -> Path | None:
+def search_dirs(start: Path | None = None) -> list[Path]:
+    """The directories `find` looks in: from ``start`` up to the repository root or home directory."""
     here = (start or Path.cwd()).resolve()
+    try:
+        home: Path | None = Path.home().resolve()
+    except (RuntimeError, KeyError):
+        home = None
+    out = []
     for d in [here, *here.parents]:
-        if (d / ".dlgen.yaml").is_file():
-            return d / ".dlgen.yaml"
-        if (d / ".dlgen.yml").is_file():
-            return d / ".dlgen.yml"
+        out.append(d)
+        if (d / ".git").exists() or d == home:
+            return out
+    # neither a repository nor the home directory above: only the starting directory is ours
+    return out[:1]
+
+
+def find(start: Path | None = None) -> Path | None:
+    for d in search_dirs(start):
+        for name in (".dlgen.yaml", ".dlgen.yml"):
+            if (d / name).is_file():
+                return d / name
         py = d / "pyproject.toml"
-        if py.is_file() and re.search(r"^\[tool\.dlgen\]", py.read_text(encoding="utf-8", errors="replace"),
-                                      re.MULTILINE):
-            return py
+        if py.is_file():
+            try:
+                text = textfile.read_text(py).text
+            except textfile.FileProblem:
+                continue
+            if re.search(r"^\[tool\.dlgen\]", text, re.MULTILINE):
+                return py
     return None
 
 
@@ -79,10 +101,15 @@ def load(path: Path | None) -> Config:
     cfg.model = str(norm["model"]) if norm.get("model") else None
     if norm.get("docker-version") is not None:
         cfg.docker_version = parse_docker_version(str(norm["docker-version"]), f"docker-version in {path}")
-    cfg.rule_dirs = [str((path.parent / str(d)).resolve()) for d in _list(path, "rule-dirs", norm.get("rule-dirs"))]
-    for d in cfg.rule_dirs:
-        if not Path(d).is_dir():
-            raise DlgenError(f"{path}: rule directory {d} does not exist", "fix rule-dirs in the config")
+    home = path.parent.resolve()
+    for d in _list(path, "rule-dirs", norm.get("rule-dirs")):
+        full = (home / str(d)).resolve()
+        if full != home and home not in full.parents:
+            raise DlgenError(f"{path}: rule directory {d} is outside {home}",
+                             "rule-dirs load Python code: keep them inside the directory of the config file")
+        if not full.is_dir():
+            raise DlgenError(f"{path}: rule directory {full} does not exist", "fix rule-dirs in the config")
+        cfg.rule_dirs.append(str(full))
     return cfg
 
 
@@ -97,7 +124,10 @@ def _list(path: Path, key: str, value) -> list:
 
 
 def _read(path: Path):
-    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        text = textfile.read_text(path).text
+    except textfile.FileProblem as exc:
+        raise DlgenError(f"{path}: cannot read the config: {exc}", "pass a readable config file") from None
     if path.name == "pyproject.toml":
         import tomllib
 
@@ -107,10 +137,9 @@ def _read(path: Path):
             raise DlgenError(f"{path}: invalid TOML: {exc}", "fix the file or move the config to .dlgen.yaml") \
                 from None
         return doc.get("tool", {}).get("dlgen")
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    from dlgen import yamlload
 
     try:
-        return YAML(typ="safe", pure=True).load(text)
-    except YAMLError as exc:
-        raise DlgenError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}", "fix the config file") from None
+        return yamlload.plain(yamlload.load(text, round_trip=False))
+    except yamlload.YamlProblem as exc:
+        raise DlgenError(f"{path}:{exc.line}: {exc}", "fix the config file") from None

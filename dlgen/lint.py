@@ -129,16 +129,19 @@ def classify(path: Path, text: str | None = None) -> str | None:
 
 
 # ---------------------------------------------------------------------------- ignores
-def _ignored_above(lines: list[str], line: int) -> set[str]:
-    """Rule ids named in `# dlgen: ignore=` comments on the lines directly above ``line``."""
-    ids: set[str] = set()
-    i = line - 2
-    while 0 <= i < len(lines) and lines[i].strip().startswith("#"):
-        m = IGNORE_RE.search(lines[i])
-        if m:
-            ids |= {x.strip() for x in m.group(1).split(",") if x.strip()}
-        i -= 1
-    return ids
+def _ignores_by_line(lines: list[str]) -> list[set[str]]:
+    """For each line number N (index N - 1): the rule ids named in `# dlgen: ignore=` comments in the
+    block of comment lines directly above it. One pass over the file."""
+    out: list[set[str]] = []
+    block: set[str] = set()
+    for text in lines:
+        out.append(block)
+        if text.strip().startswith("#"):
+            m = IGNORE_RE.search(text)
+            block = block | {x.strip() for x in m.group(1).split(",") if x.strip()} if m else block
+        else:
+            block = set()
+    return out
 
 
 def _file_ignores(text: str) -> set[str]:
@@ -190,7 +193,9 @@ def lint_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context) 
             except Exception as exc:  # a rule never takes the run down
                 crashes.append(f"{path}: rule {rule.id} failed: {type(exc).__name__}: {exc}")
     file_ids = _file_ignores(text)
-    kept = [f for f in findings if f.rule not in file_ids and f.rule not in _ignored_above(lines, f.line)]
+    above = _ignores_by_line(lines)
+    kept = [f for f in findings if f.rule not in file_ids
+            and not (1 <= f.line <= len(above) and f.rule in above[f.line - 1])]
     kept.sort(key=lambda f: (f.line, f.column, f.rule))
     return kept, crashes
 

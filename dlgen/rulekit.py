@@ -49,12 +49,7 @@ def exec_form(argv: list[str]) -> str:
 # ---------------------------------------------------------------------------- image facts
 def chain(doc) -> list:
     """The final stage and the local stages it builds FROM, final first."""
-    names = {s.name.lower(): s for s in doc.stages if s.name}
-    out, st = [], doc.final
-    while st is not None and st not in out:
-        out.append(st)
-        st = names.get(doc.resolve(st.base).lower())
-    return out
+    return doc.chain
 
 
 def base_image(doc) -> str:
@@ -378,34 +373,22 @@ URL_RE = re.compile(r"https?://[^\s\"'|;&)]+")
 
 
 # ---------------------------------------------------------------------------- shell in RUN
+# Shell words and separators: a double-quoted string (escapes inside), a single-quoted string, an
+# escaped character, && || ; | newline, or a run of anything else. One regex pass: linear time.
+_SHELL_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|\'[^\']*\'?|\\.|&&|\|\||[;|\n]|[^"\'\\&|;\n]+|[&\\]', re.S)
+_SHELL_SEPS = {"&&", "||", ";", "|", "\n"}
+
+
 def shell_commands(text: str) -> list[str]:
     """Split a RUN's shell text into simple commands on && || ; | and newlines (quotes respected)."""
-    out, buf, quote, i = [], [], None, 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            buf.append(ch)
-            if ch == quote:
-                quote = None
-            elif ch == "\\" and quote == '"' and i + 1 < len(text):
-                buf.append(text[i + 1])
-                i += 1
-        elif ch in "\"'":
-            quote = ch
-            buf.append(ch)
-        elif ch == "\\" and i + 1 < len(text):
-            buf.append(text[i:i + 2])
-            i += 1
-        elif text.startswith(("&&", "||"), i):
-            out.append("".join(buf))
-            buf = []
-            i += 1
-        elif ch in ";|\n":
+    out, buf = [], []
+    for m in _SHELL_TOKEN.finditer(text):
+        tok = m.group(0)
+        if tok in _SHELL_SEPS:
             out.append("".join(buf))
             buf = []
         else:
-            buf.append(ch)
-        i += 1
+            buf.append(tok)
     out.append("".join(buf))
     return [c.strip() for c in out if c.strip()]
 

@@ -516,6 +516,9 @@ class RunSpec:
 
     @classmethod
     def from_compose(cls, name: str, svc: dict, line: int = 1) -> "RunSpec":
+        problem = compose_type_error(svc)
+        if problem:
+            raise ComposeTypeError(problem)
         spec = cls(origin="compose", service=name, line=line, detach=True)
         spec.image = str(svc.get("image") or "")
         if not spec.image and svc.get("build") is not None:
@@ -720,3 +723,83 @@ def _int_or_str(v: str):
         return int(v)
     except ValueError:
         return v
+
+
+# The types the compose specification gives the service keys dlgen reads (compose-spec
+# schema: compose-spec.json in github.com/compose-spec/compose-spec). A value of another type is
+# a file compose rejects; from_compose refuses it before any rule sees it.
+_S, _N, _B = (str,), (int, float), (bool,)
+_SCALAR = (str, int, float, bool)
+COMPOSE_TYPES: dict[str, tuple] = {
+    "image": _S, "container_name": _S, "restart": _S, "runtime": _S, "ipc": _S, "network_mode": _S, "pid": _S,
+    "init": _B, "privileged": _B, "stdin_open": _B, "tty": _B,
+    "shm_size": (str, int), "user": (str, int),
+    "command": (str, list, type(None)), "entrypoint": (str, list, type(None)),
+    "ports": (list,), "volumes": (list,), "devices": (list,), "profiles": (list,),
+    "environment": (dict, list), "labels": (dict, list), "env_file": (str, list), "depends_on": (dict, list),
+    "ulimits": (dict,), "healthcheck": (dict,), "deploy": (dict, type(None)), "build": (str, dict),
+    "gpus": (str, list),
+}
+COMPOSE_ITEM_TYPES: dict[str, tuple] = {
+    "ports": (str, int, dict), "volumes": (str, dict), "devices": (str, dict), "profiles": _S,
+    "command": _SCALAR, "entrypoint": _SCALAR, "env_file": (str, dict), "depends_on": _S,
+    "environment": _SCALAR, "labels": _SCALAR, "gpus": (dict,),
+}
+COMPOSE_NESTED: dict[tuple[str, ...], tuple] = {
+    ("healthcheck", "test"): (str, list), ("healthcheck", "disable"): _B, ("healthcheck", "retries"): (int, str),
+    ("healthcheck", "interval"): (str, int), ("healthcheck", "timeout"): (str, int),
+    ("healthcheck", "start_period"): (str, int), ("healthcheck", "start_interval"): (str, int),
+    ("deploy", "resources"): (dict,), ("deploy", "resources", "reservations"): (dict,),
+    ("deploy", "resources", "limits"): (dict,), ("deploy", "resources", "reservations", "devices"): (list,),
+    ("deploy", "restart_policy"): (dict,), ("deploy", "replicas"): (int, str),
+}
+COMPOSE_DEVICE_TYPES = {"capabilities": (list,), "count": (int, str), "device_ids": (list,), "driver": _S,
+                        "options": (dict,)}
+
+
+class ComposeTypeError(TypeError):
+    """A compose value of a type the compose specification does not allow."""
+
+
+def _tname(v) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number", type(None): "empty"}.get(type(v), type(v).__name__)
+
+
+def _want(types: tuple) -> str:
+    return " or ".join(dict.fromkeys(_tname(t() if t is not type(None) else None) for t in types))
+
+
+def compose_type_error(svc: dict) -> str | None:
+    """The first value of the wrong type in a compose service (as ``key must be X, not Y``), or None."""
+    for key, types in COMPOSE_TYPES.items():
+        if key not in svc:
+            continue
+        v = svc[key]
+        if isinstance(v, bool) and bool not in types:
+            return f"{key} must be {_want(types)}, not a boolean"
+        if not isinstance(v, types):
+            return f"{key} must be {_want(types)}, not {_tname(v)}"
+        items = COMPOSE_ITEM_TYPES.get(key)
+        if items and isinstance(v, list):
+            for item in v:
+                if not isinstance(item, items):
+                    return f"{key} entries must be {_want(items)}, not {_tname(item)}"
+        if items and isinstance(v, dict) and key in ("environment", "labels", "depends_on"):
+            for k, item in v.items():
+                ok = (dict, type(None)) if key == "depends_on" else (*_SCALAR, type(None))
+                if not isinstance(item, ok):
+                    return f"{key}.{k} must be {_want(ok)}, not {_tname(item)}"
+    for path, types in COMPOSE_NESTED.items():
+        v = dig(svc, *path)
+        if v is not None and (not isinstance(v, types) or (isinstance(v, bool) and bool not in types)):
+            parent = dig(svc, *path[:-1]) if len(path) > 1 else svc
+            if isinstance(parent, dict) and path[-1] in parent:
+                return f"{'.'.join(path)} must be {_want(types)}, not {_tname(v)}"
+    for dev in dig(svc, "deploy", "resources", "reservations", "devices") or []:
+        if not isinstance(dev, dict):
+            return f"deploy.resources.reservations.devices entries must be mappings, not {_tname(dev)}"
+        for k, types in COMPOSE_DEVICE_TYPES.items():
+            if k in dev and not isinstance(dev[k], types):
+                return f"deploy.resources.reservations.devices.{k} must be {_want(types)}, not {_tname(dev[k])}"
+    return None

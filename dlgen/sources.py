@@ -4,12 +4,13 @@ Run configurations all become RunSpec objects."""
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from dataclasses import dataclass, field
 
 from dlgen import textfile
-from dlgen.runspec import RunSpec
+from dlgen.runspec import ComposeTypeError, RunSpec
 
 
 class SourceError(Exception):
@@ -53,7 +54,7 @@ class Instr:
         return body
 
 
-@dataclass
+@dataclass(eq=False)   # a stage is itself: comparing instruction lists would make chain walks quadratic
 class Stage:
     index: int
     base: str
@@ -76,7 +77,23 @@ class DockerfileDoc:
     def final(self) -> Stage:
         return self.stages[-1]
 
-    @property
+    @functools.cached_property
+    def chain(self) -> list[Stage]:
+        """The final stage and the local stages it builds FROM, final first (computed once)."""
+        names: dict[str, Stage] = {}
+        for s in self.stages:
+            if s.name:
+                names[s.name.lower()] = s
+        out: list[Stage] = []
+        seen: set[int] = set()
+        st: Stage | None = self.final
+        while st is not None and st.index not in seen:
+            seen.add(st.index)
+            out.append(st)
+            st = names.get(self.resolve(st.base).lower())
+        return out
+
+    @functools.cached_property
     def lines(self) -> list[str]:
         """The file's lines as BuildKit counts them: ``lines[ins.line - 1]`` is an instruction's first line."""
         return textfile.lines(self.text)
@@ -104,6 +121,9 @@ def parse_dockerfile(text: str, path: str = "Dockerfile") -> DockerfileDoc:
     stages: list[Stage] = []
     args: dict[str, str] = {}
     for c in cmds:
+        if not c.cmd:  # BuildKit yields an empty node for a continuation that no instruction follows
+            raise SourceError(f"line {c.start_line}: a line continuation (\\) with no instruction after it; "
+                              "docker build rejects it", c.start_line)
         cmd = c.cmd.upper()
         if cmd == "FROM":
             vals = list(c.value)
@@ -221,36 +241,34 @@ def run_lines(text: str, flavour: str = "shell") -> list[RunSpec]:
 
 # ---------------------------------------------------------------------------- compose
 def compose_services(text: str) -> list[RunSpec]:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    from dlgen import yamlload
 
     try:
-        doc = YAML(typ="rt", pure=True).load(text)
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise SourceError(f"invalid YAML: {getattr(exc, 'problem', exc)}", (mark.line + 1) if mark else 1) from None
+        doc = yamlload.load(text)
+    except yamlload.YamlProblem as exc:
+        raise SourceError(str(exc), exc.line) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("services"), dict):
         raise NotCompose("not a compose file: no top-level 'services' mapping", 1)
     specs = []
     services = doc["services"]
     for name, svc in services.items():
-        if not isinstance(svc, dict):
-            continue
         try:
             line = services.lc.key(name)[0] + 1
         except Exception:
             line = 1
+        if not isinstance(name, (str, int, float)):
+            raise SourceError("a service name is a list or mapping; compose service names are strings", line)
+        if not isinstance(svc, dict):
+            continue
         try:
-            specs.append(RunSpec.from_compose(str(name), _plain(svc), line))
+            plain = yamlload.plain(svc)
+        except yamlload.YamlProblem as exc:
+            raise SourceError(f"service {name}: {exc}", line) from None
+        try:
+            specs.append(RunSpec.from_compose(str(name), plain, line))
+        except ComposeTypeError as exc:
+            raise SourceError(f"service {name}: {exc}; compose rejects the file", line) from None
         except (TypeError, ValueError, AttributeError) as exc:  # a key with a value of the wrong type
             raise SourceError(f"service {name}: a value has the wrong type ({exc}); compose would reject it",
                               line) from None
     return specs
-
-
-def _plain(obj):
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_plain(v) for v in obj]
-    return obj

@@ -32,9 +32,25 @@ HF_HOME = "/cache/huggingface"
 APP_USER = "app"
 APP_UID = 1000
 
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
-_SIZE_RE = re.compile(r"^\d+(\.\d+)?[bkmg]?$", re.IGNORECASE)
-_RESTART_RE = re.compile(r"^(no|always|unless-stopped|on-failure(:\d+)?)$")
+# Every option value is matched in full (fullmatch: no `$` that admits a trailing newline) and in
+# ASCII: these values are rendered into shell, YAML and Dockerfiles, where U+2028, U+0085 or a
+# newline would start a new line or key. First the characters any option may hold, then each
+# option's own form.
+_OPTION_TEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+=,-]{0,199}", re.ASCII)
+_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}", re.ASCII)
+_SIZE_RE = re.compile(r"\d+(\.\d+)?[bkmg]?", re.IGNORECASE | re.ASCII)
+_RESTART_RE = re.compile(r"no|always|unless-stopped|on-failure(:\d+)?", re.ASCII)
+_IMAGE_RE = re.compile(r"(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?",
+                       re.ASCII)
+
+
+def check_option(flag: str, value: str | None) -> None:
+    """Refuse a `dlgen new` option value with characters no such value has (one line, exit 2)."""
+    if value is not None and not _OPTION_TEXT.fullmatch(value):
+        bad = next((c for c in value if not (c.isascii() and (c.isalnum() or c in "._:/@+=,-"))), value[:1])
+        raise DlgenError(f"invalid {flag} {value!r}: character {bad!r} (U+{ord(bad):04X}) is not allowed"
+                         if bad else f"invalid {flag}: empty",
+                         "use ASCII letters, digits and . _ : / @ + = , - only")
 
 
 @dataclass
@@ -123,7 +139,7 @@ class DeploySpec:
 
 
 def _validate_name(name: str) -> str:
-    if not _NAME_RE.match(name):
+    if not _NAME_RE.fullmatch(name):
         raise DlgenError(f"invalid name {name!r}",
                          "use lower-case letters, digits, '.', '_' and '-' (it names the image and container)")
     return name
@@ -136,14 +152,14 @@ def _default_name(model: Model, kind: str) -> str:
 
 
 def _validate_gpus(gpus: str) -> str:
-    g = gpus.strip()
+    g = gpus
     if g == "all":
         return g
-    if g.isdigit() and int(g) > 0:
+    if re.fullmatch(r"[0-9]{1,3}", g) and int(g) > 0:
         return g
-    if re.fullmatch(r"\d+(,\d+)*", g):
+    if re.fullmatch(r"[0-9]{1,3}(,[0-9]{1,3})*", g):
         return f"device={g}"
-    if re.fullmatch(r"device=\d+(,\d+)*", g):
+    if re.fullmatch(r"device=[0-9]{1,3}(,[0-9]{1,3})*", g):
         return g
     raise DlgenError(f"invalid --gpus {gpus!r}", "use all, a count (2) or device indexes (0,1)")
 
@@ -164,6 +180,11 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
           image: str | None = None, shm_size: str | None = None, start_period: int | None = None,
           disk_gbps: float | None = None, margin: float | None = None) -> DeploySpec:
     """Validate `dlgen new` options and derive everything else. Raises DlgenError on bad input."""
+    for flag, value in (("--model", model), ("--params", params), ("--dtype", dtype), ("--kind", kind),
+                        ("--server", server), ("--torch", torch), ("--cuda", cuda), ("--variant", variant),
+                        ("--gpus", gpus), ("--restart", restart), ("--docker-version", docker_version),
+                        ("--name", name), ("--image", image), ("--shm-size", shm_size)):
+        check_option(flag, value)
     if kind not in KINDS:
         raise DlgenError(f"unknown kind {kind!r}", f"use one of {', '.join(KINDS)}")
     servers = data.servers()
@@ -183,13 +204,13 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
     if port is not None and not 1 <= port <= 65535:
         raise DlgenError(f"invalid port {port}", "use a number from 1 to 65535")
     if restart is not None:
-        if not _RESTART_RE.match(restart):
+        if not _RESTART_RE.fullmatch(restart):
             raise DlgenError(f"invalid restart policy {restart!r}",
                              "use no, always, unless-stopped or on-failure[:N]")
         if kind == "dev" and restart != "no":
             raise DlgenError("the dev kind runs with --rm, which docker refuses together with --restart",
                              "drop --restart, or use --kind serve/train")
-    if shm_size is not None and not _SIZE_RE.match(shm_size):
+    if shm_size is not None and not _SIZE_RE.fullmatch(shm_size):
         raise DlgenError(f"invalid --shm-size {shm_size!r}", "write it like 2g or 8g")
     if shm_size is not None and _size_bytes(shm_size) < MIN_GPU_SHM_BYTES:
         # DLG105: below 1 GiB, DataLoader workers and NCCL die with SIGBUS (docker-runtime.md section 5)
@@ -208,7 +229,7 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
     # ---- base image
     torch_base = None
     if image:
-        if re.search(r"[\s\"'`$\\]", image):
+        if not _IMAGE_RE.fullmatch(image):
             raise DlgenError(f"invalid --image {image!r}", "give an image reference like repo/name:tag")
         base_image = image
     elif preset["image"] == "torch":

@@ -1,9 +1,10 @@
 """dlgen verify: build a bundle on a real Docker engine, run it with its own RunSpec, and time
 readiness, Docker's health status and a clean stop.
 
-Facts used: ../shared/facts/docker-runtime.md (health states, stop = SIGTERM then SIGKILL after
-the grace period, 137 = killed, 143 = SIGTERM honoured), test-engine.md (no --gpus and no
---ulimit memlock=-1 on a CPU test engine: `--cpu` drops both).
+Docker facts used (Docker's `docker container stop` and HEALTHCHECK reference): health states,
+stop = SIGTERM then SIGKILL after the grace period, 137 = killed, 143 = SIGTERM honoured. An
+engine without an NVIDIA runtime refuses `--gpus` and a daemon with a lower memlock limit
+refuses `--ulimit memlock=-1`: `--cpu` drops both.
 """
 
 from __future__ import annotations
@@ -82,8 +83,9 @@ def readiness(bundle: Path) -> tuple[int | None, str | None]:
     return (port, path) if path and port else (None, None)
 
 
-def prepare(spec: RunSpec, image: str, tag: str, cpu: bool, env: dict | None = None) -> tuple[dict, list[str]]:
-    """SDK keyword arguments for the verify container, and the volumes it creates."""
+def prepare(spec: RunSpec, image: str, tag: str, cpu: bool, env: dict | None = None,
+            labels: dict | None = None) -> tuple[dict, list[str]]:
+    """SDK keyword arguments for the verify container, and the names of the volumes it needs."""
     if env:
         spec = replace(spec, env={**spec.env, **env})
     if cpu:
@@ -95,7 +97,7 @@ def prepare(spec: RunSpec, image: str, tag: str, cpu: bool, env: dict | None = N
         made.append(name)
         volumes.append(replace(v, source=name, kind="volume"))
     spec = replace(spec, image=image, name=f"dlgen-verify-{tag}", volumes=volumes, remove=False,
-                   labels={**spec.labels, "ai.dlgen.test": "1", "ai.dlgen.verify": tag})
+                   labels={**spec.labels, "ai.dlgen.test": "1", "ai.dlgen.verify": tag, **(labels or {})})
     kw = spec.sdk_kwargs()
     if spec.ports:  # a free host port on the loopback interface: never collides with a running server
         kw["ports"] = {f"{p.container}/{p.protocol}": ("127.0.0.1", None) for p in spec.ports}
@@ -157,13 +159,16 @@ def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float
     result: dict = {"bundle": str(bundle), "image": image, "cpu": cpu, "healthy": False, "ready_s": None,
                     "healthy_s": None, "health_lag_s": None, "stop_exit_code": None, "stop_s": None,
                     "build_s": None, "readiness_url": None, "failure": None}
-    container, volumes = None, []
+    owned = Owned(c, tag, bundle, image)
+    container = None
+    restore = _term_as_interrupt()
     try:
         t = time.monotonic()
         try:
             for chunk in c.api.build(path=str(bundle), tag=image, rm=True, forcerm=True, decode=True,
-                                     labels={"ai.dlgen.test": "1"}):
+                                     labels=owned.labels):
                 if "stream" in chunk and chunk["stream"].strip():
+                    owned.note_build_output(chunk["stream"])
                     say(chunk["stream"].rstrip())
                 if "error" in chunk:
                     raise BuildError(chunk["error"].strip())
@@ -171,14 +176,20 @@ def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float
             result["failure"] = {"stage": "build", "error": str(exc)}
             return result
         result["build_s"] = round(time.monotonic() - t, 2)
-        kw, volumes = prepare(spec, image, tag, cpu, env)
+        kw, volumes = prepare(spec, image, tag, cpu, env, owned.labels)
+        for name in volumes:   # created here, labelled, so a failed run cannot leave an unlabelled one
+            c.volumes.create(name=name, labels=owned.labels)
         health = c.api.inspect_image(image)["Config"].get("Healthcheck") or {}
         start_period = (health.get("StartPeriod") or 0) / 1e9
         deadline_s = timeout_s or (start_period + 60)
         try:
-            container = c.containers.run(**kw)
+            container = c.containers.run(**kw)   # a container created but not started is found by its label
         except Exception as exc:  # docker refuses the run configuration (exit 125 territory)
-            result["failure"] = {"stage": "run", "error": str(getattr(exc, "explanation", exc))}
+            error = str(getattr(exc, "explanation", exc))
+            result["failure"] = {"stage": "run", "error": error}
+            if "could not select device driver" in error:
+                result["failure"]["hint"] = ("this engine has no NVIDIA GPU runtime: run on a GPU host with the "
+                                             "NVIDIA Container Toolkit, or pass --cpu to drop the GPU request")
             return result
         t0 = time.monotonic()
         result["container"] = container.name
@@ -225,23 +236,103 @@ def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float
                                      f"{result['stop_exit_code']} (0 or 143 expected: SIGTERM not handled?)"}
                 result["healthy"] = False
         return result
+    except KeyboardInterrupt:
+        say("interrupted: removing what this verify run created (further Ctrl-C is ignored until done)")
+        raise
     finally:
+        restore()
         if not keep:
-            _cleanup(c, container, image, volumes)
+            owned.remove_all(say)
 
 
 class BuildError(Exception):
     pass
 
 
-def _cleanup(c, container, image, volumes) -> None:
-    for action in (lambda: container and container.remove(force=True, v=True),
-                   lambda: c.images.remove(image, force=True),
-                   *[(lambda v=v: c.volumes.get(v).remove(force=True)) for v in volumes]):
+class Owned:
+    """Everything one verify run puts on the engine, and its removal on every way out.
+
+    The image, the container and the volumes carry the labels ``ai.dlgen.verify=<run id>`` and
+    ``ai.dlgen.verify.bundle=<bundle path>``; the legacy builder's intermediate images (which no
+    label reaches) are the ids its output names for steps this run built, not the cached ones.
+    Removal finds containers and volumes by label, so one created by a run that then failed to
+    start is removed too, and it runs with Ctrl-C and SIGTERM ignored so a second interrupt cannot
+    cut it short. Nothing another run or user made is touched."""
+
+    def __init__(self, client, tag: str, bundle: Path, image: str):
+        self.client, self.tag, self.image = client, tag, image
+        self.labels = {"ai.dlgen.test": "1", "ai.dlgen.verify": tag,
+                       "ai.dlgen.verify.bundle": str(Path(bundle).resolve())}
+        self.built: list[str] = []      # intermediate image ids of steps this run executed
+        self._step_ran = False
+
+    def note_build_output(self, text: str) -> None:
+        """Read the legacy builder's output: each ``---> <id>`` ends a step; it is this run's own
+        image unless the step was ``FROM`` (the base) or said ``Using cache`` (an earlier build's)."""
+        for line in text.splitlines():
+            line = line.strip()
+            if re.match(r"Step \d+/\d+ : ", line):
+                self._step_ran = not re.match(r"Step \d+/\d+ : FROM\s", line, re.IGNORECASE)
+            elif line == "---> Using cache":
+                self._step_ran = False
+            else:
+                m = re.fullmatch(r"---> ([0-9a-f]{12,64})", line)
+                if m:
+                    if self._step_ran:
+                        self.built.append(m.group(1))
+                    self._step_ran = False
+
+    def remove_all(self, say=None) -> None:
+        import signal
+        import threading
+
+        main = threading.current_thread() is threading.main_thread()
+        old = {}
+        if main:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                old[sig] = signal.signal(sig, signal.SIG_IGN)
         try:
-            action()
-        except Exception:
-            pass
+            label = f"ai.dlgen.verify={self.tag}"
+            for action in self._actions(label):
+                try:
+                    action()
+                except Exception:
+                    pass
+        finally:
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+
+    def _actions(self, label: str):
+        c = self.client
+        yield lambda: [ct.remove(force=True, v=True) for ct in c.containers.list(all=True, filters={"label": label})]
+        yield lambda: c.images.remove(self.image, force=True)
+        for image_id in reversed(self.built):
+            yield lambda i=image_id: c.images.remove(i, noprune=True)
+        yield lambda: [v.remove(force=True) for v in c.volumes.list(filters={"label": label})]
+        yield lambda: [i.id and c.images.remove(i.id, force=True)
+                       for i in c.images.list(all=True, filters={"label": label})]
+
+    def left(self) -> dict:
+        """What of this run is still on the engine (empty after remove_all)."""
+        c, label = self.client, f"ai.dlgen.verify={self.tag}"
+        return {"containers": [x.name for x in c.containers.list(all=True, filters={"label": label})],
+                "volumes": [v.name for v in c.volumes.list(filters={"label": label})],
+                "images": [i.id for i in c.images.list(all=True, filters={"label": label})]}
+
+
+def _term_as_interrupt():
+    """Turn SIGTERM into KeyboardInterrupt while verify runs (so its clean-up runs); returns the undo."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, on_term)
+    return lambda: signal.signal(signal.SIGTERM, old)
 
 
 def text_report(r: dict) -> str:
@@ -259,6 +350,8 @@ def text_report(r: dict) -> str:
     if f:
         lines.append(f"  FAILED at {f['stage']}: " + (f.get("error") or f"status {f.get('status')}, exit code "
                                                      f"{f.get('exit_code')}, OOMKilled {f.get('oom_killed')}"))
+        if f.get("hint"):
+            lines.append(f"  hint: {f['hint']}")
         for e in f.get("health_log") or []:
             lines.append(f"    probe exit {e['exit_code']}: {e['output'].splitlines()[-1] if e['output'] else ''}")
         for line in (f.get("log_tail") or [])[-10:]:

@@ -40,7 +40,8 @@ def test_config_disable_severity_threshold(tmp_path, bad, dlgen):
     assert {f["rule"]: f["severity"] for f in found}["DLG037"] == "info"
     assert proc.returncode == 0, "every remaining finding is below the threshold"
     assert dlgen("lint", "--failure-threshold", "info", bad, cwd=tmp_path).returncode == 1
-    # found from a subdirectory too, and ignored with --no-config
+    # found from a subdirectory of the repository too, and ignored with --no-config
+    (tmp_path / ".git").mkdir()
     sub = tmp_path / "a" / "b"
     sub.mkdir(parents=True)
     assert "DLG004" not in rules_of(dlgen("lint", "--format", "json", bad, cwd=sub))

@@ -1,0 +1,76 @@
+"""YAML read with bounds: what dlgen reads of compose files and its own config.
+
+A YAML file may be hostile: aliases that expand to billions of nodes from a few lines, a merge key
+that includes itself, nesting deep enough to exhaust the parser's recursion, keys that are lists.
+`load()` turns every parser failure into `YamlProblem` (one line and the line number), and
+`plain()` copies the document into plain dicts and lists while counting: alias expansion stops at
+`MAX_NODES` nodes, nesting at `MAX_DEPTH` levels, a cycle is refused, and keys must be scalars.
+"""
+
+from __future__ import annotations
+
+MAX_NODES = 200_000   # a real compose file has hundreds; a billion-laughs file reaches this at once
+MAX_DEPTH = 100
+
+
+class YamlProblem(Exception):
+    def __init__(self, message: str, line: int = 1):
+        super().__init__(message)
+        self.line = line
+
+
+def load(text: str, *, round_trip: bool = True):
+    """The YAML document (ruamel round-trip objects, with line info, or plain safe objects)."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        return YAML(typ="rt" if round_trip else "safe", pure=True).load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise YamlProblem(f"invalid YAML: {exc.problem or exc.context}", (mark.line + 1) if mark else 1) from None
+    except YAMLError as exc:
+        raise YamlProblem(f"invalid YAML: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    except RecursionError:
+        raise YamlProblem("YAML nested too deeply to read") from None
+    except TypeError as exc:
+        if "unhashable" in str(exc):
+            raise YamlProblem("a YAML key is a list or mapping; compose and dlgen keys are strings") from None
+        raise YamlProblem(f"YAML the parser cannot read ({exc})") from None
+    except AttributeError as exc:
+        if "referent" in str(exc):
+            raise YamlProblem("a merge key (<<) refers to the mapping it is in; refused") from None
+        raise YamlProblem(f"YAML the parser cannot read ({exc})") from None
+    except Exception as exc:  # the parser's own failures on other odd input
+        raise YamlProblem(f"YAML the parser cannot read ({type(exc).__name__}: {exc})") from None
+
+
+def plain(obj, max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH):
+    """A copy of ``obj`` as plain dicts (string keys), lists and scalars, within the bounds."""
+    count = 0
+
+    def walk(o, depth: int, stack: set[int]):
+        nonlocal count
+        count += 1
+        if count > max_nodes:
+            raise YamlProblem(f"YAML expands to more than {max_nodes} nodes (aliases); refused")
+        if depth > max_depth:
+            raise YamlProblem(f"YAML nested more than {max_depth} levels deep; refused")
+        if isinstance(o, (dict, list)):
+            if id(o) in stack:
+                raise YamlProblem("YAML refers to itself through an alias (a cycle); refused")
+            stack.add(id(o))
+            try:
+                if isinstance(o, dict):
+                    out = {}
+                    for k, v in o.items():
+                        if isinstance(k, (dict, list, tuple, set)):
+                            raise YamlProblem("a YAML key is a list or mapping; compose keys are strings")
+                        out[str(k)] = walk(v, depth + 1, stack)
+                    return out
+                return [walk(v, depth + 1, stack) for v in o]
+            finally:
+                stack.discard(id(o))
+        return o
+
+    return walk(obj, 0, set())
