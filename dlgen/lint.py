@@ -8,6 +8,7 @@ Importing this module imports no Docker SDK and no Jinja, so pre-commit runs sta
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,10 +204,15 @@ def lint_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context) 
 def iter_files(paths: list[str], result: Result, forced_kind: str | None = None):
     for p in paths:
         path = Path(p)
-        if not path.exists():
+        try:
+            exists, is_dir = os.path.lexists(path) and path.exists(), path.is_dir()
+        except OSError as exc:
+            result.input_errors.append(f"{p}: cannot read: {exc.strerror}")
+            continue
+        if not exists:
             result.input_errors.append(f"{p}: no such file or directory")
             continue
-        if path.is_dir():
+        if is_dir:
             found = False
             for f in sorted(path.rglob("*")):
                 if f.is_file() and not any(part.startswith(".") and part not in (".", "..") for part in

@@ -25,7 +25,11 @@ def load(text: str, *, round_trip: bool = True):
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     try:
-        return YAML(typ="rt" if round_trip else "safe", pure=True).load(text)
+        yaml = YAML(typ="rt" if round_trip else "safe", pure=True)
+        _refuse_cycles(yaml.compose(text))
+        return yaml.load(text)
+    except YamlProblem:
+        raise
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise YamlProblem(f"invalid YAML: {exc.problem or exc.context}", (mark.line + 1) if mark else 1) from None
@@ -43,6 +47,44 @@ def load(text: str, *, round_trip: bool = True):
         raise YamlProblem(f"YAML the parser cannot read ({exc})") from None
     except Exception as exc:  # the parser's own failures on other odd input
         raise YamlProblem(f"YAML the parser cannot read ({type(exc).__name__}: {exc})") from None
+
+
+def _refuse_cycles(root) -> None:
+    """An alias that refers to a node it sits inside makes a cycle: parsers differ on what it means
+    (ruamel reads it as null, compose refuses it), so it is refused. Depth-first with colours over
+    the node graph: each node is visited once, however often aliases name it."""
+    if root is None:
+        return
+    done: set[int] = set()
+    on_path: set[int] = set()
+    stack: list[tuple[object, bool]] = [(root, False)]
+    while stack:
+        node, leaving = stack.pop()
+        key = id(node)
+        if leaving:
+            on_path.discard(key)
+            done.add(key)
+            continue
+        if key in done:
+            continue
+        if key in on_path:
+            mark = getattr(node, "start_mark", None)
+            raise YamlProblem("a YAML alias refers to a node it is inside (a cycle); refused",
+                              (mark.line + 1) if mark else 1)
+        value = getattr(node, "value", None)
+        if not isinstance(value, list):
+            done.add(key)
+            continue
+        on_path.add(key)
+        stack.append((node, True))
+        for item in value:
+            for child in (item if isinstance(item, tuple) else (item,)):
+                if id(child) in on_path:
+                    mark = getattr(child, "start_mark", None)
+                    raise YamlProblem("a YAML alias refers to a node it is inside (a cycle); refused",
+                                      (mark.line + 1) if mark else 1)
+                if id(child) not in done:
+                    stack.append((child, False))
 
 
 def plain(obj, max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH):
@@ -64,7 +106,7 @@ def plain(obj, max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH):
                 if isinstance(o, dict):
                     out = {}
                     for k, v in o.items():
-                        if isinstance(k, (dict, list, tuple, set)):
+                        if not (k is None or isinstance(k, (str, int, float, bool))):
                             raise YamlProblem("a YAML key is a list or mapping; compose keys are strings")
                         out[str(k)] = walk(v, depth + 1, stack)
                     return out

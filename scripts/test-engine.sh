@@ -6,7 +6,7 @@
 #   scripts/test-engine.sh up      # install if needed, start dockerd, build the stand-ins
 #   scripts/test-engine.sh down    # stop the dockerd this script started
 #   scripts/test-engine.sh status
-#   scripts/test-engine.sh plan    # simulate the apt install; exit 3 if it would upgrade/remove anything
+#   scripts/test-engine.sh plan [PKG...]  # simulate the apt install; exit 3 if it would upgrade/remove anything
 #
 # Debian 12 as root. Why (Debian 12's docker.io is
 # Engine 20.10, which rejects HEALTHCHECK --start-interval; Debian 13's 26.1.5 installs on
@@ -105,12 +105,17 @@ install_engine() {
   safe_install $ENGINE_PACKAGES
 }
 
-# plan: print what `up` would install and fail (exit 3) if that would upgrade or remove anything.
+# plan [PKG...]: print what `up` would install (or what installing PKG would) and fail (exit 3)
+# if that would upgrade or remove anything.
 plan() {
   [ "$(id -u)" -eq 0 ] || { say "run as root"; exit 2; }
   add_trixie_source
-  # shellcheck disable=SC2086
-  apt_plan $ENGINE_PACKAGES debootstrap
+  if [ "$#" -gt 0 ]; then
+    apt_plan "$@"
+  else
+    # shellcheck disable=SC2086
+    apt_plan $ENGINE_PACKAGES debootstrap
+  fi
 }
 
 start_engine() {
@@ -217,7 +222,7 @@ down() {
 
 case "${1:-}" in
   up) up ;;
-  plan) plan ;;
+  plan) shift; plan "$@" ;;
   down) down ;;
   status) docker version --format 'engine {{.Server.Version}}' 2>/dev/null || { echo "no engine"; exit 1; } ;;
   *) echo "usage: $0 up|down|status|plan" >&2; exit 2 ;;
