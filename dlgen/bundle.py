@@ -9,8 +9,7 @@ import os
 import posixpath
 from pathlib import Path
 
-from dlgen import __version__
-from dlgen import textfile
+from dlgen import __version__, textfile
 from dlgen.errors import DlgenError
 from dlgen.spec import APP_UID, HEARTBEAT_FILE, HF_HOME, DeploySpec
 
@@ -38,7 +37,7 @@ def environment(user_dir: str | None = None):
     import jinja2
 
     builtin = jinja2.FileSystemLoader(str(builtin_templates()))
-    loaders = []
+    loaders: list[jinja2.BaseLoader] = []
     if user_dir:
         if not Path(user_dir).is_dir():
             raise DlgenError(f"--templates {user_dir!r} is not a directory",
@@ -134,12 +133,12 @@ def k8s_documents(spec: DeploySpec) -> list[dict]:
         limits["nvidia.com/gpu"] = count  # limits alone: request = limit (docker-runtime.md section 8)
     if limits:
         container["resources"] = {"limits": limits}
-    mounts = [{"name": "dshm", "mountPath": "/dev/shm"}]
+    mounts: list[dict[str, object]] = [{"name": "dshm", "mountPath": "/dev/shm"}]
     volumes: list[dict] = [{"name": "dshm", "emptyDir": {"medium": "Memory",
                                                           "sizeLimit": k8s_quantity(spec.shm_size, "8Gi")}}]
     for v in spec.volumes:
         vname = "workspace" if v.source == "." else v.source.strip("./").replace("_", "-") or "data"
-        mount = {"name": vname, "mountPath": v.target}
+        mount: dict[str, object] = {"name": vname, "mountPath": v.target}
         if v.mode == "ro":
             mount["readOnly"] = True
         mounts.append(mount)
@@ -154,6 +153,7 @@ def k8s_documents(spec: DeploySpec) -> list[dict]:
             container["livenessProbe"] = {**exec_, "periodSeconds": T.K8S_PERIOD_S, "failureThreshold": 3,
                                           "timeoutSeconds": T.K8S_TIMEOUT_S}
         else:
+            assert spec.port is not None, "an HTTP probe has a port"
             ready = spec.preset["readiness"]
             live = spec.preset["liveness"] or ready
             container["startupProbe"] = _http_probe(ready, spec.port, t.k8s_startup_period_s, startup_failures,

@@ -56,7 +56,7 @@ class Model:
     def torch_dtype(self) -> str:
         return TORCH_DTYPE[self.dtype]
 
-    def with_dtype(self, dtype: str | None) -> "Model":
+    def with_dtype(self, dtype: str | None) -> Model:
         if not dtype:
             return self
         return Model(self.name, self.hf_id, self.task, self.params, normalize_dtype(dtype),
@@ -131,11 +131,11 @@ def resolve(name: str | None = None, params: str | None = None, dtype: str | Non
     if model:
         return model.with_dtype(dtype)
     if "/" in name:
-        count = size_from_name(name)
-        if count is None:
+        found = size_from_name(name)
+        if found is None:
             raise DlgenError(f"cannot tell the size of {name!r} from its name",
                              "add --params (e.g. --params 8B) with --dtype")
-        return Model(name, name, "llm", count, normalize_dtype(dtype or "bf16"),
+        return Model(name, name, "llm", found, normalize_dtype(dtype or "bf16"),
                      "parameter count read from the model id", "", False)
     choices = sorted({k for k in _index() if "/" not in k})
     close = difflib.get_close_matches(name.lower(), choices, n=3, cutoff=0.6)
@@ -147,3 +147,23 @@ def _check_text(what: str, value: str) -> None:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:/+-]{0,199}", value, re.ASCII):
         raise DlgenError(f"{what} {value!r} has characters a model name or id does not have",
                          "use letters, digits and - _ . / : only")
+
+
+def timing_table(server: str, docker_version: str | None = None) -> list[dict]:
+    """Every catalog model with the health timings `dlgen new` would emit for ``server``."""
+    from dlgen import data, timing
+
+    servers = data.servers()["servers"]
+    if server not in servers:
+        raise DlgenError(f"unknown server {server!r}", f"use one of {', '.join(servers)}")
+    preset = servers[server]
+    dv = timing.parse_docker_version(docker_version)
+    rows = []
+    for entry in data.models():
+        m = _entry_model(entry)
+        t = timing.for_server(m.weights_gb, preset, docker_version=dv)
+        rows.append({"model": m.name, "task": m.task, "params_b": round(m.params / 1e9, 3), "dtype": m.dtype,
+                     "weights_gb": round(m.weights_gb, 2), "load_s": t.load_s, "start_period_s": t.start_period_s,
+                     "start_interval_s": t.start_interval_s, "interval_s": t.interval_s,
+                     "k8s_startup_budget_s": t.k8s_startup_budget_s, "hf_id": m.hf_id})
+    return rows

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Any
 
 import click
 import typer
@@ -55,37 +55,39 @@ def _canonical_command(opts: dict) -> str:
 @app.command()
 def new(
     directory: Path = typer.Argument(Path("."), metavar="[DIR]", help="Where to write the bundle."),
-    model: Optional[str] = typer.Option(None, "--model", "-m",
+    model: str | None = typer.Option(None, "--model", "-m",
                                         help="Catalog name (llama-8b), Hugging Face id, or a name for --params."),
-    params: Optional[str] = typer.Option(None, "--params", help="Parameter count when the model is not in the "
+    params: str | None = typer.Option(None, "--params", help="Parameter count when the model is not in the "
                                                                 "catalog: 8B, 1.5B, 350M."),
-    dtype: Optional[str] = typer.Option(None, "--dtype", help="fp32, bf16, fp16, fp8, int8, int4."),
+    dtype: str | None = typer.Option(None, "--dtype", help="fp32, bf16, fp16, fp8, int8, int4."),
     kind: str = typer.Option("serve", "--kind", "-k", help="serve, train, notebook, tensorboard or dev."),
-    server: Optional[str] = typer.Option(None, "--server", "-s",
+    server: str | None = typer.Option(None, "--server", "-s",
                                          help="python, fastapi, vllm, tgi, triton, torchserve, sglang, llamacpp "
                                               "(serve); jupyter; tensorboard; trainer; shell."),
-    torch: Optional[str] = typer.Option(None, "--torch", help="torch version (picks the pytorch/pytorch tag)."),
-    cuda: Optional[str] = typer.Option(None, "--cuda", help="CUDA version: 12.8 or cu128."),
-    variant: Optional[str] = typer.Option(None, "--variant", help="runtime (default) or devel (has nvcc)."),
-    image: Optional[str] = typer.Option(None, "--image", help="Base image to use instead of the preset's."),
-    port: Optional[int] = typer.Option(None, "--port", "-p", help="Port the server listens on."),
-    gpus: Optional[str] = typer.Option(None, "--gpus", help="all, a count, or device indexes 0,1."),
-    restart: Optional[str] = typer.Option(None, "--restart", help="Restart policy (default from the kind)."),
-    shm_size: Optional[str] = typer.Option(None, "--shm-size", help="Shared memory, e.g. 8g."),
-    docker_version: Optional[str] = typer.Option(None, "--docker-version",
+    torch: str | None = typer.Option(None, "--torch", help="torch version (picks the pytorch/pytorch tag)."),
+    cuda: str | None = typer.Option(None, "--cuda", help="CUDA version: 12.8 or cu128."),
+    variant: str | None = typer.Option(None, "--variant", help="runtime (default) or devel (has nvcc)."),
+    image: str | None = typer.Option(None, "--image", help="Base image to use instead of the preset's."),
+    port: int | None = typer.Option(None, "--port", "-p", help="Port the server listens on."),
+    gpus: str | None = typer.Option(None, "--gpus", help="all, a count, or device indexes 0,1."),
+    restart: str | None = typer.Option(None, "--restart", help="Restart policy (default from the kind)."),
+    shm_size: str | None = typer.Option(None, "--shm-size", help="Shared memory, e.g. 8g."),
+    docker_version: str | None = typer.Option(None, "--docker-version",
                                                  help="Target Docker Engine; below 25 no --start-interval."),
-    start_period: Optional[int] = typer.Option(None, "--start-period", help="Override the start period (s)."),
-    disk_gbps: Optional[float] = typer.Option(None, "--disk-gbps", help="Weight read speed in GB/s (default 0.6)."),
-    margin: Optional[float] = typer.Option(None, "--margin", help="Start-period safety factor (default 2)."),
-    name: Optional[str] = typer.Option(None, "--name", help="Image and container name."),
-    templates: Optional[str] = typer.Option(None, "--templates", help="Directory of templates overriding blocks."),
+    start_period: int | None = typer.Option(None, "--start-period", help="Override the start period (s)."),
+    disk_gbps: float | None = typer.Option(None, "--disk-gbps", help="Weight read speed in GB/s (default 0.6)."),
+    margin: float | None = typer.Option(None, "--margin", help="Start-period safety factor (default 2)."),
+    name: str | None = typer.Option(None, "--name", help="Image and container name."),
+    templates: str | None = typer.Option(None, "--templates", help="Directory of templates overriding blocks."),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite existing files."),
     stdout: bool = typer.Option(False, "--stdout", help="Print the Dockerfile instead of writing the bundle."),
 ):
     """Write a deployment bundle: Dockerfile, .dockerignore, run.sh, compose.yaml, k8s.yaml, app."""
-    from dlgen import bundle, spec as spec_mod
+    from dlgen import bundle
+    from dlgen import spec as spec_mod
 
-    opts = dict(model=model, params=params, dtype=dtype, kind=kind, server=server, torch=torch, cuda=cuda,
+    opts: dict[str, Any] = dict(
+                model=model, params=params, dtype=dtype, kind=kind, server=server, torch=torch, cuda=cuda,
                 variant=variant, image=image, port=port, gpus=gpus, restart=restart, shm_size=shm_size,
                 docker_version=docker_version, start_period=start_period, disk_gbps=disk_gbps, margin=margin,
                 name=name)
@@ -105,26 +107,15 @@ def new(
 def models(
     server: str = typer.Option("python", "--server", "-s", help="Server preset whose timings to show."),
     fmt: str = typer.Option("text", "--format", help="text, markdown or json."),
-    docker_version: Optional[str] = typer.Option(None, "--docker-version"),
+    docker_version: str | None = typer.Option(None, "--docker-version"),
 ):
     """The model catalog with sizes and the health timings dlgen would emit."""
     from dlgen import catalog, data, timing
-    from dlgen import spec as spec_mod
 
-    if server not in data.servers()["servers"]:
-        raise DlgenError(f"unknown server {server!r}", f"use one of {', '.join(data.servers()['servers'])}")
     if fmt not in ("text", "markdown", "json"):
         raise DlgenError(f"unknown format {fmt!r}", "use text, markdown or json")
+    rows = catalog.timing_table(server, docker_version)
     preset = data.servers()["servers"][server]
-    dv = timing.parse_docker_version(docker_version)
-    rows = []
-    for entry in data.models():
-        m = catalog.find(entry["name"])
-        t = timing.for_server(m.weights_gb, preset, docker_version=dv)
-        rows.append({"model": m.name, "task": m.task, "params_b": round(m.params / 1e9, 3), "dtype": m.dtype,
-                     "weights_gb": round(m.weights_gb, 2), "load_s": t.load_s, "start_period_s": t.start_period_s,
-                     "start_interval_s": t.start_interval_s, "interval_s": t.interval_s,
-                     "k8s_startup_budget_s": t.k8s_startup_budget_s, "hf_id": m.hf_id})
     if fmt == "json":
         import json
 
@@ -140,10 +131,11 @@ def models(
         for r in rows:
             typer.echo("| " + " | ".join(str(r[c]) if r[c] is not None else "-" for c in cols) + " |")
         return
-    widths = [max(len(h), *(len(str(r[c])) for r in rows)) for h, c in zip(heads, cols)]
-    typer.echo("  ".join(h.ljust(w) for h, w in zip(heads, widths)))
+    widths = [max(len(h), *(len(str(r[c])) for r in rows)) for h, c in zip(heads, cols, strict=True)]
+    typer.echo("  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)))
     for r in rows:
-        typer.echo("  ".join(str(r[c] if r[c] is not None else "-").ljust(w) for c, w in zip(cols, widths)))
+        cells = (str(r[c] if r[c] is not None else "-").ljust(w) for c, w in zip(cols, widths, strict=True))
+        typer.echo("  ".join(cells))
     typer.echo(f"\nserver preset {server}: boot {preset['boot_s']} s + weights / {timing.DISK_GBPS} GB/s + "
                f"warm-up {preset['warmup_s']} s; start period = {timing.MARGIN} x load, rounded up to "
                f"{timing.ROUND_TO_S} s")
@@ -151,15 +143,15 @@ def models(
 
 @app.command()
 def lint(
-    paths: List[str] = typer.Argument(..., help="Dockerfiles, compose files, scripts/Makefiles/Markdown, directories."),
+    paths: list[str] = typer.Argument(..., help="Dockerfiles, compose files, scripts/Makefiles/Markdown, directories."),
     fmt: str = typer.Option("text", "--format", help="text, json, sarif or github."),
-    kind: Optional[str] = typer.Option(None, "--kind", help="Force the file kind: dockerfile, compose or run."),
-    model: Optional[str] = typer.Option(None, "--model", help="Model the images serve (for start-period rules)."),
-    threshold: Optional[str] = typer.Option(None, "--failure-threshold",
+    kind: str | None = typer.Option(None, "--kind", help="Force the file kind: dockerfile, compose or run."),
+    model: str | None = typer.Option(None, "--model", help="Model the images serve (for start-period rules)."),
+    threshold: str | None = typer.Option(None, "--failure-threshold",
                                             help="info, warning (default) or error: lowest severity that fails."),
-    disable: Optional[List[str]] = typer.Option(None, "--disable", help="Rule id or name to skip (repeatable)."),
-    docker_version: Optional[str] = typer.Option(None, "--docker-version", help="Target Docker Engine, e.g. 24."),
-    config: Optional[Path] = typer.Option(None, "--config", help="Config file (default: .dlgen.yaml or "
+    disable: list[str] | None = typer.Option(None, "--disable", help="Rule id or name to skip (repeatable)."),
+    docker_version: str | None = typer.Option(None, "--docker-version", help="Target Docker Engine, e.g. 24."),
+    config: Path | None = typer.Option(None, "--config", help="Config file (default: .dlgen.yaml or "
                                                                  "[tool.dlgen] found from here upward)."),
     no_config: bool = typer.Option(False, "--no-config", help="Ignore config files."),
     fix: bool = typer.Option(False, "--fix", help="Repair what fixable rules report, in place (atomic)."),
@@ -192,7 +184,8 @@ def lint(
     rules = lint_mod.select_rules(rules, disabled)
     dv = config_mod.parse_docker_version(docker_version) if docker_version else cfg.docker_version
     ctx = lint_mod.Context(model=model or cfg.model, model_source="--model" if model else
-                           (f"config {cfg.path.name}" if cfg.model else None), docker_version=dv)
+                           (f"config {cfg.path.name if cfg.path else ''}" if cfg.model else None),
+                           docker_version=dv)
     fix_errors: list[str] = []
     if fix or diff:
         for ff in lint_mod.fix_paths(paths, rules, ctx, kind, write=fix):
@@ -229,7 +222,7 @@ def lint(
 
 @app.command()
 def explain(
-    code: Optional[str] = typer.Argument(None, help="A container exit code (137) or a rule id (DLG012) / name."),
+    code: str | None = typer.Argument(None, help="A container exit code (137) or a rule id (DLG012) / name."),
     list_rules: bool = typer.Option(False, "--list", help="List every rule."),
 ):
     """Explain a container exit code (meaning, causes, checks, changes) or a lint rule (its page)."""
@@ -245,9 +238,14 @@ def explain(
         number = -int(magnitude) if digits.startswith("-") else int(magnitude)
         typer.echo(doctor.exit_code_page(number), nl=False)
         return
+    from dlgen import config as config_mod
     from dlgen import ruledocs
 
-    rules = lint_mod.load_rules()
+    cfg = config_mod.load(config_mod.find())   # custom rules (rule-dirs) are explained too
+    try:
+        rules = lint_mod.load_rules(cfg.rule_dirs)
+    except lint_mod.RuleLoadError as exc:
+        raise DlgenError(str(exc), "fix or remove the rule file (rule-dirs in the config)") from None
     if list_rules or code is None:
         for r in rules:
             typer.echo(f"{r.id}  {r.severity:<7}  {r.name}{'  (fixable)' if r.fixable else ''}")
@@ -270,9 +268,9 @@ def verify(
     cpu: bool = typer.Option(False, "--cpu", help="Drop GPU requests (and --ulimit memlock) for a CPU host."),
     keep: bool = typer.Option(False, "--keep", help="Keep the image, container and volumes."),
     fmt: str = typer.Option("text", "--format", help="text or json."),
-    timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds to wait for healthy "
+    timeout: float | None = typer.Option(None, "--timeout", help="Seconds to wait for healthy "
                                                                     "(default: start period + 60)."),
-    env: Optional[List[str]] = typer.Option(None, "--env", "-e", help="KEY=VALUE added to the container's "
+    env: list[str] | None = typer.Option(None, "--env", "-e", help="KEY=VALUE added to the container's "
                                             "environment, e.g. MODEL_SOURCE=synthetic (repeatable)."),
 ):
     """Build a bundle on a real Docker engine, boot it, time readiness and health, stop it."""
@@ -299,7 +297,7 @@ def verify(
 
 @app.command()
 def doctor(
-    container: Optional[str] = typer.Argument(None, help="Container name or id; none: every container that "
+    container: str | None = typer.Argument(None, help="Container name or id; none: every container that "
                                                           "exited non-zero or is unhealthy."),
     fmt: str = typer.Option("text", "--format", help="text or json."),
 ):
@@ -321,7 +319,7 @@ def doctor(
         raise typer.Exit(1)
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turn bad input into one line and exit code 2."""
     try:
         rv = app(args=argv, prog_name="dlgen", standalone_mode=False)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import fnmatch
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 DATA_DIR = Path(__file__).with_name("data")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str) -> dict:
     from ruamel.yaml import YAML
 

@@ -143,7 +143,8 @@ def _cause(f: dict, shell_pid1: bool, code, status: str) -> tuple[str, str, list
 
 def _exit_cause(f: dict, shell_pid1: bool, code) -> tuple[str, str, list[str]]:
     if f["oom_killed"] and code == 137:
-        return "oom", f"out of memory: the kernel killed PID 1 at the memory limit ({f['memory_limit'] or 'host RAM'})", \
+        limit = f["memory_limit"] or "host RAM"
+        return "oom", f"out of memory: the kernel killed PID 1 at the memory limit ({limit})", \
             [f"raise --memory (now {f['memory_limit']})" if f["memory_limit"] else "give the host more RAM",
              "load weights with safetensors mmap / low_cpu_mem_usage; fewer DataLoader workers"]
     if f["oom_killed"]:

@@ -79,6 +79,8 @@ def load_rules(extra_dirs: list[str] | None = None) -> list[Rule]:
             if f.name.startswith("_"):
                 continue
             spec = importlib.util.spec_from_file_location(f"dlgen_rule_{f.stem}", f)
+            if spec is None or spec.loader is None:
+                raise RuleLoadError(f"{f}: cannot be imported as a Python module")
             mod = importlib.util.module_from_spec(spec)
             try:
                 spec.loader.exec_module(mod)
@@ -92,6 +94,10 @@ def load_rules(extra_dirs: list[str] | None = None) -> list[Rule]:
                                     "TARGET, WHY, FAIL, PASS and check()") from None
             if rule.severity not in SEVERITIES or rule.target not in ("dockerfile", "run"):
                 raise RuleLoadError(f"{f}: severity must be info|warning|error and target dockerfile|run")
+            same = next((r for r in rules if r.id == rule.id or r.name == rule.name), None)
+            if same is not None:
+                what = f"id {rule.id}" if same.id == rule.id else f"name {rule.name}"
+                raise RuleLoadError(f"{f}: rule {what} is already defined by {same.path}")
             rules.append(rule)
     return sorted(rules, key=lambda r: r.id)
 
@@ -166,6 +172,7 @@ def lint_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context) 
     findings: list[Finding] = []
     crashes: list[str] = []
     lines = textfile.lines(text)   # BuildKit's line model: every line number below is the parser's
+    docs: list
     try:
         if kind == "dockerfile":
             docs = [parse_dockerfile(text, path)]
@@ -295,7 +302,8 @@ def fix_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context,
     broken: set[str] = set()   # rules whose fix did not remove their finding here: never applied again
     for _ in range(max_passes):
         findings, _crashes = lint_text(text, path, kind, rules, ctx)
-        chosen, taken = [], []
+        chosen: list[Finding] = []
+        taken: list[tuple[int, int]] = []
         for f in findings:
             if not f.fix or f.rule in broken:
                 continue

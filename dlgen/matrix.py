@@ -71,7 +71,9 @@ def choose(torch: str | None, cuda: str | None, variant: str = "runtime") -> Tor
                              "pick a CUDA from `dlgen models --matrix` or pass --torch")
         row = max(candidates, key=lambda r: _vkey(r["version"]))
     else:
-        row = find_torch(m["default_torch"])
+        default = find_torch(m["default_torch"])
+        assert default is not None, "torch_cuda.yaml names a default torch it lists"
+        row = default
     if want_cuda is None:
         major = str(m["preferred_cuda_major"])
         preferred = [c for c in row["tag_cuda"] if c.split(".")[0] == major] or row["tag_cuda"]

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from dlgen import data
 from dlgen.timing import parse_duration
@@ -185,7 +186,7 @@ _HF_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 @dataclass(frozen=True)
 class FoundModel:
-    model: object          # dlgen.catalog.Model
+    model: Any             # dlgen.catalog.Model (imported lazily: lint stays light)
     where: str             # "--model", "config", "LABEL ai.dlgen.model", "CMD", "ENV MODEL_ID", ...
 
 
@@ -232,7 +233,8 @@ def model_from_env(env: dict) -> tuple[object, str] | None:
     return None
 
 
-def find_model(ctx, *, labels: dict | None = None, words: list[str] = (), env: dict | None = None) -> FoundModel | None:
+def find_model(ctx, *, labels: dict | None = None, words: Sequence[str] = (),
+               env: dict | None = None) -> FoundModel | None:
     """The model an image or service serves: --model, the config, a LABEL, then CMD/ENTRYPOINT/ENV."""
     if getattr(ctx, "model", None):
         found = _resolve(ctx.model)
@@ -381,7 +383,8 @@ _SHELL_SEPS = {"&&", "||", ";", "|", "\n"}
 
 def shell_commands(text: str) -> list[str]:
     """Split a RUN's shell text into simple commands on && || ; | and newlines (quotes respected)."""
-    out, buf = [], []
+    out: list[str] = []
+    buf: list[str] = []
     for m in _SHELL_TOKEN.finditer(text):
         tok = m.group(0)
         if tok in _SHELL_SEPS:

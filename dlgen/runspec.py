@@ -48,7 +48,7 @@ class Port:
         return f"{ip}{self.host}:{self.container}{proto}"
 
     @classmethod
-    def parse(cls, text: str) -> "Port":
+    def parse(cls, text: str) -> Port:
         spec, _, proto = str(text).partition("/")
         parts = spec.rsplit(":", 2) if not spec.startswith("[") else _split_ipv6(spec)
         def num(p: str) -> int | None:
@@ -81,7 +81,7 @@ class Volume:
         return f"{self.source}:{self.target}" + (f":{self.mode}" if self.mode else "")
 
     @classmethod
-    def parse(cls, text: str) -> "Volume":
+    def parse(cls, text: str) -> Volume:
         parts = str(text).split(":")
         if len(parts) == 1:
             return cls("", parts[0], "", "volume")
@@ -175,7 +175,7 @@ class RunSpec:
             out.append({"capabilities": ["gpu"], "count": g} if not isinstance(g, list) else {"capabilities": ["gpu"]})
         return out
 
-    def without_gpus(self) -> "RunSpec":
+    def without_gpus(self) -> RunSpec:
         """The same run for a host without GPUs (``dlgen verify --cpu``)."""
         extra = dict(self.extra)
         deploy = extra.pop("deploy", None)
@@ -236,14 +236,14 @@ class RunSpec:
             a += [f"--pid={self.pid}"]
         if self.privileged:
             a.append("--privileged")
-        for p in self.ports:
-            a += ["-p", p.render()]
-        for v in self.volumes:
-            a += ["-v", v.render()]
-        for f in self.env_files:
-            a += ["--env-file", f]
-        for k, v in self.env.items():
-            a += ["-e", k if v is None else f"{k}={v}"]
+        for port in self.ports:
+            a += ["-p", port.render()]
+        for vol in self.volumes:
+            a += ["-v", vol.render()]
+        for env_file in self.env_files:
+            a += ["--env-file", env_file]
+        for key, value in self.env.items():
+            a += ["-e", key if value is None else f"{key}={value}"]
         for k, v in self.labels.items():
             a += ["--label", f"{k}={v}"]
         h = self.health
@@ -424,7 +424,7 @@ class RunSpec:
         h = self.health
         if h and not h.disabled and (h.test or h.start_period is not None):
             ns = 1_000_000_000
-            hc = {"test": list(h.test) or None}
+            hc: dict[str, object] = {"test": list(h.test) or None}
             for key, val in (("interval", h.interval), ("timeout", h.timeout),
                              ("start_period", h.start_period), ("start_interval", h.start_interval)):
                 if val is not None:
@@ -436,7 +436,7 @@ class RunSpec:
 
     # ------------------------------------------------------------------ parsing
     @classmethod
-    def from_docker_run(cls, argv: list[str], line: int = 1) -> "RunSpec":
+    def from_docker_run(cls, argv: list[str], line: int = 1) -> RunSpec:
         """Parse ``docker run ...`` (or ``nvidia-docker run``, ``docker container run``) argv."""
         spec = cls(origin="docker-run", line=line)
         words = list(argv)
@@ -489,7 +489,7 @@ class RunSpec:
                     _apply_bool(spec, {"d": "--detach", "i": "--interactive", "t": "--tty"}[ch])
                     j += 1
                     continue
-                flag = _SHORT.get(ch)
+                short_flag = _SHORT.get(ch)
                 rest = letters[j + 1:]
                 if rest.startswith("="):
                     rest = rest[1:]
@@ -499,23 +499,23 @@ class RunSpec:
                 else:
                     val = words[i + 1] if i + 1 < len(words) else ""
                     i += 2
-                if flag:
-                    _apply_value(spec, health, flag, val)
+                if short_flag:
+                    _apply_value(spec, health, short_flag, val)
                 else:
                     spec.unknown.append(f"-{ch}")
                 break
             else:
                 i += 1
-        rest = words[i:]
-        if rest:
-            spec.image = rest[0]
-            spec.command = rest[1:]
+        positional = words[i:]
+        if positional:
+            spec.image = positional[0]
+            spec.command = positional[1:]
         if has_health:
             spec.health = health
         return spec
 
     @classmethod
-    def from_compose(cls, name: str, svc: dict, line: int = 1) -> "RunSpec":
+    def from_compose(cls, name: str, svc: dict, line: int = 1) -> RunSpec:
         problem = compose_type_error(svc)
         if problem:
             raise ComposeTypeError(problem)

@@ -178,7 +178,9 @@ def _opaque(text: str) -> str:
 
 def _logical_lines(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
     """Join backslash continuations; keep the first line number."""
-    out, buf, start = [], [], 0
+    out: list[tuple[int, str]] = []
+    buf: list[str] = []
+    start = 0
     for no, line in lines:
         stripped = line.rstrip()
         if not buf:

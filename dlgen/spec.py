@@ -13,7 +13,7 @@ from dlgen.runspec import Health, Port, RunSpec, Volume
 KINDS = ("serve", "train", "notebook", "tensorboard", "dev")
 
 # Workload-kind defaults (product.md, "Workload kinds"); every one can be overridden.
-KIND_DEFAULTS = {
+KIND_DEFAULTS: dict[str, dict] = {
     "serve": {"restart": "unless-stopped", "shm_size": "2g", "ipc": None, "publish_ip": None, "gpu": True},
     "train": {"restart": "on-failure:3", "shm_size": None, "ipc": "host", "publish_ip": None, "gpu": True},
     "notebook": {"restart": "unless-stopped", "shm_size": "8g", "ipc": None, "publish_ip": "127.0.0.1", "gpu": True},
@@ -40,8 +40,10 @@ _OPTION_TEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+=,-]{0,199}", re.ASCII)
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}", re.ASCII)
 _SIZE_RE = re.compile(r"\d+(\.\d+)?[bkmg]?", re.IGNORECASE | re.ASCII)
 _RESTART_RE = re.compile(r"no|always|unless-stopped|on-failure(:\d+)?", re.ASCII)
-_IMAGE_RE = re.compile(r"(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?",
-                       re.ASCII)
+_IMAGE_RE = re.compile(r"(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?"          # registry host[:port]/
+                       r"[a-z0-9][a-z0-9._/-]*"                       # repository path
+                       r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"       # :tag
+                       r"(@sha256:[a-f0-9]{64})?", re.ASCII)          # @digest
 
 
 def check_option(flag: str, value: str | None) -> None:
@@ -170,6 +172,8 @@ _UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30}
 
 def _size_bytes(text: str) -> float:
     m = re.fullmatch(r"(\d+(?:\.\d+)?)([bkmg]?)", text.strip().lower())
+    if not m:
+        raise DlgenError(f"invalid size {text!r}", "write it like 2g or 8g")
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 

@@ -56,7 +56,7 @@ class Constants:
     timeout_s: int = TIMEOUT_S
     retries: int = RETRIES
 
-    def override(self, **kw) -> "Constants":
+    def override(self, **kw) -> Constants:
         return replace(self, **{k: v for k, v in kw.items() if v is not None})
 
 

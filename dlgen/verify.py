@@ -160,6 +160,8 @@ def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float
                     "healthy_s": None, "health_lag_s": None, "stop_exit_code": None, "stop_s": None,
                     "build_s": None, "readiness_url": None, "failure": None}
     owned = Owned(c, tag, bundle, image)
+    result["run_id"] = tag
+    result["intermediate_images"] = owned.built   # this run's own build steps: removed with the rest
     container = None
     restore = _term_as_interrupt()
     try:
@@ -202,7 +204,7 @@ def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float
                 hp = host_port(container, port)
                 if hp:
                     result["readiness_url"] = f"http://127.0.0.1:{hp}{path}"
-            if hp and result["ready_s"] is None and http_status(hp, path) == 200:
+            if hp and path and result["ready_s"] is None and http_status(hp, path) == 200:
                 result["ready_s"] = round(time.monotonic() - t0, 2)
                 say(f"ready after {result['ready_s']} s ({path} answered 200)")
             status = (state.get("Health") or {}).get("Status")

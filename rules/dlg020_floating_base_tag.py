@@ -7,7 +7,6 @@ longer runs on your driver, with no change in your repository.
 Use instead: a full tag (`pytorch/pytorch:2.10.0-cuda12.8-cudnn9-runtime`) or a digest.
 """
 
-from dlgen import rulekit
 
 ID = "DLG020"
 NAME = "floating-base-tag"

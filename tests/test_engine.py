@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from dlgen import bundle, spec as spec_mod
+from dlgen import bundle
+from dlgen import spec as spec_mod
 from tests.conftest import assert_one_line_error, run_dlgen
 
 SYNTHETIC = ["-e", "MODEL_SOURCE=synthetic", "-e", "DLGEN_SYNTHETIC_DELAY_S=5"]
@@ -85,10 +86,89 @@ def test_bundle_builds_turns_healthy_and_stops_cleanly(verified, name):
     assert r["stop_s"] < 2.0, r
 
 
+def left_by(engine, bundle_dir):
+    """What carries the verify label of this bundle (only what this test's run created)."""
+    label = f"ai.dlgen.verify.bundle={os.path.realpath(bundle_dir)}"
+    return {"containers": [c.name for c in engine.containers.list(all=True, filters={"label": label})],
+            "volumes": [v.name for v in engine.volumes.list(filters={"label": label})],
+            "images": [i.id for i in engine.images.list(all=True, filters={"label": label})]}
+
+
+def assert_nothing_left(engine, bundle_dir, result=None):
+    import docker
+
+    assert left_by(engine, bundle_dir) == {"containers": [], "volumes": [], "images": []}
+    for image_id in (result or {}).get("intermediate_images") or []:
+        with pytest.raises(docker.errors.ImageNotFound):
+            engine.images.get(image_id)
+    if result and result.get("image"):
+        with pytest.raises(docker.errors.ImageNotFound):
+            engine.images.get(result["image"])
+
+
 def test_verify_cleans_up(engine, verified):
-    left = engine.containers.list(all=True, filters={"label": "ai.dlgen.verify"})
-    assert not left, [c.name for c in left]
-    assert not [i for i in engine.images.list() if any(t.startswith("dlgen-verify/") for t in i.tags)]
+    for path, _proc, result in verified.values():
+        assert_nothing_left(engine, path, result)
+
+
+def test_verify_removes_everything_when_the_build_fails(engine, tmp_path):
+    path = make_bundle(tmp_path / "b", model="llama-8b")
+    df = path / "Dockerfile"
+    df.write_text(df.read_text().replace("\nCMD ", "\nRUN echo a-layer-of-its-own > /tmp/x\nRUN false\nCMD ", 1))
+    proc, r = verify(path)
+    assert proc.returncode == 1 and r["failure"]["stage"] == "build", r
+    assert r["intermediate_images"], "the run built layers of its own"
+    assert_nothing_left(engine, path, r)
+
+
+def test_verify_removes_everything_when_the_run_is_refused(engine, tmp_path):
+    """Without --cpu the GPU request fails on this engine: the container was created, not started."""
+    path = make_bundle(tmp_path / "b", model="llama-8b")
+    proc = run_dlgen("verify", path, "--format", "json", timeout=600)
+    r = json.loads(proc.stdout)
+    assert proc.returncode == 1 and r["failure"]["stage"] == "run", r
+    assert "--cpu" in r["failure"]["hint"]
+    assert_nothing_left(engine, path, r)
+
+
+def test_verify_removes_everything_when_never_ready(engine, tmp_path):
+    path = make_bundle(tmp_path / "b", model="llama-8b")
+    proc, r = verify(path, "-e", "MODEL_SOURCE=synthetic", "-e", "DLGEN_SYNTHETIC_DELAY_S=1000", "--timeout", "8")
+    assert proc.returncode == 1 and r["failure"]["stage"] == "timeout", r
+    assert_nothing_left(engine, path, r)
+
+
+def test_verify_removes_everything_when_the_server_crashes_at_start(engine, tmp_path):
+    path = make_bundle(tmp_path / "b", model="llama-8b")
+    proc, r = verify(path, "-e", "MODEL_SOURCE=no_such_module:load")
+    assert proc.returncode == 1 and r["failure"]["stage"] in ("start", "health"), r
+    assert_nothing_left(engine, path, r)
+
+
+@pytest.mark.parametrize("interrupts", [1, 2])
+def test_verify_removes_everything_on_ctrl_c(engine, tmp_path, interrupts):
+    import signal
+    import sys
+
+    path = make_bundle(tmp_path / "b", model="llama-8b")
+    p = subprocess.Popen([sys.executable, "-m", "dlgen", "verify", str(path), "--cpu", "-e", "MODEL_SOURCE=synthetic",
+                          "-e", "DLGEN_SYNTHETIC_DELAY_S=1000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    label = f"ai.dlgen.verify.bundle={os.path.realpath(path)}"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and p.poll() is None:
+        if engine.containers.list(filters={"label": label, "status": "running"}):
+            break
+        time.sleep(0.5)
+    assert p.poll() is None, p.communicate()
+    p.send_signal(signal.SIGINT)
+    for _ in range(interrupts - 1):
+        time.sleep(0.3)   # the second Ctrl-C lands while verify removes what it made
+        p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 130, (p.returncode, err[-2000:])
+    assert "interrupted" in err and "Traceback" not in err, err[-2000:]
+    assert_nothing_left(engine, path)
 
 
 def test_compose_up_wait_reaches_healthy(engine, tmp_path):

@@ -50,7 +50,10 @@ TOKENS = ["pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime", "nvidia/cuda:12.4.1-r
           "||", "'", '"', "$(", "${X:-y}", "<<EOF", "EOF", "--gpus", "all", "-p", "8000:8000", "--rm", "--restart",
           "always", "--shm-size", "1g", "-e", "HF_TOKEN=hf_x", "meta-llama/Llama-3.1-70B-Instruct", "NONE", "#",
           "# dlgen: ignore=DLG004", "# escape=`", "\r\n", "\t", "é", "\x00", "services:", "  a:", "    image: x",
-          "deploy:", "  gpus: all", "healthcheck:", "  test:", "- CMD", "docker run", "nvidia-docker run", "-d"]
+          "deploy:", "  gpus: all", "healthcheck:", "  test:", "- CMD", "docker run", "nvidia-docker run", "-d",
+          # characters other splitters read as line ends and BuildKit does not (issue 10)
+          "\x0c", "\x0b", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\r", "\ufeff",
+          "&a", "*a", "<<: *a", "? ", "[[[[", "{{", "```", "~~~"]
 
 
 def _mutate(text: str, data) -> str:
@@ -96,7 +99,14 @@ def _fix_reparses(text):
     try:
         parse_dockerfile(fixed)
     except SourceError as exc:  # pragma: no cover - the assertion message is the point
-        raise AssertionError(f"--fix output does not parse: {exc}\n{fixed}")
+        raise AssertionError(f"--fix output does not parse: {exc}\n{fixed}") from None
+    before, after = parse_dockerfile(text), parse_dockerfile(fixed)
+    assert len(after.instrs) >= len(before.instrs), "--fix never drops an instruction"
+    left = [i.original for i in after.instrs]
+    edited = {n for f in lint.fix_text(text, "fuzz", "dockerfile", RULES, lint.Context())[1] for e in f.fix
+              for n in range(e.start, max(e.start, e.end) + 1)}
+    if not edited:
+        assert [i.original for i in before.instrs] == left
     again, applied = lint.fix_text(fixed, "fuzz", "dockerfile", RULES, lint.Context())
     assert again == fixed and not applied, "--fix is idempotent"
 
@@ -149,6 +159,18 @@ def test_generated_dockerfiles(text):
     _fix_reparses(text)
 
 
+@seed(20261130)
+@FUZZ
+@given(st.lists(st.lists(st.sampled_from(TOKENS + ["docker run", "--gpus all", "img:1", "$VAR"]), max_size=8)
+                .map(" ".join), max_size=10), st.sampled_from(["```bash", "```", "~~~sh", "    "]))
+def test_generated_markdown(lines, fence):
+    if fence.strip():
+        text = "# Title\n\n" + fence + "\n" + "\n".join(lines) + "\n" + fence[:3] + "\n"
+    else:
+        text = "# Title\n\n" + "\n".join(fence + line for line in lines) + "\n"
+    _lint_bounded(text, "markdown")
+
+
 @seed(20261127)
 @FUZZ
 @given(st.lists(st.sampled_from(TOKENS + ["--ipc=host", "--privileged", "-v", "/var/run/docker.sock:/x", "my/img:1",
@@ -166,8 +188,9 @@ def test_generated_docker_run_lines(words):
                                          "environment", "restart", "depends_on", "shm_size", "ipc", "gpus"]),
                         kids, max_size=4), max_leaves=20))
 def test_generated_compose_structures(tree):
-    from ruamel.yaml import YAML
     import io
+
+    from ruamel.yaml import YAML
 
     buf = io.StringIO()
     YAML(typ="safe", pure=True).dump({"services": {"svc": tree, "other": {"image": "x", "depends_on": ["svc"]}}},
@@ -178,7 +201,12 @@ def test_generated_compose_structures(tree):
 # ---------------------------------------------------------------------------- the generator
 NEW_VALUES = {
     "model": st.one_of(st.sampled_from(["llama-8b", "resnet50", "whisper-large-v3", "meta-llama/Llama-3.1-8B",
-                                        "org/thing-13b", "nope", "", "llama 8b", "a\nb", "x'y"]), st.text(max_size=8)),
+                                        "org/thing-13b", "nope", "", "llama 8b", "a\nb", "x'y",
+                                        "org/x-8b\u2028name: pwned", "org/x-8b\x85k: v", "llama-8b\n"]),
+                       st.text(max_size=8)),
+    "name": st.one_of(st.none(), st.sampled_from(["ok-name", "bad\n", "x\u2028y", "UP", "a" * 70]),
+                      st.text(max_size=6)),
+    "image": st.one_of(st.none(), st.sampled_from(["repo/img:1", "localhost:5000/a/b:2", "x y", "a\u2029b"])),
     "params": st.one_of(st.none(), st.sampled_from(["8B", "1.5b", "350M", "0", "-3B", "lots", "1e12"])),
     "dtype": st.one_of(st.none(), st.sampled_from(["bf16", "fp8", "int4", "float32", "fp7", ""])),
     "kind": st.sampled_from(["serve", "train", "notebook", "tensorboard", "dev", "batch", ""]),
@@ -187,8 +215,8 @@ NEW_VALUES = {
     "cuda": st.one_of(st.none(), st.sampled_from(["12.4", "cu128", "11.8", "13.0", "12", "x"])),
     "port": st.one_of(st.none(), st.integers(-5, 70000)),
     "gpus": st.one_of(st.none(), st.sampled_from(["all", "2", "0,1", "device=0", "-1", "x"])),
-    "restart": st.one_of(st.none(), st.sampled_from(["no", "always", "on-failure:3", "sometimes"])),
-    "shm_size": st.one_of(st.none(), st.sampled_from(["8g", "512m", "1", "big"])),
+    "restart": st.one_of(st.none(), st.sampled_from(["no", "always", "on-failure:3", "sometimes", "always\n"])),
+    "shm_size": st.one_of(st.none(), st.sampled_from(["8g", "512m", "1", "big", "8g\n", "\u0662g"])),
     "docker_version": st.one_of(st.none(), st.sampled_from(["24", "26.1", "x"])),
     "start_period": st.one_of(st.none(), st.integers(-10, 5000)),
 }
@@ -206,6 +234,8 @@ def test_generator_inputs_give_a_clean_bundle_or_one_clear_error(opts):
         line = exc.line()
         assert line and "\n" not in line and "Traceback" not in line
         return
+    for text in files.values():   # nothing a YAML or shell reader takes for a line end reached a file
+        assert not set(text) & {"\x85", "\u2028", "\u2029", "\x0b", "\x0c", "\r"}, opts
     findings, crashes = lint.lint_text(files["Dockerfile"], "Dockerfile", "dockerfile", RULES,
                                        lint.Context(docker_version=spec.docker_version))
     assert not crashes

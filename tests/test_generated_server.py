@@ -13,7 +13,8 @@ import urllib.request
 
 import pytest
 
-from dlgen import bundle, spec as spec_mod
+from dlgen import bundle
+from dlgen import spec as spec_mod
 
 pytest.importorskip("torch", reason="the generated server loads a model with torch (pip install torch==2.13.0)")
 

@@ -343,3 +343,39 @@ def test_benchmarks_md_is_rendered_from_the_recorded_run():
     rows = {r["row"]: r for r in saved["rows"]}
     assert any(k.startswith("lint ") and k.endswith("one call") for k in rows)
     assert any(k.startswith("time to healthy") for k in rows) and any(k.startswith("fuzz") for k in rows)
+
+
+def _doc_rule():
+    """The worked custom rule in docs/writing-rules.md, as the doc shows it."""
+    import re
+
+    text = (ROOT / "docs" / "writing-rules.md").read_text()
+    return re.search(r"```python\n(.*?)```", text, re.S).group(1)
+
+
+def test_worked_custom_rule_from_the_docs_loads_through_rule_dirs(tmp_path, dlgen):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "lint" / "rules").mkdir(parents=True)
+    (tmp_path / "lint" / "rules" / "org001_owner_label.py").write_text(_doc_rule())
+    (tmp_path / ".dlgen.yaml").write_text("rule-dirs: [lint/rules]\n")
+    (tmp_path / "Dockerfile").write_text('FROM python:3.11-slim\nUSER 1000\nCMD ["python", "serve.py"]\n')
+    proc = dlgen("lint", "--format", "json", "Dockerfile", cwd=tmp_path)
+    assert "ORG001" in rules_of(proc) and proc.returncode == 1, proc.stdout + proc.stderr
+    (tmp_path / "Dockerfile").write_text('FROM python:3.11-slim\nLABEL org.opencontainers.image.authors="a@b"\n'
+                                         'USER 1000\nCMD ["python", "serve.py"]\n')
+    assert "ORG001" not in rules_of(dlgen("lint", "--format", "json", "Dockerfile", cwd=tmp_path))
+    page = dlgen("explain", "ORG001", cwd=tmp_path)
+    assert page.returncode == 0 and "owner-label" in page.stdout and "LABEL org.opencontainers" in page.stdout
+    assert "ORG001" in dlgen("explain", "--list", cwd=tmp_path).stdout
+
+
+def test_custom_rule_reusing_a_builtin_id_is_refused(tmp_path, dlgen):
+    (tmp_path / ".git").mkdir()
+    rules = tmp_path / "lint"
+    rules.mkdir()
+    (rules / "mine.py").write_text(_doc_rule().replace('ID = "ORG001"', 'ID = "DLG004"'))
+    (tmp_path / ".dlgen.yaml").write_text("rule-dirs: [lint]\n")
+    (tmp_path / "Dockerfile").write_text('FROM python:3.11-slim\nCMD ["python"]\n')
+    for args in (["lint", "Dockerfile"], ["explain", "DLG004"]):
+        line = assert_one_line_error(dlgen(*args, cwd=tmp_path), "DLG004", "already defined")
+        assert "mine.py" in line and "dlg004_shell_form_command.py" in line

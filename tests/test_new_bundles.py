@@ -1,15 +1,16 @@
 """Every catalog model x kind, and every server preset: the bundle is right by construction."""
 
 import json
-from pathlib import Path
 import shlex
 import subprocess
+from pathlib import Path
 
 import dockerfile
 import pytest
 from ruamel.yaml import YAML
 
-from dlgen import bundle, data, spec as spec_mod
+from dlgen import bundle, data
+from dlgen import spec as spec_mod
 from dlgen.runspec import RunSpec
 from tests.conftest import tool
 
