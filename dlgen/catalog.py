@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from dlgen import data
 from dlgen.errors import DlgenError
 
-# Bytes per parameter (../shared/facts/model-load-timing.md section 1).
+# Bytes per parameter of each dtype (fp32 4, bf16/fp16 2, fp8/int8 1, int4 0.5).
 BYTES_PER_PARAM = {
     "fp32": 4.0,
     "bf16": 2.0,

@@ -144,7 +144,7 @@ def command_ports(argv: list[str]) -> set[int]:
 
 # ---------------------------------------------------------------------------- servers
 # Which server preset (dlgen/data/servers.yaml) an image or command runs; first match wins.
-# Image names and commands: ../shared/facts/servers.md sections 1-2.
+# Image names and commands: the servers' own images and documentation.
 SERVER_SIGNS = (
     ("vllm", re.compile(r"vllm/vllm-openai|\bvllm\s+serve\b|vllm\.entrypoints")),
     ("tgi", re.compile(r"text-generation-inference|text-generation-launcher")),

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 # Cold safetensors load throughput, GB/s. The lowest cold figure measured on an H100 VM was
 # 0.61 GB/s (1 GB file; 0.61-1.38 GB/s over 1-16 GB), and a default-loader read on an A10G GP3
-# volume was ~0.3 GB/s (../shared/facts/model-load-timing.md sections 3.2 and 4). 0.6 with a
+# volume was ~0.3 GB/s (published A10G / GP3 measurement). 0.6 with a
 # 2x margin covers that slowest published case.
 DISK_GBPS = 0.6
 # The start period only bounds how long failures are forgiven: one success ends it, so a

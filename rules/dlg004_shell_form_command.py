@@ -3,7 +3,7 @@
 What it does: reports CMD/ENTRYPOINT in shell form, and exec form that only wraps `sh -c` /
 `bash -c` without `exec`.
 Why is this bad: PID 1 is then the shell, SIGTERM never reaches the server, and `docker stop`
-waits the 10 s grace period and kills it (exit 137) (docker-runtime.md section 4).
+waits the 10 s grace period and kills it (exit 137) (Dockerfile reference, ENTRYPOINT and CMD exec form; `docker stop` reference).
 Use instead: exec form, `CMD ["python", "server.py"]`, or `exec` inside the `sh -c` string.
 """
 

@@ -3,7 +3,7 @@
 What it does: reports a HEALTHCHECK on a model-serving image that has no `--start-period`.
 Why is this bad: without a start period, probe failures while the weights load count toward
 `--retries`; a model that takes longer than interval x retries to load is marked unhealthy
-(and restarted by orchestrators) before it ever answers (docker-runtime.md section 1).
+(and restarted by orchestrators) before it ever answers (Dockerfile reference, HEALTHCHECK: docs.docker.com/reference/dockerfile/#healthcheck).
 Use instead: `--start-period` sized to the model's load time; `--fix` writes the one `dlgen new`
 would (dlgen.timing.for_server).
 """

@@ -6,7 +6,7 @@ or size found in CMD, ENTRYPOINT or ENV; the estimate is `dlgen.timing.for_serve
 function `dlgen new` sizes its start periods with (boot + weights / disk speed + warm-up).
 Why is this bad: once the start period is over, every failed probe counts; the container turns
 unhealthy while the model is still loading, and orchestrators kill it: a restart loop that never
-serves (docker-runtime.md section 1, model-load-timing.md).
+serves (Dockerfile reference, HEALTHCHECK: docs.docker.com/reference/dockerfile/#healthcheck).
 Use instead: the start period `dlgen new` would write (`--fix`), or `dlgen models` to see it.
 """
 

@@ -6,7 +6,7 @@ the start period, so it has no effect), and an interval under 5 s with no start 
 Why is this bad: a probe that may run as long as the interval piles up behind itself; zero
 retries means the default (3) on some engines and "never unhealthy" reasoning on none; a very
 short interval with no start period probes a loading model every few seconds forever
-(docker-runtime.md section 1).
+(Dockerfile reference, HEALTHCHECK: docs.docker.com/reference/dockerfile/#healthcheck).
 Use instead: timeout well under the interval (10 s / 30 s), retries >= 1, a start period with
 a short start interval for the load, a calm interval afterwards.
 """
@@ -25,7 +25,7 @@ FAIL = ['FROM python:3.11-slim\nHEALTHCHECK --interval=10s --timeout=10s CMD ["p
 PASS = ['FROM python:3.11-slim\nHEALTHCHECK --interval=30s --timeout=10s --start-period=60s --start-interval=2s '
         '--retries=3 CMD ["python", "-V"]\nCMD ["python", "s.py"]\n',
         'FROM python:3.11-slim\nHEALTHCHECK CMD ["python", "-V"]\nCMD ["python", "s.py"]\n']
-# Docker's defaults: interval 30 s, timeout 30 s, retries 3 (docker-runtime.md section 1.1).
+# Docker's defaults: interval 30 s, timeout 30 s, retries 3 (Dockerfile reference, HEALTHCHECK: docs.docker.com/reference/dockerfile/#healthcheck).
 DEFAULT_INTERVAL_S = 30.0
 DEFAULT_TIMEOUT_S = 30.0
 

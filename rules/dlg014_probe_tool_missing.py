@@ -3,7 +3,7 @@
 What it does: reports a HEALTHCHECK that runs a program (curl, wget, python) the final image
 does not have: the base image is known to lack it and no RUN installs it.
 Why is this bad: the probe can never pass, so the container is `unhealthy` forever
-(docker-runtime.md section 1.5); `pytorch/pytorch` and `nvidia/cuda` ship no curl or wget.
+(Dockerfile reference, HEALTHCHECK: the probe runs inside the container); `pytorch/pytorch` and `nvidia/cuda` ship no curl or wget.
 Use instead: a standard-library Python probe, or install the tool in a RUN.
 """
 

@@ -4,7 +4,7 @@ What it does: reports a start period of 30 s or more with no `--start-interval`.
 Why is this bad: during the start period probes still run only every `--interval`; a server that
 is ready after 40 s is reported healthy one whole interval later (with the default 30 s interval,
 up to 30 s of "starting" for nothing; compose `--wait` and `service_healthy` wait that long).
-Docker Engine 25 added `--start-interval` for this (docker-runtime.md section 1.3).
+Docker Engine 25 added `--start-interval` for this (Docker Engine 25 release notes; Dockerfile reference, HEALTHCHECK).
 Use instead: `--start-interval=2s` (`--fix`); targets older than Engine 25 (config
 `docker-version`) are not reported.
 """

@@ -4,7 +4,7 @@ What it does: reports a probe that cannot fail on an HTTP error: `curl` without 
 `requests.get(...)` with no status check, or a command that ends in `|| true` / `|| exit 0`.
 Why is this bad: a model server answers 503 while it loads and 500 when it is broken; curl
 without `-f` exits 0 on both, so Docker reports healthy and traffic goes to a dead model
-(servers.md section 1: readiness endpoints answer 503 until loaded).
+(each server's documentation of its health endpoints: readiness endpoints answer 503 until loaded).
 Use instead: `curl -fsS URL`, `requests.get(URL).raise_for_status()`, no `|| true` (`--fix` adds
 `-f` to curl).
 """

@@ -2,7 +2,7 @@
 
 What it does: reports a base image with no tag or the `latest` tag (digests are fine).
 Why is this bad: `latest` moves; `pytorch/pytorch:latest` has changed CUDA major versions
-between releases (torch-cuda.md section 5), so the same Dockerfile builds an image that no
+between releases (pytorch/pytorch's Dockerfile and the image tags on Docker Hub), so the same Dockerfile builds an image that no
 longer runs on your driver, with no change in your repository.
 Use instead: a full tag (`pytorch/pytorch:2.10.0-cuda12.8-cudnn9-runtime`) or a digest.
 """

@@ -5,7 +5,7 @@ What it does: compares the CUDA of every wheel source in the final image (`--ind
 image's CUDA (from its tag, or a CUDA ARG). Error when the major differs, warning when only the
 minor does.
 Why is this bad: a wheel built for another CUDA major brings its own libraries that the base's
-driver floor or toolkit does not match (torch-cuda.md section 4); at best the base's CUDA is dead
+driver floor or toolkit does not match (NVIDIA CUDA Toolkit release notes, minimum driver versions); at best the base's CUDA is dead
 weight, at worst `torch.cuda.is_available()` is False or kernels fail to load.
 Use instead: the wheel index whose CUDA matches the base tag (cu124 on a cuda12.4 base).
 """

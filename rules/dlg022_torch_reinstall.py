@@ -4,7 +4,7 @@ What it does: reports a pip install of torch (unpinned, or another version) on a
 already ships torch: `pytorch/pytorch`, NGC PyTorch, vLLM, TGI, SGLang, TorchServe images.
 Why is this bad: pip replaces the base's torch with another build (often for another CUDA):
 ~2 GB more in a new layer, the base's careful torch/CUDA/cuDNN pairing is gone, and the image
-is twice as large (torch-cuda.md section 5).
+is twice as large (pytorch/pytorch's Dockerfile and the image tags on Docker Hub).
 Use instead: use the base's torch (pin the same version, or leave torch out of requirements), or
 start from a base without torch.
 """

@@ -3,7 +3,7 @@
 What it does: reports CUDA code compiled in the final image (nvcc, `TORCH_CUDA_ARCH_LIST`,
 `FORCE_CUDA=1`, DeepSpeed `DS_BUILD_*` ops, flash-attn/apex/xformers from source or with
 `--no-build-isolation`) when that image is a `-runtime`/`-base` CUDA image without nvcc.
-Why is this bad: runtime and base images carry no compiler or headers (torch-cuda.md section 5):
+Why is this bad: runtime and base images carry no compiler or headers (pytorch/pytorch's Dockerfile and the image tags on Docker Hub):
 the build fails with "nvcc not found" / "CUDA_HOME not set", or, worse, silently builds a
 CPU-only extension.
 Use instead: compile in a `-devel` stage and COPY the wheels into the runtime stage, or use

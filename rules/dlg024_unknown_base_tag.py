@@ -3,7 +3,7 @@
 What it does: reports a `pytorch/pytorch` or `nvidia/cuda` tag that matches no published
 torch/CUDA/cuDNN combination: cuDNN 8 with torch >= 2.4 (the token is `cudnn9` from 2.4), a CUDA
 the torch release was not built for, `nvidia/cuda` cudnn8 tags after CUDA 12.2 or the
-unversioned `cudnn` before 12.4 (torch-cuda.md sections 2 and 5).
+unversioned `cudnn` before 12.4 (pytorch/pytorch RELEASE.md, "Release Compatibility Matrix"; the tags on Docker Hub).
 Why is this bad: the pull fails (`manifest unknown`), usually in CI, after a hand edit of one
 number in the tag.
 Use instead: a published tag; `dlgen new --torch X --cuda Y` picks one from the matrix.

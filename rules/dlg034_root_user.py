@@ -19,7 +19,7 @@ FAIL = ['FROM python:3.11-slim\nCMD ["python", "s.py"]\n',
         'FROM python:3.11-slim\nUSER app\nUSER root\nCMD ["python", "s.py"]\n']
 PASS = ['FROM python:3.11-slim\nRUN useradd -m -u 1000 app\nUSER 1000\nCMD ["python", "s.py"]\n',
         'FROM quay.io/jupyter/pytorch-notebook:cuda12-2024-10-07\nCMD ["start-notebook.py"]\n']
-# Images whose default user is not root (servers.md section 2: docker-stacks `jovyan`,
+# Images whose default user is not root (the servers' own Dockerfiles: docker-stacks `jovyan`,
 # TorchServe `model-server`).
 NON_ROOT_BASES = re.compile(r"^(quay\.io/)?jupyter/|pytorch/torchserve")
 

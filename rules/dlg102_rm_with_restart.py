@@ -2,7 +2,7 @@
 
 What it does: reports `--rm` together with a restart policy other than `no`.
 Why is this bad: docker refuses the combination and the container never starts (exit 125,
-"conflicting options: cannot specify both --restart and --rm"; docker-runtime.md section 2).
+"conflicting options: cannot specify both --restart and --rm"; Docker docs, "Start containers automatically": docs.docker.com/engine/containers/start-containers-automatically/).
 Use instead: `--rm` for one-off interactive runs, `--restart` for services, never both.
 """
 

@@ -4,7 +4,7 @@ What it does: reports `--restart always` / `unless-stopped` on a training or one
 (torchrun, `accelerate launch`, deepspeed, `python -m torch.distributed.run`, `train.py`, ...).
 Why is this bad: a job that fails on a code or data error is restarted forever (with backoff
 up to 1 minute), re-downloading and re-allocating GPUs each time; a job that finishes (exit 0)
-is started again from scratch with `always` (docker-runtime.md section 2).
+is started again from scratch with `always` (Docker docs, "Start containers automatically": docs.docker.com/engine/containers/start-containers-automatically/).
 Use instead: `--restart on-failure:3` (retries a crash a few times, then stays down), with
 checkpoint/resume in the job.
 """

@@ -3,7 +3,7 @@
 What it does: reports a PyTorch GPU container with neither `--shm-size` of at least 1g nor
 `--ipc=host` (`shm_size` / `ipc: host` in compose).
 Why is this bad: /dev/shm defaults to 64 MiB; DataLoader workers and NCCL fall back to shared
-memory and die with SIGBUS (exit 135) (docker-runtime.md section 5).
+memory and die with SIGBUS (exit 135) (docker run reference, --shm-size and --ipc; PyTorch docs, "Multiprocessing best practices").
 Use instead: `--shm-size=8g` (or `--ipc=host`).
 """
 

@@ -5,7 +5,7 @@ What it does: reports `nvidia-docker`, `--runtime=nvidia` alone or next to `--gp
 Why is this bad: nvidia-docker (v1/v2 wrapper) is deprecated; `--runtime=nvidia` needs a
 daemon.json entry that the NVIDIA Container Toolkit no longer requires, and with `--gpus` it is
 redundant; NVIDIA_VISIBLE_DEVICES only works when the nvidia runtime is the default
-(docker-runtime.md section 6).
+(NVIDIA Container Toolkit docs, "Specialized Configurations with Docker").
 Use instead: `docker run --gpus all` (compose: a device reservation with capabilities [gpu]).
 """
 

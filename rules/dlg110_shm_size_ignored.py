@@ -3,7 +3,7 @@
 What it does: reports `--ipc=host` together with `--shm-size`.
 Why is this bad: with the host IPC namespace the container uses the host's /dev/shm, and the
 size is silently ignored; the line suggests a limit that does not exist
-(docker-runtime.md section 5).
+(docker run reference, --shm-size and --ipc; PyTorch docs, "Multiprocessing best practices").
 Use instead: one of the two: `--ipc=host` (the host's /dev/shm) or `--shm-size=8g`.
 """
 

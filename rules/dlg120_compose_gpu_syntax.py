@@ -4,7 +4,7 @@ What it does: reports a compose GPU reservation (`deploy.resources.reservations.
 the engine rejects or ignores: no `capabilities`, capabilities without `gpu`, `count` together
 with `device_ids`, `device_ids: ["all"]`.
 Why is this bad: compose refuses the file ("count and device_ids are mutually exclusive",
-capabilities is required), or starts the service without a GPU (docker-runtime.md section 6).
+capabilities is required), or starts the service without a GPU (NVIDIA Container Toolkit docs, "Specialized Configurations with Docker").
 Use instead:
     deploy: {resources: {reservations: {devices: [{driver: nvidia, count: all, capabilities: [gpu]}]}}}
 """

@@ -6,7 +6,7 @@ What it does: reports a GPU model service in compose without a healthcheck, with
 `ai.dlgen.model` label or the command), and any `start_interval` without `start_period`.
 Why is this bad: `docker compose up --wait` and `depends_on: service_healthy` have nothing to wait
 for, or give up while the weights load; after the start period a loading model counts as failing
-(docker-runtime.md section 1).
+(Dockerfile reference, HEALTHCHECK: docs.docker.com/reference/dockerfile/#healthcheck).
 Use instead: a healthcheck on the readiness endpoint with `start_period` from `dlgen models` and
 `start_interval: 2s` (the compose.yaml of `dlgen new`).
 """

@@ -49,3 +49,10 @@ def assert_one_line_error(proc, *needles):
     for n in needles:
         assert n.lower() in lines[0].lower(), (n, lines[0])
     return lines[0]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test that uses the `engine` fixture carries the `engine` marker (`-m "not engine"` skips them)."""
+    for item in items:
+        if "engine" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.engine)

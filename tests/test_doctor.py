@@ -3,6 +3,7 @@
 
 import json
 import time
+import uuid
 
 import pytest
 
@@ -23,7 +24,7 @@ def make(engine):  # noqa: F811
     made = []
 
     def run(name, wait=lambda c: c.status == "exited", timeout=60, stop=None, start=True, **kw):
-        name = f"dlgen-doctor-{name}"
+        name = f"dlgen-doctor-{name}-{uuid.uuid4().hex[:8]}"   # unique: others may share the engine
         try:
             engine.containers.get(name).remove(force=True)
         except Exception:

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import time
+import uuid
 
 import pytest
 
@@ -172,20 +173,21 @@ def test_verify_removes_everything_on_ctrl_c(engine, tmp_path, interrupts):
 
 
 def test_compose_up_wait_reaches_healthy(engine, tmp_path):
-    path = make_bundle(tmp_path / "b", model="llama-8b", kind="serve", name="dlgen-compose-test")
+    name = f"dlgen-compose-test-{uuid.uuid4().hex[:8]}"   # its own names: others may share the engine
+    path = make_bundle(tmp_path / "b", model="llama-8b", kind="serve", name=name)
     # The CPU host's override: reset the GPU reservation, start a synthetic model, free host port.
     (path / "compose.cpu.yaml").write_text(
-        "services:\n  dlgen-compose-test:\n    deploy:\n      resources: !reset {}\n"
+        f"services:\n  {name}:\n    deploy:\n      resources: !reset {{}}\n"
         "    environment: [MODEL_SOURCE=synthetic, DLGEN_SYNTHETIC_DELAY_S=3]\n"
         "    ports: !override ['127.0.0.1::8000']\n")
-    cmd = ["docker", "compose", "-p", "dlgentest", "-f", "compose.yaml", "-f", "compose.cpu.yaml"]
+    cmd = ["docker", "compose", "-p", name, "-f", "compose.yaml", "-f", "compose.cpu.yaml"]
     # The classic builder: BuildKit would fetch the `# syntax=` frontend from a registry this host cannot reach.
     env = dict(os.environ, DOCKER_BUILDKIT="0", COMPOSE_DOCKER_CLI_BUILD="0")
     try:
         up = subprocess.run(cmd + ["up", "-d", "--build", "--wait", "--wait-timeout", "300"], cwd=path, env=env,
                             capture_output=True, text=True, timeout=900)
         assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-2000:]
-        state = engine.containers.get("dlgen-compose-test").attrs["State"]
+        state = engine.containers.get(name).attrs["State"]
         assert state["Health"]["Status"] == "healthy"
     finally:
         subprocess.run(cmd + ["down", "-v", "--rmi", "all", "-t", "5"], cwd=path, capture_output=True, timeout=300)

@@ -176,8 +176,12 @@ RUN_LINE = "docker run -d -p 8000:8000 --restart always vllm/vllm-openai:v0.11.0
 def test_run_rules_see_one_runspec_whatever_the_source(kind, text):
     findings, _ = lint.lint_text(text, "x", kind, list(RULES.values()), lint.Context())
     ids = {f.rule for f in findings}
-    if kind == "makefile":  # $(IMAGE) stays opaque: the image is unknown
-        assert "DLG102" not in ids
+    if kind == "makefile":  # $(IMAGE) stays opaque: the run line is read, the image is not guessed
+        from dlgen.sources import run_lines
+
+        (spec,) = run_lines(text, "makefile")
+        assert spec.image == "__MAKEVAR_IMAGE" and spec.restart == "always" and spec.command == ["--model", "x"]
+        assert "DLG101" not in ids, "an unknown image is not judged as a GPU server"
         return
     assert "DLG101" in ids, (kind, ids)  # a vLLM image with no GPU request
     assert "DLG105" not in ids  # no GPU request, so no shm judgement
