@@ -15,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 from dlgen import textfile
+from dlgen.rulekit import Hit
 from dlgen.sources import NotCompose, SourceError, compose_services, parse_dockerfile, run_lines
 
 SEVERITIES = ("info", "warning", "error")
@@ -73,7 +74,7 @@ def builtin_rules_dir() -> Path:
 
 
 def load_rules(extra_dirs: list[str] | None = None) -> list[Rule]:
-    rules = []
+    rules: list[Rule] = []
     for d in [builtin_rules_dir(), *[Path(x) for x in (extra_dirs or [])]]:
         for f in sorted(Path(d).glob("*.py")):
             if f.name.startswith("_"):
@@ -192,12 +193,11 @@ def lint_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context) 
             continue
         for doc in docs:
             try:
-                for f in rule.check(doc, ctx) or ():
-                    line, col, message = f[0], f[1], f[2]
-                    hint = f[3] if len(f) > 3 else ""
-                    severity = (f[4] if len(f) > 4 else None) or rule.severity
-                    fix = tuple(f[5]) if len(f) > 5 and f[5] else ()
-                    findings.append(Finding(path, line, col, rule.id, rule.name, severity, message, hint, fix))
+                for hit in rule.check(doc, ctx) or ():
+                    if not isinstance(hit, Hit):
+                        raise TypeError(f"yielded {type(hit).__name__}, not rulekit.Hit")
+                    findings.append(Finding(path, hit.line, hit.column, rule.id, rule.name,
+                                            hit.severity or rule.severity, hit.message, hit.hint, tuple(hit.fix)))
             except Exception as exc:  # a rule never takes the run down
                 crashes.append(f"{path}: rule {rule.id} failed: {type(exc).__name__}: {exc}")
     file_ids = _file_ignores(text)

@@ -12,7 +12,7 @@ import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from dlgen import data
 from dlgen.timing import parse_duration
@@ -29,11 +29,14 @@ class Edit:
     text: str
 
 
-class Hit(NamedTuple):
-    line: int
-    column: int
+@dataclass(frozen=True, kw_only=True)
+class Hit:
+    """One finding a rule reports, built with keywords only:
+    ``Hit(line=ins.line, message="...", hint="...", fix=(Edit(...),))``."""
+    line: int                       # 1-based, BuildKit's line numbers
     message: str
-    hint: str = ""
+    column: int = 1
+    hint: str = ""                  # the change that fixes it, in a few words
     severity: str | None = None     # overrides the rule's default for this finding
     fix: tuple[Edit, ...] = ()      # what --fix writes
 

@@ -26,5 +26,4 @@ def check(doc, ctx):
     msg = "the final stage has no CMD or ENTRYPOINT: the container runs the base image's default and exits"
     if serving:
         msg += " (this image EXPOSEs a port or has a HEALTHCHECK, so it is meant to serve)"
-    yield rulekit.Hit(last.line, 1, msg, 'add an exec-form CMD, e.g. CMD ["python", "server.py"]',
-                      "error" if serving else None)
+    yield rulekit.Hit(line=last.line, message=msg, hint='add an exec-form CMD, e.g. CMD ["python", "server.py"]', severity="error" if serving else None)

@@ -27,5 +27,5 @@ def check(doc, ctx):
     words = [w for w in argv if w not in ("-l", "-i", "--login", "-il", "-li")]
     if len(words) == 1 and SHELL.match(words[0]):
         ins = rulekit.chain_instrs(doc, "CMD", "ENTRYPOINT")[-1]
-        yield ins.line, 1, f"the container's command is a bare shell ({' '.join(argv)}): it exits at once " \
-                           "unless run with -it", "run the workload itself, or document docker run -it"
+        yield rulekit.Hit(line=ins.line, message=f"the container's command is a bare shell ({' '.join(argv)}): it exits at once " \
+                           "unless run with -it", hint="run the workload itself, or document docker run -it")

@@ -6,6 +6,8 @@ reviewers) take for the real command or probe.
 Use instead: one of each per stage; delete the earlier ones.
 """
 
+from dlgen import rulekit
+
 ID = "DLG003"
 NAME = "duplicate-instruction"
 SEVERITY = "warning"
@@ -21,5 +23,4 @@ def check(doc, ctx):
         for cmd in ("CMD", "ENTRYPOINT", "HEALTHCHECK"):
             found = st.find(cmd)
             for ins in found[:-1]:
-                yield ins.line, 1, f"{cmd} is repeated in this stage (line {found[-1].line}); only the last counts", \
-                    f"delete this {cmd}"
+                yield rulekit.Hit(line=ins.line, message=f"{cmd} is repeated in this stage (line {found[-1].line}); only the last counts", hint=f"delete this {cmd}")

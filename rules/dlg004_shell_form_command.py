@@ -50,10 +50,8 @@ def _exec_in_string_fix(ins):
 def check(doc, ctx):
     for ins in doc.final.find("CMD", "ENTRYPOINT"):
         if not ins.json:
-            yield rulekit.Hit(ins.line, 1, f"{ins.cmd} in shell form: PID 1 is /bin/sh, which does not pass SIGTERM on",
-                              f'write {ins.cmd} ["prog", "arg", ...] (exec form)', None, _exec_fix(ins))
+            yield rulekit.Hit(line=ins.line, message=f"{ins.cmd} in shell form: PID 1 is /bin/sh, which does not pass SIGTERM on", hint=f'write {ins.cmd} ["prog", "arg", ...] (exec form)', fix=_exec_fix(ins))
         elif len(ins.value) >= 3 and re.fullmatch(r"(/bin/|/usr/bin/)?(ba)?sh", ins.value[0]) \
                 and ins.value[1] in ("-c", "-lc") and not re.match(r"\s*exec\s", ins.value[2]) \
                 and " exec " not in f" {ins.value[2]}":
-            yield rulekit.Hit(ins.line, 1, f"{ins.cmd} wraps {ins.value[0]} -c without exec: the shell stays PID 1",
-                              "start the command with exec inside the string", None, _exec_in_string_fix(ins))
+            yield rulekit.Hit(line=ins.line, message=f"{ins.cmd} wraps {ins.value[0]} -c without exec: the shell stays PID 1", hint="start the command with exec inside the string", fix=_exec_in_string_fix(ins))

@@ -53,6 +53,4 @@ def check(doc, ctx):
     if expose or SERVERS.search(text) or rulekit.image_server(doc) in rulekit.MODEL_SERVERS:
         at = (cmds or expose or final.instrs[-1:])[-1]
         before = cmds[0].line if cmds else final.instrs[-1].end_line + 1
-        yield rulekit.Hit(at.line, 1, "this image serves something but has no HEALTHCHECK",
-                          "add a HEALTHCHECK on the readiness endpoint (dlgen new shows one sized to the model)",
-                          None, _fix(doc, ctx, before))
+        yield rulekit.Hit(line=at.line, message="this image serves something but has no HEALTHCHECK", hint="add a HEALTHCHECK on the readiness endpoint (dlgen new shows one sized to the model)", fix=_fix(doc, ctx, before))

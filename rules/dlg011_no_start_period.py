@@ -33,6 +33,5 @@ def check(doc, ctx):
     after = "timeout" if ins.flag("timeout") is not None else "interval"
     fixed = rulekit.with_flag(ins, "start-period", f"{t.start_period_s}s", after=after)
     sized = f"for {found.model.name}" if found else "for an 8B bf16 model (pass --model to size it)"
-    yield rulekit.Hit(ins.line, 1, "HEALTHCHECK of a model server has no --start-period: probe failures while "
-                                   "the weights load count toward --retries",
-                      f"add --start-period={t.start_period_s}s ({sized})", None, rulekit.replace_instr(ins, fixed))
+    yield rulekit.Hit(line=ins.line, message="HEALTHCHECK of a model server has no --start-period: probe failures while "
+                                   "the weights load count toward --retries", hint=f"add --start-period={t.start_period_s}s ({sized})", fix=rulekit.replace_instr(ins, fixed))

@@ -49,9 +49,6 @@ def check(doc, ctx):
     m = found.model
     fixed = rulekit.render_instr(ins, flags=[f"--start-period={t.start_period_s}s" if f.startswith("--start-period")
                                              else f for f in ins.flags])
-    yield rulekit.Hit(
-        ins.line, 1,
-        f"--start-period={ins.flag('start-period')} is below the estimated load time of {m.name} "
+    yield rulekit.Hit(line=ins.line, message=f"--start-period={ins.flag('start-period')} is below the estimated load time of {m.name} "
         f"({t.load_s:.0f} s with {server or 'a python server'}: boot {p['boot_s']} s + {m.weights_gb:.1f} GB of "
-        f"weights + warm-up {p['warmup_s']} s; model from {found.where})",
-        f"use --start-period={t.start_period_s}s (what dlgen new writes)", None, rulekit.replace_instr(ins, fixed))
+        f"weights + warm-up {p['warmup_s']} s; model from {found.where})", hint=f"use --start-period={t.start_period_s}s (what dlgen new writes)", fix=rulekit.replace_instr(ins, fixed))

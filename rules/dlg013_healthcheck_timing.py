@@ -36,18 +36,17 @@ def check(doc, ctx):
         if hc is None:
             continue
         for key in hc.bad:
-            yield ins.line, 1, f"--{key}={ins.flag(key)} is not a duration", "write it like 30s, 1m30s or 500ms"
+            yield rulekit.Hit(line=ins.line, message=f"--{key}={ins.flag(key)} is not a duration", hint="write it like 30s, 1m30s or 500ms")
         if hc.interval is not None or hc.timeout is not None:
             interval = hc.interval if hc.interval is not None else DEFAULT_INTERVAL_S
             timeout = hc.timeout if hc.timeout is not None else DEFAULT_TIMEOUT_S
             if timeout >= interval:
-                yield ins.line, 1, f"probe timeout ({timeout:g} s) is not below the interval ({interval:g} s)", \
-                    "keep the timeout well under the interval, e.g. --interval=30s --timeout=10s"
+                yield rulekit.Hit(line=ins.line, message=f"probe timeout ({timeout:g} s) is not below the interval ({interval:g} s)", hint="keep the timeout well under the interval, e.g. --interval=30s --timeout=10s")
         if hc.retries == 0:
-            yield ins.line, 1, "--retries=0: the check never counts failures as intended", "use --retries=3"
+            yield rulekit.Hit(line=ins.line, message="--retries=0: the check never counts failures as intended", hint="use --retries=3")
         if hc.start_interval is not None and hc.start_period is None:
-            yield ins.line, 1, "--start-interval without --start-period has no effect (it only applies during the " \
-                               "start period)", "add --start-period sized to the load time"
+            yield rulekit.Hit(line=ins.line, message="--start-interval without --start-period has no effect (it only applies during the " \
+                               "start period)", hint="add --start-period sized to the load time")
         if hc.interval is not None and hc.interval < 5 and hc.start_period is None:
-            yield ins.line, 1, f"--interval={ins.flag('interval')} with no start period probes every few seconds " \
-                               "forever", "use --start-period with --start-interval=2s and a calm --interval=30s"
+            yield rulekit.Hit(line=ins.line, message=f"--interval={ins.flag('interval')} with no start period probes every few seconds " \
+                               "forever", hint="use --start-period with --start-interval=2s and a calm --interval=30s")

@@ -66,7 +66,5 @@ def check(doc, ctx):
             if url and facts.get("python") and key != "python":
                 argv = rulekit.python_probe(facts["python"], url.group(0))
                 fix = rulekit.replace_instr(hc, rulekit.render_instr(hc, value=["CMD", *argv], json_form=True))
-            yield rulekit.Hit(hc.line, 1, f"the HEALTHCHECK runs {prog}, which {base} does not contain and no RUN "
-                                          "installs: the probe can never pass",
-                              "use a standard-library python probe (dlgen new writes one) or install the tool",
-                              None, fix)
+            yield rulekit.Hit(line=hc.line, message=f"the HEALTHCHECK runs {prog}, which {base} does not contain and no RUN "
+                                          "installs: the probe can never pass", hint="use a standard-library python probe (dlgen new writes one) or install the tool", fix=fix)

@@ -42,9 +42,8 @@ def check(doc, ctx):
     for name in dict.fromkeys(VAR.findall(hc.text)):
         if name not in env and name not in ALWAYS and not name.isdigit():
             build_only = name in doc.args
-            yield ins.line, 1, f"the probe uses ${name}, which " + \
-                ("is only a build ARG (gone when the probe runs)" if build_only else "no ENV defines"), \
-                f"define it with ENV {name}=... or write the value"
+            yield rulekit.Hit(line=ins.line, message=f"the probe uses ${name}, which " + \
+                ("is only a build ARG (gone when the probe runs)" if build_only else "no ENV defines"), hint=f"define it with ENV {name}=... or write the value")
     text = VAR_REF.sub(lambda v: env.get(v.group(1) or v.group(2), v.group(0)), hc.text)
     m = re.search(r"https?://([\w.-]+|\[[\w:]*\])(?::(\d+|\$))?", text)
     if not m or m.group(2) == "$":
@@ -55,5 +54,5 @@ def check(doc, ctx):
     if server:
         known.add(int(rulekit.preset(server)["port"]))
     if known and port not in known:
-        yield ins.line, 1, f"the probe targets port {port}, but the image serves on " \
-                           f"{', '.join(str(p) for p in sorted(known))}", "probe the port the server listens on"
+        yield rulekit.Hit(line=ins.line, message=f"the probe targets port {port}, but the image serves on " \
+                           f"{', '.join(str(p) for p in sorted(known))}", hint="probe the port the server listens on")

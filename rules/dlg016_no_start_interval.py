@@ -32,7 +32,5 @@ def check(doc, ctx):
         if hc is None or hc.start_period is None or hc.start_period < 30 or ins.flag("start-interval") is not None:
             continue
         fixed = rulekit.with_flag(ins, "start-interval", f"{timing.START_INTERVAL_S}s", after="start-period")
-        yield rulekit.Hit(ins.line, 1, f"--start-period={ins.flag('start-period')} without --start-interval: "
-                                       "probes run only every --interval while the model loads",
-                          f"add --start-interval={timing.START_INTERVAL_S}s (Docker Engine >= 25)", None,
-                          rulekit.replace_instr(ins, fixed))
+        yield rulekit.Hit(line=ins.line, message=f"--start-period={ins.flag('start-period')} without --start-interval: "
+                                       "probes run only every --interval while the model loads", hint=f"add --start-interval={timing.START_INTERVAL_S}s (Docker Engine >= 25)", fix=rulekit.replace_instr(ins, fixed))

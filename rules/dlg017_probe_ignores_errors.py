@@ -60,12 +60,10 @@ def check(doc, ctx):
             else:
                 i = list(ins.value).index(curl[0])
                 value = [*ins.value[:i + 1], "-f", *ins.value[i + 1:]]
-            yield rulekit.Hit(ins.line, 1, "curl without -f exits 0 on HTTP errors: a 503 from a loading model "
-                                           "counts as healthy", "add -f (curl -fsS URL)", None,
-                              rulekit.replace_instr(ins, rulekit.render_instr(ins, value=value)))
+            yield rulekit.Hit(line=ins.line, message="curl without -f exits 0 on HTTP errors: a 503 from a loading model "
+                                           "counts as healthy", hint="add -f (curl -fsS URL)", fix=rulekit.replace_instr(ins, rulekit.render_instr(ins, value=value)))
         if re.search(r"\brequests\.(get|head)\(", hc.text) and not re.search(
                 r"raise_for_status|status_code|\.ok\b", hc.text):
-            yield ins.line, 1, "requests.get(...) without a status check succeeds on a 503/500", \
-                "call .raise_for_status() on the response"
+            yield rulekit.Hit(line=ins.line, message="requests.get(...) without a status check succeeds on a 503/500", hint="call .raise_for_status() on the response")
         if re.search(r"\|\|\s*(true|:|exit\s+0)\s*$", hc.text):
-            yield ins.line, 1, "the probe ends in || true: it can never fail", "remove || true (use || exit 1)"
+            yield rulekit.Hit(line=ins.line, message="the probe ends in || true: it can never fail", hint="remove || true (use || exit 1)")

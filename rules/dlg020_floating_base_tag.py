@@ -7,6 +7,7 @@ longer runs on your driver, with no change in your repository.
 Use instead: a full tag (`pytorch/pytorch:2.10.0-cuda12.8-cudnn9-runtime`) or a digest.
 """
 
+from dlgen import rulekit
 
 ID = "DLG020"
 NAME = "floating-base-tag"
@@ -29,7 +30,7 @@ def check(doc, ctx):
             tag = name.split(":", 1)[1] if ":" in name else ""
             if tag in ("", "latest"):
                 ins = next(i for i in doc.instrs if i.cmd == "FROM" and i.stage == st.index)
-                yield ins.line, 1, f"base image {image} is {'untagged' if not tag else 'latest'}: it changes " \
-                                   "under you", "pin a version tag (or a digest)"
+                yield rulekit.Hit(line=ins.line, message=f"base image {image} is {'untagged' if not tag else 'latest'}: it changes " \
+                                   "under you", hint="pin a version tag (or a digest)")
         if st.name:
             local.add(st.name.lower())

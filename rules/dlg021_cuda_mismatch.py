@@ -69,14 +69,11 @@ def check(doc, ctx):
                     seen.add(wheel)
                     wmaj, wmin = wheel.split(".")
                     if wmaj != bmaj:
-                        yield rulekit.Hit(ins.line, 1, f"wheels for CUDA {wheel} on a CUDA {base} base image",
-                                          f"use the cu{bmaj}{bmin} wheel index (or a CUDA {wheel} base)")
+                        yield rulekit.Hit(line=ins.line, message=f"wheels for CUDA {wheel} on a CUDA {base} base image", hint=f"use the cu{bmaj}{bmin} wheel index (or a CUDA {wheel} base)")
                     elif wmin != bmin:
-                        yield rulekit.Hit(ins.line, 1, f"wheels for CUDA {wheel} on a CUDA {base} base image "
-                                                       "(minor version differs)",
-                                          f"use the cu{bmaj}{bmin} wheel index", "warning")
+                        yield rulekit.Hit(line=ins.line, message=f"wheels for CUDA {wheel} on a CUDA {base} base image "
+                                                       "(minor version differs)", hint=f"use the cu{bmaj}{bmin} wheel index", severity="warning")
             for m in PACKAGE_MAJOR.finditer(cmd):
                 major = m.group(1) or m.group(2)
                 if major != bmaj:
-                    yield rulekit.Hit(ins.line, 1, f"{m.group(0)} is built for CUDA {major}.x on a CUDA {base} base",
-                                      f"use the -cu{bmaj} package")
+                    yield rulekit.Hit(line=ins.line, message=f"{m.group(0)} is built for CUDA {major}.x on a CUDA {base} base", hint=f"use the -cu{bmaj} package")

@@ -50,5 +50,4 @@ def check(doc, ctx):
                     continue
                 what = f"torch=={pinned}" if pinned else "an unpinned torch"
                 have = f"torch {base_version}" if base_version else "torch"
-                yield ins.line, 1, f"pip installs {what} on {image}, which already ships {have}", \
-                    "drop torch from this install (or pin the base's version)"
+                yield rulekit.Hit(line=ins.line, message=f"pip installs {what} on {image}, which already ships {have}", hint="drop torch from this install (or pin the base's version)")

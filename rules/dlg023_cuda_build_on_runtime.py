@@ -51,6 +51,5 @@ def check(doc, ctx):
         text = doc.resolve(ins.text) if ins.cmd == "RUN" else " ".join(ins.value) + " " + ins.original
         for sign, what in BUILD_SIGNS:
             if sign.search(text):
-                yield ins.line, 1, f"this {ins.cmd} {what}, but {image} has no nvcc", \
-                    "compile in a -devel stage and COPY the wheels into the runtime image"
+                yield rulekit.Hit(line=ins.line, message=f"this {ins.cmd} {what}, but {image} has no nvcc", hint="compile in a -devel stage and COPY the wheels into the runtime image")
                 break

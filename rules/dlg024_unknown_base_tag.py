@@ -11,7 +11,7 @@ Use instead: a published tag; `dlgen new --torch X --cuda Y` picks one from the 
 
 import re
 
-from dlgen import matrix
+from dlgen import matrix, rulekit
 
 ID = "DLG024"
 NAME = "unknown-base-tag"
@@ -53,8 +53,8 @@ def check(doc, ctx):
             row = matrix.find_torch(".".join(parts["torch"].split(".")[:2]))
             known = f"torch {row['version']} tags: CUDA {', '.join(row['tag_cuda'])} with cudnn{row['cudnn']}" \
                 if row else "see `dlgen new --torch`"
-            yield ins.line, 1, f"{image} is not a published pytorch/pytorch tag", known
+            yield rulekit.Hit(line=ins.line, message=f"{image} is not a published pytorch/pytorch tag", hint=known)
             continue
         problem = _cuda_problem(image)
         if problem:
-            yield ins.line, 1, f"{image}: {problem[0]}", problem[1]
+            yield rulekit.Hit(line=ins.line, message=f"{image}: {problem[0]}", hint=problem[1])

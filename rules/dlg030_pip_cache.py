@@ -67,5 +67,4 @@ def check(doc, ctx):
             raw = "\n".join(doc.lines[ins.line - 1:ins.end_line])
             fixed = fix_lines(raw)
             fix = (rulekit.Edit(ins.line, ins.end_line, fixed),) if fixed != raw else ()
-            yield rulekit.Hit(ins.line, 1, "pip install keeps its download cache in the layer",
-                              "add --no-cache-dir (or ENV PIP_NO_CACHE_DIR=1, or a cache mount)", None, fix)
+            yield rulekit.Hit(line=ins.line, message="pip install keeps its download cache in the layer", hint="add --no-cache-dir (or ENV PIP_NO_CACHE_DIR=1, or a cache mount)", fix=fix)

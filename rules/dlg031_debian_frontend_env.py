@@ -31,5 +31,4 @@ def check(doc, ctx):
             vals = list(ins.value)
             kept = [f"{vals[i]}={vals[i + 1]}" for i in range(0, len(vals) - 1, 2) if vals[i] != "DEBIAN_FRONTEND"]
             text += "\nENV " + " ".join(kept)
-        yield rulekit.Hit(ins.line, 1, "ENV DEBIAN_FRONTEND=noninteractive persists into the running container",
-                          "use ARG DEBIAN_FRONTEND=noninteractive", None, rulekit.replace_instr(ins, text))
+        yield rulekit.Hit(line=ins.line, message="ENV DEBIAN_FRONTEND=noninteractive persists into the running container", hint="use ARG DEBIAN_FRONTEND=noninteractive", fix=rulekit.replace_instr(ins, text))

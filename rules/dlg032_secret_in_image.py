@@ -11,6 +11,7 @@ Use instead: pass secrets at run time (`--env-file`, compose `secrets:`), or at 
 
 import re
 
+from dlgen import rulekit
 from dlgen.runspec import is_secret_name
 
 ID = "DLG032"
@@ -41,8 +42,6 @@ def check(doc, ctx):
             if not is_secret_name(name) or not value:
                 continue
             if ins.cmd == "ENV" and re.fullmatch(r"\$\{?\w+\}?", value):
-                yield ins.line, 1, f"ENV {name} copies a build ARG into the image: the secret is in its config", \
-                    "pass it at run time (--env-file) or use RUN --mount=type=secret"
+                yield rulekit.Hit(line=ins.line, message=f"ENV {name} copies a build ARG into the image: the secret is in its config", hint="pass it at run time (--env-file) or use RUN --mount=type=secret")
             elif "$" not in value:
-                yield ins.line, 1, f"{ins.cmd} {name} holds a literal secret: it is stored in the image", \
-                    "remove it; pass it at run time (--env-file) or use RUN --mount=type=secret"
+                yield rulekit.Hit(line=ins.line, message=f"{ins.cmd} {name} holds a literal secret: it is stored in the image", hint="remove it; pass it at run time (--env-file) or use RUN --mount=type=secret")

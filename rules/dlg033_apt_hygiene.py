@@ -39,12 +39,9 @@ def check(doc, ctx):
         lists_mounted = "/var/lib/apt" in (ins.flag("mount") or "")
         for c in installs:
             if "--no-install-recommends" not in c and "Install-Recommends" not in c:
-                yield ins.line, 1, "apt-get install without --no-install-recommends", \
-                    "add --no-install-recommends"
+                yield rulekit.Hit(line=ins.line, message="apt-get install without --no-install-recommends", hint="add --no-install-recommends")
                 break
         if installs and not lists_mounted and not LISTS_RM.search(text):
-            yield ins.line, 1, "the apt package lists stay in this layer", \
-                "end the RUN with && rm -rf /var/lib/apt/lists/*"
+            yield rulekit.Hit(line=ins.line, message="the apt package lists stay in this layer", hint="end the RUN with && rm -rf /var/lib/apt/lists/*")
         if updates and not installs:
-            yield ins.line, 1, "apt-get update alone in a RUN: the cached layer goes stale", \
-                "run update and install in the same RUN"
+            yield rulekit.Hit(line=ins.line, message="apt-get update alone in a RUN: the cached layer goes stale", hint="run update and install in the same RUN")

@@ -30,10 +30,9 @@ def check(doc, ctx):
         if NON_ROOT_BASES.search(rulekit.base_image(doc)) or not doc.final.base:
             return
         at = doc.final.instrs[-1] if doc.final.instrs else None
-        yield (at.line if at else 1), 1, "the final image runs as root (no USER)", \
-            "add a user and USER 1000 before CMD"
+        yield rulekit.Hit(line=at.line if at else 1, message="the final image runs as root (no USER)", hint="add a user and USER 1000 before CMD")
         return
     last = users[-1]
     user = doc.resolve(" ".join(last.value)).split(":")[0].strip()
     if user in ("root", "0"):
-        yield last.line, 1, "the final image runs as root", "switch to an unprivileged USER before CMD"
+        yield rulekit.Hit(line=last.line, message="the final image runs as root", hint="switch to an unprivileged USER before CMD")

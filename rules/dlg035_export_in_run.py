@@ -28,5 +28,4 @@ def check(doc, ctx):
         cmds = rulekit.shell_commands(text)
         if cmds and all(re.match(r"^export\s+\w+=", c) for c in cmds):
             names = ", ".join(re.match(r"^export\s+(\w+)", c).group(1) for c in cmds)
-            yield ins.line, 1, f"RUN export {names}: the variable is gone in the next layer", \
-                f"use ENV {names.split(',')[0]}=... (or ARG for build time only)"
+            yield rulekit.Hit(line=ins.line, message=f"RUN export {names}: the variable is gone in the next layer", hint=f"use ENV {names.split(',')[0]}=... (or ARG for build time only)")

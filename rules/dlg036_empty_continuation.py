@@ -30,6 +30,5 @@ def check(doc, ctx):
             continue
         blank = [n for n in range(ins.line + 1, ins.end_line + 1) if n <= len(lines) and not lines[n - 1].strip()]
         if blank:
-            yield rulekit.Hit(blank[0], 1, f"blank line inside the continued {ins.cmd} (line {ins.line}): BuildKit "
-                                           "will reject this", "delete the blank line",
-                              None, tuple(rulekit.Edit(n, n, "") for n in blank))
+            yield rulekit.Hit(line=blank[0], message=f"blank line inside the continued {ins.cmd} (line {ins.line}): BuildKit "
+                                           "will reject this", hint="delete the blank line", fix=tuple(rulekit.Edit(n, n, "") for n in blank))

@@ -58,6 +58,5 @@ def check(doc, ctx):
             fixed = fixed[:a] + f'"{fixed[a:b]}"' + fixed[b:]
             shift += 2
         names = ", ".join(m.group(1) for m in hits)
-        yield rulekit.Hit(ins.line, 1, f"unquoted version specifier ({names}): the shell treats > and < as "
-                                       "redirections and pip installs unpinned", "quote each requirement",
-                          None, (rulekit.Edit(ins.line, ins.end_line, fixed),))
+        yield rulekit.Hit(line=ins.line, message=f"unquoted version specifier ({names}): the shell treats > and < as "
+                                       "redirections and pip installs unpinned", hint="quote each requirement", fix=(rulekit.Edit(ins.line, ins.end_line, fixed),))

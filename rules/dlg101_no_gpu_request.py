@@ -10,7 +10,7 @@ Use instead: `docker run --gpus all ...`, or a compose GPU reservation.
 
 import re
 
-from dlgen import data
+from dlgen import data, rulekit
 
 ID = "DLG101"
 NAME = "no-gpu-request"
@@ -43,4 +43,4 @@ def check(spec, ctx):
         where = f"service {spec.service}" if spec.service else "docker run"
         fix = "add a deploy.resources.reservations.devices GPU reservation (capabilities: [gpu])" \
             if spec.origin == "compose" else "add --gpus all"
-        yield spec.line, 1, f"{where} starts GPU image {spec.image or '(built)'} without requesting a GPU", fix
+        yield rulekit.Hit(line=spec.line, message=f"{where} starts GPU image {spec.image or '(built)'} without requesting a GPU", hint=fix)

@@ -6,6 +6,8 @@ Why is this bad: docker refuses the combination and the container never starts (
 Use instead: `--rm` for one-off interactive runs, `--restart` for services, never both.
 """
 
+from dlgen import rulekit
+
 ID = "DLG102"
 NAME = "rm-with-restart"
 SEVERITY = "error"
@@ -18,5 +20,4 @@ PASS = ["docker run -d --restart unless-stopped --gpus all my/model:1\n",
 
 def check(spec, ctx):
     if spec.remove and spec.restart and spec.restart != "no":
-        yield spec.line, 1, f"--rm with --restart {spec.restart}: docker refuses this (exit 125)", \
-            "drop --rm for a service, or drop --restart for a one-off run"
+        yield rulekit.Hit(line=spec.line, message=f"--rm with --restart {spec.restart}: docker refuses this (exit 125)", hint="drop --rm for a service, or drop --restart for a one-off run")

@@ -11,6 +11,8 @@ checkpoint/resume in the job.
 
 import re
 
+from dlgen import rulekit
+
 ID = "DLG103"
 NAME = "restart-loops-training"
 SEVERITY = "warning"
@@ -33,5 +35,4 @@ def check(spec, ctx):
     m = JOB.search(command)
     if m or kind == "train":
         what = m.group(0) if m else "a training job"
-        yield spec.line, 1, f"--restart {spec.restart} on a job ({what}): a failing run restarts forever", \
-            "use --restart on-failure:3 (restart: on-failure:3 in compose)"
+        yield rulekit.Hit(line=spec.line, message=f"--restart {spec.restart} on a job ({what}): a failing run restarts forever", hint="use --restart on-failure:3 (restart: on-failure:3 in compose)")

@@ -6,6 +6,8 @@ the port just stops answering.
 Use instead: `--restart unless-stopped` (`restart: unless-stopped` in compose).
 """
 
+from dlgen import rulekit
+
 ID = "DLG104"
 NAME = "service-without-restart"
 SEVERITY = "info"
@@ -21,5 +23,4 @@ def check(spec, ctx):
         return
     if any(p.host is not None for p in spec.ports):
         where = f"service {spec.service}" if spec.service else "this detached container"
-        yield spec.line, 1, f"{where} publishes ports but has no restart policy", \
-            "add --restart unless-stopped (restart: unless-stopped in compose)"
+        yield rulekit.Hit(line=spec.line, message=f"{where} publishes ports but has no restart policy", hint="add --restart unless-stopped (restart: unless-stopped in compose)")

@@ -9,6 +9,8 @@ Use instead: `--shm-size=8g` (or `--ipc=host`).
 
 import re
 
+from dlgen import rulekit
+
 ID = "DLG105"
 NAME = "small-shm"
 SEVERITY = "warning"
@@ -40,5 +42,4 @@ def check(spec, ctx):
     if spec.shm_size and size is None:
         return  # a variable or an unknown unit: cannot judge
     have = f"--shm-size={spec.shm_size}" if spec.shm_size else "the 64 MiB default /dev/shm"
-    yield spec.line, 1, f"GPU container with {have}: DataLoader workers die with SIGBUS (exit 135)", \
-        "add --shm-size=8g (shm_size: 8g in compose) or --ipc=host"
+    yield rulekit.Hit(line=spec.line, message=f"GPU container with {have}: DataLoader workers die with SIGBUS (exit 135)", hint="add --shm-size=8g (shm_size: 8g in compose) or --ipc=host")

@@ -11,6 +11,8 @@ publish on 127.0.0.1 only (`-p 127.0.0.1:8888:8888`) and tunnel.
 
 import re
 
+from dlgen import rulekit
+
 ID = "DLG106"
 NAME = "jupyter-open"
 SEVERITY = "error"
@@ -37,5 +39,4 @@ def check(spec, ctx):
         return
     exposed = [p for p in spec.ports if p.all_interfaces] or (spec.network == "host")
     if exposed:
-        yield spec.line, 1, f"Jupyter with auth disabled ({open_auth[0]}) is published on all interfaces", \
-            "keep the token, or publish on 127.0.0.1 only and tunnel"
+        yield rulekit.Hit(line=spec.line, message=f"Jupyter with auth disabled ({open_auth[0]}) is published on all interfaces", hint="keep the token, or publish on 127.0.0.1 only and tunnel")

@@ -8,6 +8,7 @@ Use instead: `--env-file .env` (kept out of git), or `-e HF_TOKEN` (name only: t
 from your shell); in compose, `${HF_TOKEN}` or `secrets:`.
 """
 
+from dlgen import rulekit
 from dlgen.runspec import is_secret_name
 
 ID = "DLG107"
@@ -25,5 +26,4 @@ def check(spec, ctx):
     for name, value in spec.env.items():
         if value is None or not is_secret_name(name) or not value.strip() or "$" in value:
             continue
-        yield spec.line, 1, f"{name} is given a literal value", \
-            f"pass -e {name} (name only) or --env-file; in compose use ${{{name}}} or secrets:"
+        yield rulekit.Hit(line=spec.line, message=f"{name} is given a literal value", hint=f"pass -e {name} (name only) or --env-file; in compose use ${{{name}}} or secrets:")

@@ -9,6 +9,8 @@ redundant; NVIDIA_VISIBLE_DEVICES only works when the nvidia runtime is the defa
 Use instead: `docker run --gpus all` (compose: a device reservation with capabilities [gpu]).
 """
 
+from dlgen import rulekit
+
 ID = "DLG108"
 NAME = "legacy-gpu-flags"
 SEVERITY = "info"
@@ -24,13 +26,13 @@ def check(spec, ctx):
     fix = "use a deploy.resources.reservations.devices GPU reservation" if spec.origin == "compose" \
         else "use --gpus all"
     if spec.extra.get("nvidia_docker"):
-        yield spec.line, 1, "nvidia-docker is deprecated", "use docker run --gpus all"
+        yield rulekit.Hit(line=spec.line, message="nvidia-docker is deprecated", hint="use docker run --gpus all")
         return
     nvidia_runtime = (spec.runtime or "").lower() == "nvidia"
     if nvidia_runtime and (spec.gpus or spec.compose_gpu_devices()):
-        yield spec.line, 1, "--runtime=nvidia next to a GPU request is redundant", "drop --runtime=nvidia"
+        yield rulekit.Hit(line=spec.line, message="--runtime=nvidia next to a GPU request is redundant", hint="drop --runtime=nvidia")
     elif nvidia_runtime:
-        yield spec.line, 1, "--runtime=nvidia is the legacy GPU request (needs a daemon.json runtime entry)", fix
+        yield rulekit.Hit(line=spec.line, message="--runtime=nvidia is the legacy GPU request (needs a daemon.json runtime entry)", hint=fix)
     elif spec.env.get("NVIDIA_VISIBLE_DEVICES") not in (None, "", "none", "void") and not spec.requests_gpu:
-        yield spec.line, 1, "NVIDIA_VISIBLE_DEVICES is the only GPU request: it works only when nvidia is the "\
-                            "default runtime", fix
+        yield rulekit.Hit(line=spec.line, message="NVIDIA_VISIBLE_DEVICES is the only GPU request: it works only when nvidia is the "\
+                            "default runtime", hint=fix)

@@ -9,6 +9,8 @@ Use instead: `--gpus` for GPUs (not --privileged), `--ipc=host` or `--shm-size` 
 memory, a bridge network with `-p`.
 """
 
+from dlgen import rulekit
+
 ID = "DLG109"
 NAME = "host-access"
 SEVERITY = "warning"
@@ -25,13 +27,11 @@ SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 
 def check(spec, ctx):
     if spec.privileged:
-        yield spec.line, 1, "--privileged gives the container every host device", \
-            "drop it; --gpus all is enough for GPUs"
+        yield rulekit.Hit(line=spec.line, message="--privileged gives the container every host device", hint="drop it; --gpus all is enough for GPUs")
     for v in spec.volumes:
         if v.source in SOCKETS:
-            yield spec.line, 1, "the Docker socket is mounted: the container is root on the host", \
-                "do not mount the socket"
+            yield rulekit.Hit(line=spec.line, message="the Docker socket is mounted: the container is root on the host", hint="do not mount the socket")
     if spec.pid == "host":
-        yield spec.line, 1, "--pid=host shares the host's process namespace", "drop --pid=host"
+        yield rulekit.Hit(line=spec.line, message="--pid=host shares the host's process namespace", hint="drop --pid=host")
     if spec.network == "host" and spec.ports:
-        yield spec.line, 1, "--network=host ignores the published ports", "drop -p, or use a bridge network"
+        yield rulekit.Hit(line=spec.line, message="--network=host ignores the published ports", hint="drop -p, or use a bridge network")

@@ -7,6 +7,8 @@ size is silently ignored; the line suggests a limit that does not exist
 Use instead: one of the two: `--ipc=host` (the host's /dev/shm) or `--shm-size=8g`.
 """
 
+from dlgen import rulekit
+
 ID = "DLG110"
 NAME = "shm-size-ignored"
 SEVERITY = "info"
@@ -18,5 +20,4 @@ PASS = ["docker run --gpus all --ipc=host my/train:1\n", "docker run --gpus all 
 
 def check(spec, ctx):
     if spec.ipc == "host" and spec.shm_size:
-        yield spec.line, 1, f"--shm-size={spec.shm_size} is ignored with --ipc=host", \
-            "keep one: --ipc=host or --shm-size"
+        yield rulekit.Hit(line=spec.line, message=f"--shm-size={spec.shm_size} is ignored with --ipc=host", hint="keep one: --ipc=host or --shm-size")

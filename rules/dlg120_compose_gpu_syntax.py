@@ -9,6 +9,7 @@ Use instead:
     deploy: {resources: {reservations: {devices: [{driver: nvidia, count: all, capabilities: [gpu]}]}}}
 """
 
+from dlgen import rulekit
 from dlgen.runspec import dig
 
 ID = "DLG120"
@@ -35,11 +36,11 @@ def check(spec, ctx):
         caps = dev.get("capabilities")
         where = f"service {spec.service}: GPU reservation"
         if not caps:
-            yield spec.line, 1, f"{where} has no capabilities (required)", "add capabilities: [gpu]"
+            yield rulekit.Hit(line=spec.line, message=f"{where} has no capabilities (required)", hint="add capabilities: [gpu]")
         elif "gpu" not in [str(c) for c in (caps if isinstance(caps, list) else [caps])]:
-            yield spec.line, 1, f"{where} capabilities {caps} lack gpu: no GPU is given", "use capabilities: [gpu]"
+            yield rulekit.Hit(line=spec.line, message=f"{where} capabilities {caps} lack gpu: no GPU is given", hint="use capabilities: [gpu]")
         ids = dev.get("device_ids")
         if dev.get("count") is not None and ids:
-            yield spec.line, 1, f"{where} sets both count and device_ids (compose rejects this)", "keep one of them"
+            yield rulekit.Hit(line=spec.line, message=f"{where} sets both count and device_ids (compose rejects this)", hint="keep one of them")
         if ids and [str(i) for i in ids] == ["all"]:
-            yield spec.line, 1, f"{where} device_ids: [all] is not a device id", "use count: all"
+            yield rulekit.Hit(line=spec.line, message=f"{where} device_ids: [all] is not a device id", hint="use count: all")

@@ -36,8 +36,7 @@ def check(spec, ctx):
         return
     h = spec.health
     if h and not h.disabled and h.start_interval is not None and h.start_period is None:
-        yield spec.line, 1, f"service {spec.service}: start_interval without start_period has no effect", \
-            "add start_period sized to the load time"
+        yield rulekit.Hit(line=spec.line, message=f"service {spec.service}: start_interval without start_period has no effect", hint="add start_period sized to the load time")
     if not spec.requests_gpu:
         return
     words = spec.full_command()
@@ -49,13 +48,10 @@ def check(spec, ctx):
     if h is None or h.disabled:
         if h is None and spec.extra.get("build") is not None:
             return  # the built image may carry its own HEALTHCHECK
-        yield spec.line, 1, f"GPU model service {spec.service} has no healthcheck: compose cannot wait for it", \
-            f"add a healthcheck on the readiness endpoint with start_period: {t.start_period_s}s"
+        yield rulekit.Hit(line=spec.line, message=f"GPU model service {spec.service} has no healthcheck: compose cannot wait for it", hint=f"add a healthcheck on the readiness endpoint with start_period: {t.start_period_s}s")
         return
     if h.start_period is None:
-        yield spec.line, 1, f"service {spec.service}: healthcheck without start_period; load-time failures count", \
-            f"add start_period: {t.start_period_s}s and start_interval: {t.start_interval_s or 2}s"
+        yield rulekit.Hit(line=spec.line, message=f"service {spec.service}: healthcheck without start_period; load-time failures count", hint=f"add start_period: {t.start_period_s}s and start_interval: {t.start_interval_s or 2}s")
     elif found and h.start_period < t.load_s:
-        yield spec.line, 1, f"service {spec.service}: start_period {h.start_period:g}s is below the estimated load " \
-                            f"time of {found.model.name} ({t.load_s:.0f} s; model from {found.where})", \
-            f"use start_period: {t.start_period_s}s (what dlgen new writes)"
+        yield rulekit.Hit(line=spec.line, message=f"service {spec.service}: start_period {h.start_period:g}s is below the estimated load " \
+                            f"time of {found.model.name} ({t.load_s:.0f} s; model from {found.where})", hint=f"use start_period: {t.start_period_s}s (what dlgen new writes)")

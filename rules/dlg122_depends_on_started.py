@@ -9,6 +9,8 @@ Use instead:
     depends_on: {llm: {condition: service_healthy}}
 """
 
+from dlgen import rulekit
+
 ID = "DLG122"
 NAME = "depends-on-started"
 SEVERITY = "info"
@@ -35,5 +37,4 @@ def check(spec, ctx):
     for name, condition in items.items():
         target = others.get(name)
         if condition == "service_started" and target and target.health and not target.health.disabled:
-            yield spec.line, 1, f"service {spec.service} starts as soon as {name} exists, not when it is healthy", \
-                f"use depends_on: {{{name}: {{condition: service_healthy}}}}"
+            yield rulekit.Hit(line=spec.line, message=f"service {spec.service} starts as soon as {name} exists, not when it is healthy", hint=f"use depends_on: {{{name}: {{condition: service_healthy}}}}")

@@ -98,9 +98,12 @@ FAIL = ["FROM python:3.11\\n"]
 PASS = ["FROM python:3.11\\nLABEL org.opencontainers.image.authors=me\\n"]
 
 
+from dlgen import rulekit
+
+
 def check(doc, ctx):
     if not any("org.opencontainers.image.authors" in i.original for i in doc.final.find("LABEL")):
-        yield 1, 1, "no authors label", "add LABEL org.opencontainers.image.authors=..."
+        yield rulekit.Hit(line=1, message="no authors label", hint="add LABEL org.opencontainers.image.authors=...")
 '''
 
 
@@ -109,6 +112,12 @@ def test_extra_rule_directory(tmp_path, bad, dlgen):
     (tmp_path / "lintrules" / "org001.py").write_text(EXTRA_RULE)
     (tmp_path / ".dlgen.yaml").write_text("rule-dirs: [lintrules]\n")
     assert "ORG001" in rules_of(dlgen("lint", "--format", "json", bad, cwd=tmp_path))
+    # the rule API is keyword Hit objects: a rule yielding a bare tuple is a rule error naming it
+    (tmp_path / "lintrules" / "org001.py").write_text(EXTRA_RULE.replace(
+        'rulekit.Hit(line=1, message="no authors label", hint="add LABEL org.opencontainers.image.authors=...")',
+        '1, 1, "no authors label"'))
+    proc = dlgen("lint", "--format", "json", bad, cwd=tmp_path)
+    assert proc.returncode == 2 and "rule ORG001 failed" in proc.stderr and "not rulekit.Hit" in proc.stderr
 
 
 def test_a_crashing_rule_is_reported_and_others_go_on(tmp_path, bad, dlgen):
