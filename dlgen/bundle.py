@@ -245,12 +245,14 @@ def render(spec: DeploySpec, command_line: str, templates: str | None = None) ->
     if spec.probe.tool in ("python", "heartbeat"):
         app["app/probe.py"] = "app/probe.py.j2"
     run = spec.run_spec()
+    health = spec.health()
     ctx = {
         "spec": spec, "version": __version__, "command_line": command_line, "entrypoint": entrypoint,
         "command": command, "has_requirements": has_requirements, "has_app": bool(app),
         "requirements": requirements(spec), "hf_home": HF_HOME, "app_uid": APP_UID, "heartbeat": HEARTBEAT_FILE,
         "docker_run": run.docker_run(quote_image_var="IMAGE"), "compose": compose_document(spec),
         "k8s": k8s_documents(spec),
+        "healthcheck": health.dockerfile(multiline=True) if health else "",
     }
     files = {
         "Dockerfile": "Dockerfile.j2",

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from dlgen import data
-from dlgen.timing import parse_duration
 
 
 # ---------------------------------------------------------------------------- what rules yield
@@ -298,45 +297,11 @@ def serves_model(doc, ctx) -> bool:
 
 
 # ---------------------------------------------------------------------------- HEALTHCHECK
-@dataclass
-class Check:
-    """A HEALTHCHECK instruction's options in seconds (None: not given) and its command."""
-    interval: float | None
-    timeout: float | None
-    start_period: float | None
-    start_interval: float | None
-    retries: int | None
-    argv: list[str]          # exec form words, or ["/bin/sh", "-c", text]
-    shell: bool
-    text: str                # the command as one string
-    bad: list[str]           # options that did not parse
+def healthcheck(ins, doc=None):
+    """A HEALTHCHECK instruction as the one health value (runspec.Health), ARGs resolved; None for NONE."""
+    from dlgen.runspec import Health
 
-
-def healthcheck(ins, doc=None) -> Check | None:
-    if not ins.value or ins.value[0].upper() == "NONE":
-        return None
-    opts: dict[str, float | None] = {}
-    bad = []
-    for key in ("interval", "timeout", "start-period", "start-interval"):
-        v = ins.flag(key)
-        if v is None:
-            opts[key] = None
-            continue
-        try:
-            opts[key] = parse_duration(doc.resolve(v) if doc else v)
-        except ValueError:
-            opts[key] = None
-            bad.append(key)
-    retries = ins.flag("retries")
-    r = int(retries) if retries is not None and retries.strip().isdigit() else None
-    words = list(ins.value[1:])
-    if ins.json:
-        argv, shell, text = words, False, " ".join(words)
-    else:
-        text = " ".join(words)
-        argv, shell = ["/bin/sh", "-c", text], True
-    return Check(opts["interval"], opts["timeout"], opts["start-period"], opts["start-interval"], r, argv, shell,
-                 text, bad)
+    return Health.from_instruction(ins, doc.resolve if doc is not None else None)
 
 
 def with_flag(ins, name: str, value: str | None, after: str | None = None) -> str:

@@ -119,6 +119,58 @@ class Health:
             return " ".join(self.test[1:])
         return " ".join(self.test[1:] if self.test[0] == "CMD" else self.test)
 
+    # the Dockerfile rendering and parsing; compose, the Docker SDK and docker run are in RunSpec's
+    # codecs, the Kubernetes probes in bundle.k8s_documents: all from this one value
+    bad: list[str] = field(default_factory=list, compare=False)   # options that did not parse
+
+    @property
+    def argv(self) -> list[str]:
+        return self.command_argv()
+
+    @property
+    def shell(self) -> bool:
+        return bool(self.test) and self.test[0] == "CMD-SHELL"
+
+    @property
+    def text(self) -> str:
+        return self.command_text()
+
+    def dockerfile(self, multiline: bool = False) -> str:
+        """The HEALTHCHECK instruction; ``multiline`` puts CMD on a continuation line."""
+        if self.disabled or not self.test or self.test[0] == "NONE":
+            return "HEALTHCHECK NONE"
+        opts = [f"--{name}={format_duration(v)}" for name, v in (
+            ("interval", self.interval), ("timeout", self.timeout), ("start-period", self.start_period),
+            ("start-interval", self.start_interval)) if v is not None]
+        if self.retries is not None:
+            opts.append(f"--retries={self.retries}")
+        import json
+
+        body = self.command_text() if self.shell else json.dumps(self.command_argv())
+        sep = " \\\n    " if multiline else " "
+        return f"HEALTHCHECK {' '.join(opts)}{sep}CMD {body}"
+
+    @classmethod
+    def from_instruction(cls, ins, resolve=None) -> Health | None:
+        """A HEALTHCHECK instruction as a Health (None for HEALTHCHECK NONE); options that do not parse
+        are left unset and named in ``bad``. ``resolve`` substitutes ARG defaults in option values."""
+        if not ins.value or ins.value[0].upper() == "NONE":
+            return None
+        h = cls()
+        for key in ("interval", "timeout", "start-period", "start-interval"):
+            v = ins.flag(key)
+            if v is None:
+                continue
+            try:
+                setattr(h, key.replace("-", "_"), parse_duration(resolve(v) if resolve else v))
+            except ValueError:
+                h.bad.append(key)
+        retries = ins.flag("retries")
+        h.retries = int(retries) if retries is not None and retries.strip().isdigit() else None
+        words = list(ins.value[1:])
+        h.test = ["CMD", *words] if ins.json else ["CMD-SHELL", " ".join(words)]
+        return h
+
 
 @dataclass
 class RunSpec:

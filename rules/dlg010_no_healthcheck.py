@@ -35,12 +35,12 @@ def _fix(doc, ctx, before):
     probe = rulekit.preset_probe(doc, server, ctx)
     if not probe:
         return ()
+    from dlgen.runspec import Health
+
     t = rulekit.timing_for(rulekit.image_model(doc, ctx), server, ctx)
-    flags = f"--interval={t.interval_s}s --timeout={t.timeout_s}s --start-period={t.start_period_s}s"
-    if t.start_interval_s:
-        flags += f" --start-interval={t.start_interval_s}s"
-    line = f"HEALTHCHECK {flags} --retries={t.retries} CMD {rulekit.exec_form(probe[0])}"
-    return (rulekit.Edit(before, before - 1, line),)
+    health = Health(test=["CMD", *probe[0]], interval=t.interval_s, timeout=t.timeout_s, start_period=t.start_period_s,
+                    start_interval=t.start_interval_s, retries=t.retries)
+    return (rulekit.Edit(before, before - 1, health.dockerfile()),)
 
 
 def check(doc, ctx):
