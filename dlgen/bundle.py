@@ -188,44 +188,26 @@ def k8s_documents(spec: DeploySpec) -> list[dict]:
 
 
 # ------------------------------------------------------------------------ commands per preset
+TORCH_DTYPE_NAMES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+
+
 def entrypoint_and_command(spec: DeploySpec) -> tuple[list[str] | None, list[str]]:
-    m, port = spec.model, spec.port
-    py = spec.python
-    s = spec.server
-    if s in ("python", "fastapi"):
-        return None, [py, "/app/server.py"]
-    if s == "trainer":
-        return None, [py, "/app/train.py"]
-    if s == "shell":
-        return None, ["bash"]
-    if s == "jupyter":
-        return None, ["jupyter", "lab", "--ip=0.0.0.0", f"--port={port}", "--no-browser",
-                      "--ServerApp.root_dir=/app/notebooks"]
-    if s == "tensorboard":
-        return None, ["tensorboard", "--logdir=/logs", "--bind_all", f"--port={port}"]
-    dtype = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}.get(m.dtype, "auto")
-    ref = spec.model_ref
-    if s == "vllm":
-        return ["vllm", "serve"], [ref, "--host", "0.0.0.0", "--port", str(port), "--dtype", dtype]
-    if s == "tgi":
-        return ["text-generation-launcher"], ["--model-id", ref, "--hostname", "0.0.0.0", "--port", str(port)]
-    if s == "sglang":
-        return ["python3", "-m", "sglang.launch_server"], ["--model-path", ref, "--host", "0.0.0.0",
-                                                          "--port", str(port)]
-    if s == "triton":
-        return ["tritonserver"], ["--model-repository=/models", f"--http-port={port}"]
-    if s == "torchserve":
-        return ["torchserve"], ["--start", "--foreground", "--ncs", "--disable-token-auth",
-                                "--model-store", "/home/model-server/model-store", "--models", "all"]
-    if s == "llamacpp":
-        return ["/app/llama-server"], ["-m", "/models/model.gguf", "--host", "0.0.0.0", "--port", str(port),
-                                       "--n-gpu-layers", "999"]
-    raise DlgenError(f"no command known for server {s!r}", "pass another --server")
+    """The preset's entrypoint and command (servers.yaml) with {python}, {port}, {model}, {dtype} filled in."""
+    values = {"python": spec.python, "port": str(spec.port), "model": spec.model_ref,
+              "dtype": TORCH_DTYPE_NAMES.get(spec.model.dtype, "auto")}
+
+    def fill(words):
+        return [str(w).format(**values) for w in words]
+
+    if "command" not in spec.preset:
+        raise DlgenError(f"no command known for server {spec.server!r}", "add command: to its servers.yaml entry")
+    ep = spec.preset.get("entrypoint")
+    return (fill(ep) if ep else None), fill(spec.preset["command"])
 
 
 def requirements(spec: DeploySpec) -> list[str]:
     reqs = list(spec.pip)
-    if spec.server in ("python", "fastapi", "trainer") and spec.model.task in TASK_REQUIREMENTS:
+    if spec.preset.get("task_requirements") and spec.model.task in TASK_REQUIREMENTS:
         for r in TASK_REQUIREMENTS[spec.model.task]:
             if r not in reqs:
                 reqs.append(r)
@@ -237,11 +219,7 @@ def render(spec: DeploySpec, command_line: str, templates: str | None = None) ->
     env = environment(templates)
     entrypoint, command = entrypoint_and_command(spec)
     has_requirements = spec.preset["image"] in ("torch", "python")
-    app: dict[str, str] = {}
-    if spec.server in ("python", "fastapi"):
-        app = {"app/server.py": f"app/server_{spec.server}.py.j2", "app/model.py": "app/model.py.j2"}
-    elif spec.server == "trainer":
-        app = {"app/train.py": "app/train.py.j2", "app/model.py": "app/model.py.j2"}
+    app: dict[str, str] = dict(spec.preset.get("app") or {})
     if spec.probe.tool in ("python", "heartbeat"):
         app["app/probe.py"] = "app/probe.py.j2"
     run = spec.run_spec()

@@ -105,7 +105,8 @@ def new(
 
 @app.command()
 def models(
-    server: str = typer.Option("python", "--server", "-s", help="Server preset whose timings to show."),
+    server: str | None = typer.Option(None, "--server", "-s", help="Server preset whose timings to show "
+                                                                   "(default: the serve kind's)."),
     fmt: str = typer.Option("text", "--format", help="text, markdown or json."),
     docker_version: str | None = typer.Option(None, "--docker-version"),
 ):
@@ -114,6 +115,7 @@ def models(
 
     if fmt not in ("text", "markdown", "json"):
         raise DlgenError(f"unknown format {fmt!r}", "use text, markdown or json")
+    server = server or data.servers()["defaults"]["serve"]
     rows = catalog.timing_table(server, docker_version)
     preset = data.servers()["servers"][server]
     if fmt == "json":

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 from functools import cache
 from pathlib import Path
 
 DATA_DIR = Path(__file__).with_name("data")
 
 
+def data_file(name: str) -> Path:
+    """``name``.yaml from $DLGEN_DATA_DIR when that directory has it (a site's own presets, models or
+    image facts, or a test's), else the one shipped with dlgen."""
+    extra = os.environ.get("DLGEN_DATA_DIR")
+    if extra and (Path(extra) / f"{name}.yaml").is_file():
+        return Path(extra) / f"{name}.yaml"
+    return DATA_DIR / f"{name}.yaml"
+
+
 @cache
 def load(name: str) -> dict:
     from ruamel.yaml import YAML
 
-    return YAML(typ="safe").load((DATA_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
+    return YAML(typ="safe").load(data_file(name).read_text(encoding="utf-8"))
 
 
 def models() -> list[dict]:

@@ -7,6 +7,7 @@ Imports nothing heavy (no Docker SDK, no Jinja): `dlgen lint` stays fast in pre-
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shlex
@@ -145,29 +146,32 @@ def command_ports(argv: list[str]) -> set[int]:
 
 
 # ---------------------------------------------------------------------------- servers
-# Which server preset (dlgen/data/servers.yaml) an image or command runs; first match wins.
-# Image names and commands: the servers' own images and documentation.
-SERVER_SIGNS = (
-    ("vllm", re.compile(r"vllm/vllm-openai|\bvllm\s+serve\b|vllm\.entrypoints")),
-    ("tgi", re.compile(r"text-generation-inference|text-generation-launcher")),
-    ("triton", re.compile(r"tritonserver")),
-    ("torchserve", re.compile(r"pytorch/torchserve|\btorchserve\b")),
-    ("sglang", re.compile(r"lmsysorg/sglang|sglang\.launch_server")),
-    ("llamacpp", re.compile(r"llama\.cpp|llama-server")),
-    ("jupyter", re.compile(r"\bjupyter(-lab|-notebook)?\b|jupyter/|quay\.io/jupyter")),
-    ("tensorboard", re.compile(r"\btensorboard\b")),
-    ("fastapi", re.compile(r"\b(uvicorn|fastapi|gunicorn)\b")),
-)
+def server_signs() -> list[tuple[str, re.Pattern]]:
+    """(preset, regex) from servers.yaml's detect patterns, lowest detect_rank first."""
+    return _server_signs()
+
+
+@functools.cache
+def _server_signs() -> list[tuple[str, re.Pattern]]:
+    servers = data.servers()["servers"]
+    ranked = sorted((p.get("detect_rank", 1000), name) for name, p in servers.items() if p.get("detect"))
+    return [(name, re.compile(servers[name]["detect"])) for _, name in ranked]
+
+
+def model_servers() -> tuple[str, ...]:
+    """Presets that load a model (servers.yaml serves_model)."""
+    return tuple(n for n, p in data.servers()["servers"].items() if p.get("serves_model"))
+
+
 SERVING = re.compile(r"\b(vllm|uvicorn|gunicorn|fastapi|text-generation-launcher|tritonserver|torchserve|"
                      r"sglang\.launch_server|llama-server|flask|streamlit|gradio|ray serve|serve\.py|server\.py)\b")
-MODEL_SERVERS = ("vllm", "tgi", "triton", "torchserve", "sglang", "llamacpp", "fastapi", "python")
 
 
 def server_of(*texts: str, label: str | None = None) -> str | None:
     if label and label in data.servers()["servers"]:
         return label
     joined = " ".join(t for t in texts if t)
-    for name, sign in SERVER_SIGNS:
+    for name, sign in server_signs():
         if sign.search(joined):
             return name
     return None
@@ -176,7 +180,8 @@ def server_of(*texts: str, label: str | None = None) -> str | None:
 def preset(name: str | None) -> dict:
     """A server preset; the plain python server (shortest boot) when unknown, so estimates err low."""
     servers = data.servers()["servers"]
-    return servers.get(name or "python") or servers["python"]
+    default = data.servers()["defaults"]["serve"]
+    return servers.get(name or default) or servers[default]
 
 
 # ---------------------------------------------------------------------------- models
@@ -213,10 +218,12 @@ def model_from_words(words: list[str]):
             found = _resolve(val) if val else None
             if found:
                 return found
-        if w == "serve" and i > 0 and words[i - 1].endswith("vllm") and i + 1 < len(words):
-            found = _resolve(words[i + 1])
-            if found:
-                return found
+        for after in _model_after():   # `vllm serve MODEL` and the like (servers.yaml model_after)
+            n = len(after)
+            if n <= i + 1 < len(words) and [x.rsplit("/", 1)[-1] for x in words[i - n + 1:i + 1]] == after:
+                found = _resolve(words[i + 1])
+                if found:
+                    return found
     for w in words:
         w = w.split("=", 1)[-1]
         if catalog.find(w) or (_HF_ID.match(w) and catalog.size_from_name(w)):
@@ -224,6 +231,10 @@ def model_from_words(words: list[str]):
             if found:
                 return found
     return None
+
+
+def _model_after() -> list[list[str]]:
+    return [list(p["model_after"]) for p in data.servers()["servers"].values() if p.get("model_after")]
 
 
 def model_from_env(env: dict) -> tuple[object, str] | None:
@@ -285,7 +296,7 @@ def image_model(doc, ctx) -> FoundModel | None:
 def serves_model(doc, ctx) -> bool:
     """The final image serves a model: a known model server, a model found, or a GPU/torch base that EXPOSEs."""
     server = image_server(doc)
-    if server in MODEL_SERVERS:
+    if server in model_servers():
         return True
     if labels_of(doc).get("ai.dlgen.kind") == "serve":
         return True

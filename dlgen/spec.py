@@ -23,9 +23,6 @@ KIND_DEFAULTS: dict[str, dict] = {
 }
 # NGC's recommendation for training containers (docker-runtime.md section 5).
 TRAIN_ULIMITS = {"memlock": "-1", "stack": "67108864"}
-# Servers whose documentation asks for the host IPC namespace (vLLM and SGLang tensor
-# parallelism, docker-runtime.md section 5 / servers.md section 2.1); TGI's README uses 1g.
-SERVER_SHM = {"vllm": ("host", None), "sglang": ("host", None), "tgi": (None, "1g")}
 HEARTBEAT_FILE = "/tmp/dlgen-heartbeat"
 HEARTBEAT_MAX_AGE_S = 600
 HF_HOME = "/cache/huggingface"
@@ -273,8 +270,8 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
     gpu_wanted = kd["gpu"] and facts.get("gpu", True)
     gpus_ = _validate_gpus(gpus) if gpus else ("all" if gpu_wanted else None)
     ipc, shm = kd["ipc"], kd["shm_size"]
-    if server in SERVER_SHM:
-        ipc, shm = SERVER_SHM[server]
+    if preset.get("ipc") or preset.get("shm_size"):   # what the server's documentation asks for
+        ipc, shm = preset.get("ipc"), preset.get("shm_size")
     if shm_size:
         ipc, shm = None, shm_size
     env: dict[str, str | None] = {}

@@ -50,7 +50,7 @@ def check(doc, ctx):
     expose = final.find("EXPOSE")
     cmds = final.find("CMD", "ENTRYPOINT")
     text = " ".join(" ".join(i.value) for i in cmds)
-    if expose or SERVERS.search(text) or rulekit.image_server(doc) in rulekit.MODEL_SERVERS:
+    if expose or SERVERS.search(text) or rulekit.image_server(doc) in rulekit.model_servers():
         at = (cmds or expose or final.instrs[-1:])[-1]
         before = cmds[0].line if cmds else final.instrs[-1].end_line + 1
         yield rulekit.Hit(line=at.line, message="this image serves something but has no HEALTHCHECK", hint="add a HEALTHCHECK on the readiness endpoint (dlgen new shows one sized to the model)", fix=_fix(doc, ctx, before))

@@ -42,7 +42,7 @@ def check(spec, ctx):
     words = spec.full_command()
     server = rulekit.server_of(spec.image, " ".join(words), label=spec.labels.get("ai.dlgen.server"))
     found = rulekit.find_model(ctx, labels=spec.labels, words=words, env=spec.env)
-    if not (found or server in rulekit.MODEL_SERVERS):
+    if not (found or server in rulekit.model_servers()):
         return
     t = rulekit.timing_for(found, server, ctx)
     if h is None or h.disabled:
