@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dlgen import __version__, textfile
 from dlgen.errors import DlgenError
+from dlgen.runspec import GpuRequest
 from dlgen.spec import APP_UID, HEARTBEAT_FILE, HF_HOME, DeploySpec
 
 # Pinned Python dependencies of the generated app per model task; torch (and torchvision)
@@ -128,8 +129,8 @@ def k8s_documents(spec: DeploySpec) -> list[dict]:
         container["env"] = env
     limits: dict = {}
     if spec.gpus:
-        count = len(spec.gpus.split("=")[1].split(",")) if spec.gpus.startswith("device=") else \
-            (1 if spec.gpus == "all" else int(spec.gpus))
+        request = GpuRequest.parse(spec.gpus)
+        count = request.k8s_count() if request else 1
         limits["nvidia.com/gpu"] = count  # limits alone: request = limit (docker-runtime.md section 8)
     if limits:
         container["resources"] = {"limits": limits}

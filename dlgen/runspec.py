@@ -172,6 +172,58 @@ class Health:
         return h
 
 
+@dataclass(frozen=True)
+class GpuRequest:
+    """The GPUs a container asks for, parsed once from ``--gpus`` (all, a count, device=0,1) and
+    rendered for each target: docker run, a compose device reservation, the Docker SDK, Kubernetes."""
+    count: int | None = None          # None: all GPUs (when no ids)
+    ids: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> GpuRequest | None:
+        """``--gpus`` text as Docker takes it, quotes included; None if it is not a GPU request."""
+        t = text.strip().strip("'")
+        if t.startswith('"') and t.endswith('"') and len(t) >= 2:
+            t = t[1:-1]
+        if t == "all":
+            return cls()
+        if re.fullmatch(r"[0-9]+", t, re.ASCII):
+            return cls(count=int(t))
+        m = re.fullmatch(r"(?:device=)?([0-9A-Za-z-]+(?:,[0-9A-Za-z-]+)*)", t, re.ASCII)
+        if m and (t.startswith("device=") or "," in t):
+            return cls(ids=tuple(m.group(1).split(",")))
+        return None
+
+    @property
+    def all(self) -> bool:
+        return self.count is None and not self.ids
+
+    def docker(self) -> str:
+        if self.ids:
+            return "device=" + ",".join(self.ids)
+        return "all" if self.count is None else str(self.count)
+
+    def compose(self) -> dict:
+        dev: dict = {"driver": "nvidia"}
+        if self.ids:
+            dev["device_ids"] = list(self.ids)
+        else:
+            dev["count"] = "all" if self.count is None else self.count
+        dev["capabilities"] = ["gpu"]
+        return dev
+
+    def sdk(self):
+        from docker.types import DeviceRequest  # docker SDK, only for verify
+
+        if self.ids:
+            return DeviceRequest(device_ids=list(self.ids), capabilities=[["gpu"]])
+        return DeviceRequest(count=-1 if self.count is None else self.count, capabilities=[["gpu"]])
+
+    def k8s_count(self, all_as: int = 1) -> int:
+        """nvidia.com/gpu: Kubernetes has no "all"; ``all_as`` is what it stands for there."""
+        return len(self.ids) if self.ids else (all_as if self.count is None else self.count)
+
+
 @dataclass
 class RunSpec:
     image: str = ""
@@ -211,6 +263,11 @@ class RunSpec:
     unknown: list[str] = field(default_factory=list)
 
     # ------------------------------------------------------------------ queries
+    @property
+    def gpu_request(self) -> GpuRequest | None:
+        """``gpus`` as a GpuRequest (None when there is none or it does not parse)."""
+        return GpuRequest.parse(self.gpus) if self.gpus else None
+
     @property
     def requests_gpu(self) -> bool:
         if self.gpus or (self.runtime or "").lower() == "nvidia":
@@ -400,23 +457,16 @@ class RunSpec:
                 hc["retries"] = h.retries
             s["healthcheck"] = hc
         deploy = dict(self.extra.get("deploy") or {})
-        if self.gpus and "resources" not in deploy:
-            dev: dict = {"driver": "nvidia"}
-            if self.gpus == "all":
-                dev["count"] = "all"
-            elif self.gpus.startswith("device="):
-                dev["device_ids"] = self.gpus[len("device="):].strip('"').split(",")
-            else:
-                dev["count"] = int(self.gpus)
-            dev["capabilities"] = ["gpu"]
-            deploy["resources"] = {"reservations": {"devices": [dev]}}
+        gpu = self.gpu_request
+        if gpu and "resources" not in deploy:
+            deploy["resources"] = {"reservations": {"devices": [gpu.compose()]}}
         if deploy:
             s["deploy"] = deploy
         return s
 
     def sdk_kwargs(self) -> dict:
         """Keyword arguments for ``docker.from_env().containers.run`` / ``create``."""
-        from docker.types import DeviceRequest, Healthcheck, Ulimit  # docker SDK, only for verify
+        from docker.types import Healthcheck, Ulimit  # docker SDK, only for verify
 
         k: dict = {"image": self.image, "detach": True}
         if self.command:
@@ -425,14 +475,9 @@ class RunSpec:
             k["entrypoint"] = list(self.entrypoint)
         if self.name:
             k["name"] = self.name
-        if self.gpus:
-            if self.gpus == "all":
-                k["device_requests"] = [DeviceRequest(count=-1, capabilities=[["gpu"]])]
-            elif self.gpus.startswith("device="):
-                ids = self.gpus[len("device="):].strip('"').split(",")
-                k["device_requests"] = [DeviceRequest(device_ids=ids, capabilities=[["gpu"]])]
-            else:
-                k["device_requests"] = [DeviceRequest(count=int(self.gpus), capabilities=[["gpu"]])]
+        gpu = self.gpu_request
+        if gpu:
+            k["device_requests"] = [gpu.sdk()]
         if self.runtime:
             k["runtime"] = self.runtime
         if self.restart:
