@@ -7,6 +7,8 @@ import io
 import json
 import os
 import posixpath
+import shlex
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dlgen import __version__, textfile
@@ -292,3 +294,37 @@ def write(files: dict[str, str], out_dir: Path, force: bool = False) -> list[Pat
             raise DlgenError(f"cannot create {path.parent}: {exc.strerror}", "choose another DIR") from None
         written.append(path)
     return written
+
+
+# `dlgen new` options in the order the "Regenerate with" line writes them.
+NEW_OPTIONS = ("model", "params", "dtype", "kind", "server", "torch", "cuda", "variant", "image", "port", "gpus",
+               "restart", "shm_size", "docker_version", "start_period", "disk_gbps", "margin", "name")
+
+
+def canonical_command(opts: dict) -> str:
+    """The `dlgen new` line that regenerates a bundle (each word shell-quoted)."""
+    parts = ["dlgen", "new"]
+    for key in NEW_OPTIONS:
+        value = opts.get(key)
+        if value is None or value is False:
+            continue
+        flag = "--" + key.replace("_", "-")
+        parts += [flag] if value is True else [flag, str(value)]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+@dataclass
+class NewResult:
+    spec: DeploySpec
+    files: dict[str, str]
+    written: list[Path] = field(default_factory=list)
+
+
+def new(opts: dict, directory: Path | None, templates: str | None = None, force: bool = False) -> NewResult:
+    """`dlgen new`: validate the options, render the bundle, write it to ``directory`` (None: only render)."""
+    from dlgen import spec as spec_mod
+
+    spec = spec_mod.build(**opts)
+    files = render(spec, canonical_command(opts), templates)
+    written = write(files, directory, force=force) if directory is not None else []
+    return NewResult(spec, files, written)

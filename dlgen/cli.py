@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,22 +33,6 @@ def _version(value: bool):
 def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                        help="Print the version and exit.")):
     """dlgen: right-by-construction Docker for PyTorch GPU work."""
-
-
-# `dlgen new` options in the order the "Regenerate with" line writes them.
-NEW_OPTIONS = ("model", "params", "dtype", "kind", "server", "torch", "cuda", "variant", "image", "port", "gpus",
-               "restart", "shm_size", "docker_version", "start_period", "disk_gbps", "margin", "name")
-
-
-def _canonical_command(opts: dict) -> str:
-    parts = ["dlgen", "new"]
-    for key in NEW_OPTIONS:
-        value = opts.get(key)
-        if value is None or value is False:
-            continue
-        flag = "--" + key.replace("_", "-")
-        parts += [flag] if value is True else [flag, str(value)]
-    return " ".join(shlex.quote(p) for p in parts)
 
 
 @app.command()
@@ -84,19 +67,17 @@ def new(
 ):
     """Write a deployment bundle: Dockerfile, .dockerignore, run.sh, compose.yaml, k8s.yaml, app."""
     from dlgen import bundle
-    from dlgen import spec as spec_mod
 
     opts: dict[str, Any] = dict(
-                model=model, params=params, dtype=dtype, kind=kind, server=server, torch=torch, cuda=cuda,
-                variant=variant, image=image, port=port, gpus=gpus, restart=restart, shm_size=shm_size,
-                docker_version=docker_version, start_period=start_period, disk_gbps=disk_gbps, margin=margin,
-                name=name)
-    spec = spec_mod.build(**opts)
-    files = bundle.render(spec, _canonical_command(opts), templates)
+        model=model, params=params, dtype=dtype, kind=kind, server=server, torch=torch, cuda=cuda,
+        variant=variant, image=image, port=port, gpus=gpus, restart=restart, shm_size=shm_size,
+        docker_version=docker_version, start_period=start_period, disk_gbps=disk_gbps, margin=margin, name=name)
+    made = bundle.new(opts, None if stdout else directory, templates=templates, force=force)
+    spec = made.spec
     if stdout:
-        sys.stdout.write(files["Dockerfile"])
+        sys.stdout.write(made.files["Dockerfile"])
         return
-    written = bundle.write(files, directory, force=force)
+    written = made.written
     for note in spec.notes:
         typer.echo(f"note: {note}", err=True)
     typer.echo(f"wrote {len(written)} files to {directory}/ ({spec.kind}, {spec.server}, start period "
@@ -160,66 +141,34 @@ def lint(
     diff: bool = typer.Option(False, "--diff", help="Print the --fix changes as a unified diff; write nothing."),
 ):
     """Lint Dockerfiles and run configurations (docker run lines, compose services)."""
-    from dlgen import config as config_mod
     from dlgen import lint as lint_mod
     from dlgen import report
 
     if fmt not in report.FORMATS:
         raise DlgenError(f"unknown format {fmt!r}", "use text, json, sarif or github")
-    if kind not in (None, "dockerfile", "compose", "run"):
-        raise DlgenError(f"unknown kind {kind!r}", "use dockerfile, compose or run")
-    if config is not None and not config.is_file():
-        raise DlgenError(f"config file {config} does not exist", "pass an existing file or drop --config")
-    cfg = config_mod.load(None if no_config else (config or config_mod.find()))
-    threshold = threshold or cfg.failure_threshold or "warning"
-    if threshold not in lint_mod.SEVERITIES:
-        raise DlgenError(f"unknown failure threshold {threshold!r}", "use info, warning or error")
-    try:
-        rules = lint_mod.load_rules(cfg.rule_dirs)
-    except lint_mod.RuleLoadError as exc:
-        raise DlgenError(str(exc), "fix or remove the rule file (rule-dirs in the config)") from None
-    known = {r.id for r in rules} | {r.name for r in rules}
-    disabled = set(cfg.disable) | set(disable or [])
-    for name in sorted(disabled | set(cfg.severity)):
-        if name not in known:
-            raise DlgenError(f"unknown rule {name!r} (in --disable or the config)", "see `dlgen explain --list`")
-    rules = lint_mod.select_rules(rules, disabled)
-    dv = config_mod.parse_docker_version(docker_version) if docker_version else cfg.docker_version
-    ctx = lint_mod.Context(model=model or cfg.model, model_source="--model" if model else
-                           (f"config {cfg.path.name if cfg.path else ''}" if cfg.model else None),
-                           docker_version=dv)
-    fix_errors: list[str] = []
-    if fix or diff:
-        for ff in lint_mod.fix_paths(paths, rules, ctx, kind, write=fix):
-            if diff:
-                typer.echo(lint_mod.unified_diff(ff), nl=False)
-            if ff.error:
-                fix_errors.append(ff.error)
-            elif ff.written:
-                for f in ff.applied:
-                    typer.echo(f"{ff.path}:{f.line}: fixed {f.rule} {f.name}", err=True)
-        if diff and not fix:
-            for err in fix_errors:
-                typer.echo(f"dlgen: error: {err}", err=True)
-            return
-    result = lint_mod.lint_paths(paths, rules, ctx, kind)
-    findings = lint_mod.apply_severity(result.findings, cfg.severity)
-    if fmt == "json":
-        typer.echo(report.as_json(findings))
-    elif fmt == "sarif":
-        typer.echo(report.sarif(findings, rules))
-    elif fmt == "github":
-        if findings:
-            typer.echo(report.github(findings))
-    elif findings:
-        typer.echo(report.text(findings, colour=report.use_colour()))
-    for err in fix_errors + result.input_errors + result.rule_errors:
+    run = lint_mod.run(lint_mod.LintOptions(
+        paths=paths, kind=kind, model=model, threshold=threshold, disable=list(disable or []),
+        docker_version=docker_version, config=config, no_config=no_config, fix=fix, diff=diff))
+    for ff in run.fixes:
+        if diff:
+            typer.echo(lint_mod.unified_diff(ff), nl=False)
+        if ff.written:
+            for f in ff.applied:
+                typer.echo(f"{ff.path}:{f.line}: fixed {f.rule} {f.name}", err=True)
+    if run.linted:
+        if fmt == "json":
+            typer.echo(report.as_json(run.findings))
+        elif fmt == "sarif":
+            typer.echo(report.sarif(run.findings, run.rules))
+        elif fmt == "github":
+            if run.findings:
+                typer.echo(report.github(run.findings))
+        elif run.findings:
+            typer.echo(report.text(run.findings, colour=report.use_colour()))
+    for err in run.errors:
         typer.echo(f"dlgen: error: {err}", err=True)
-    if fix_errors or result.input_errors or result.rule_errors:
-        raise typer.Exit(2)
-    level = lint_mod.SEVERITIES.index(threshold)
-    if any(lint_mod.SEVERITIES.index(f.severity) >= level for f in findings):
-        raise typer.Exit(1)
+    if run.exit_code:
+        raise typer.Exit(run.exit_code)
 
 
 @app.command()

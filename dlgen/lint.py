@@ -382,6 +382,77 @@ def _keepends(text: str) -> list[str]:
     return [c + e for c, e in textfile.split_lines(text)]
 
 
+@dataclass
+class LintOptions:
+    """What `dlgen lint` was asked (the CLI's options, unparsed config names)."""
+    paths: list[str]
+    kind: str | None = None
+    model: str | None = None
+    threshold: str | None = None
+    disable: list[str] = field(default_factory=list)
+    docker_version: str | None = None
+    config: Path | None = None
+    no_config: bool = False
+    fix: bool = False
+    diff: bool = False
+
+
+@dataclass
+class LintRun:
+    """What one `dlgen lint` did: findings (after severity overrides), files fixed, errors, exit code."""
+    rules: list[Rule]
+    findings: list[Finding] = field(default_factory=list)
+    fixes: list[FileFix] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)     # bad input, rule crashes, files not fixable
+    threshold: str = "warning"
+    linted: bool = True                                  # False with --diff alone: nothing was linted
+    exit_code: int = 0                                   # 0 clean, 1 findings at the threshold, 2 errors
+
+
+def run(opts: LintOptions) -> LintRun:
+    """`dlgen lint` without the terminal: config, rules, --fix/--diff, lint, exit policy."""
+    from dlgen import config as config_mod
+    from dlgen.errors import DlgenError
+
+    if opts.kind not in (None, "dockerfile", "compose", "run"):
+        raise DlgenError(f"unknown kind {opts.kind!r}", "use dockerfile, compose or run")
+    if opts.config is not None and not Path(opts.config).is_file():
+        raise DlgenError(f"config file {opts.config} does not exist", "pass an existing file or drop --config")
+    cfg = config_mod.load(None if opts.no_config else (Path(opts.config) if opts.config else config_mod.find()))
+    threshold = opts.threshold or cfg.failure_threshold or "warning"
+    if threshold not in SEVERITIES:
+        raise DlgenError(f"unknown failure threshold {threshold!r}", "use info, warning or error")
+    try:
+        rules = load_rules(cfg.rule_dirs)
+    except RuleLoadError as exc:
+        raise DlgenError(str(exc), "fix or remove the rule file (rule-dirs in the config)") from None
+    known = {r.id for r in rules} | {r.name for r in rules}
+    disabled = set(cfg.disable) | set(opts.disable)
+    for name in sorted(disabled | set(cfg.severity)):
+        if name not in known:
+            raise DlgenError(f"unknown rule {name!r} (in --disable or the config)", "see `dlgen explain --list`")
+    rules = select_rules(rules, disabled)
+    dv = config_mod.parse_docker_version(opts.docker_version) if opts.docker_version else cfg.docker_version
+    source = "--model" if opts.model else (f"config {cfg.path.name if cfg.path else ''}" if cfg.model else None)
+    ctx = Context(model=opts.model or cfg.model, model_source=source, docker_version=dv)
+    out = LintRun(rules=rules, threshold=threshold)
+    if opts.fix or opts.diff:
+        out.fixes = fix_paths(opts.paths, rules, ctx, opts.kind, write=opts.fix)
+        out.errors += [ff.error for ff in out.fixes if ff.error]
+        if opts.diff and not opts.fix:
+            out.linted = False
+            return out
+    result = lint_paths(opts.paths, rules, ctx, opts.kind)
+    out.findings = apply_severity(result.findings, cfg.severity)
+    out.errors += result.input_errors + result.rule_errors
+    level = SEVERITIES.index(threshold)
+    if out.errors:
+        out.exit_code = 2
+    elif any(SEVERITIES.index(f.severity) >= level for f in out.findings):
+        out.exit_code = 1
+    return out
+
+
 def example_kind(rule: Rule, example: str) -> str:
     """How a rule's documented example is read: a Dockerfile, a compose file or a shell line."""
     if rule.target == "dockerfile":

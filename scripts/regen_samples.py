@@ -25,7 +25,7 @@ SAMPLES = [
 
 
 def render_all() -> dict[Path, str]:
-    from dlgen import bundle, cli, spec
+    from dlgen import bundle, spec
 
     out = {}
     for folder, args in SAMPLES:
@@ -35,7 +35,7 @@ def render_all() -> dict[Path, str]:
         for flag in it:
             opts[flag.lstrip("-").replace("-", "_")] = next(it)
         s = spec.build(**opts)
-        for rel, text in bundle.render(s, cli._canonical_command({"kind": "serve", **opts})).items():
+        for rel, text in bundle.render(s, bundle.canonical_command({"kind": "serve", **opts})).items():
             out[Path(folder) / rel] = text
     return out
 
