@@ -15,6 +15,7 @@ from dlgen import __version__, textfile
 from dlgen.errors import DlgenError
 from dlgen.runspec import GpuRequest
 from dlgen.spec import APP_UID, HEARTBEAT_FILE, HF_HOME, DeploySpec
+from dlgen.units import k8s_quantity
 
 # Pinned Python dependencies of the generated app per model task; torch (and torchvision)
 # come with the pytorch/pytorch base image.
@@ -67,14 +68,6 @@ def to_yaml(obj) -> str:
     buf = io.StringIO()
     yaml.dump(obj, buf)
     return buf.getvalue()
-
-
-def k8s_quantity(size: str | None, default: str) -> str:
-    if not size:
-        return default
-    s = size.strip().lower()
-    unit = {"g": "Gi", "m": "Mi", "k": "Ki", "b": ""}.get(s[-1], "")
-    return (s[:-1] if s[-1] in "gmkb" else s) + unit
 
 
 # ------------------------------------------------------------------------ compose / k8s data

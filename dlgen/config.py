@@ -21,7 +21,7 @@ from pathlib import Path
 
 from dlgen import textfile
 from dlgen.errors import DlgenError
-from dlgen.timing import parse_docker_version
+from dlgen.units import parse_docker_version
 
 SEVERITIES = ("info", "warning", "error")
 KEYS = {"disable", "severity", "failure-threshold", "model", "docker-version", "rule-dirs"}

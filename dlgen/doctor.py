@@ -13,6 +13,7 @@ import re
 
 from dlgen import data
 from dlgen.errors import DlgenError
+from dlgen.units import short_size
 
 DEFAULT_SHM = 64 * 2**20     # docker-runtime.md section 5
 LOG_TAIL = 30
@@ -60,15 +61,6 @@ def exit_code_page(code: int) -> str:
 
 
 # ---------------------------------------------------------------------------- diagnosis
-def _size(n: int | None) -> str | None:
-    if not n:
-        return None
-    for unit, div in (("g", 2**30), ("m", 2**20), ("k", 2**10)):
-        if n >= div and n % div == 0:
-            return f"{n // div}{unit}"
-    return f"{n}b"
-
-
 def _traceback_last_line(logs: list[str]) -> str | None:
     for i in range(len(logs) - 1, -1, -1):
         if logs[i].startswith("Traceback (most recent call last)"):
@@ -105,7 +97,7 @@ def diagnose(attrs: dict, logs: list[str]) -> dict:
         "restart_count": restarts,
         "retries_left": max(0, max_retries - restarts) if policy.get("Name") == "on-failure" and max_retries else None,
         "health": health.get("Status"), "failing_streak": health.get("FailingStreak"), "probe_log": probes,
-        "memory_limit": _size(host.get("Memory")), "shm_size": _size(shm), "ipc": host.get("IpcMode"),
+        "memory_limit": short_size(host.get("Memory")), "shm_size": short_size(shm), "ipc": host.get("IpcMode"),
         "gpu_request": gpu, "command": cmd, "log_tail": logs[-LOG_TAIL:],
     }
     facts["restart_loop"] = bool(state.get("Restarting")) or (
@@ -182,7 +174,7 @@ def _exit_cause(f: dict, shell_pid1: bool, code) -> tuple[str, str, list[str]]:
 
 # ---------------------------------------------------------------------------- the engine
 def doctor(name: str | None = None) -> list[dict]:
-    from dlgen.verify import client
+    from dlgen.engine import client
 
     c = client(min_engine=0)
     import docker

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dlgen import data
+from dlgen.sources import pairs
 
 
 # ---------------------------------------------------------------------------- what rules yield
@@ -67,37 +68,21 @@ def image_facts(doc) -> dict:
 
 def chain_instrs(doc, *cmds: str) -> list:
     """Instructions of the final image's chain of stages, in file order."""
-    out = [i for st in reversed(chain(doc)) for i in st.instrs if not cmds or i.cmd in cmds]
-    return out
+    return doc.chain_instrs(*cmds)
 
 
 def env_of(doc) -> dict[str, str]:
     """ENV of the final image (later ENV wins)."""
-    env: dict[str, str] = {}
-    for ins in chain_instrs(doc, "ENV"):
-        for k, v in env_pairs(ins):
-            env[k] = v
-    return env
+    return doc.env()
 
 
 def env_pairs(ins) -> list[tuple[str, str]]:
-    """ENV/LABEL key/value pairs; the parser gives (k, v, k, v, ...), values with their quotes."""
-    vals = list(ins.value)
-    return [(vals[i], _unquote(vals[i + 1]) if i + 1 < len(vals) else "") for i in range(0, len(vals), 2)]
+    """ENV/LABEL key/value pairs, values unquoted."""
+    return pairs(ins)
 
 
 def labels_of(doc) -> dict[str, str]:
-    labels: dict[str, str] = {}
-    for ins in chain_instrs(doc, "LABEL"):
-        for k, v in env_pairs(ins):
-            labels[_unquote(k)] = v
-    return labels
-
-
-def _unquote(v: str) -> str:
-    if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
-        return v[1:-1]
-    return v
+    return doc.labels()
 
 
 def command_argv(ins) -> list[str]:
@@ -118,13 +103,7 @@ def final_command(doc) -> list[str]:
 
 
 def exposed_ports(doc) -> list[int]:
-    ports = []
-    for ins in chain_instrs(doc, "EXPOSE"):
-        for v in ins.value:
-            p = doc.resolve(v).split("/")[0]
-            if p.isdigit():
-                ports.append(int(p))
-    return ports
+    return doc.exposed_ports()
 
 
 PORT_FLAG = re.compile(r"^--?(port|p|http-port|listen-port)$")

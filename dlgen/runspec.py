@@ -11,7 +11,7 @@ import re
 import shlex
 from dataclasses import dataclass, field, replace
 
-from dlgen.timing import format_duration, parse_duration
+from dlgen.units import format_duration, parse_duration
 
 SECRET_NAME_RE = re.compile(
     r"^(HF_TOKEN|HUGGING_FACE_HUB_TOKEN|HUGGINGFACE_TOKEN|WANDB_API_KEY|OPENAI_API_KEY|NGC_API_KEY"

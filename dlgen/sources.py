@@ -77,6 +77,35 @@ class DockerfileDoc:
     def final(self) -> Stage:
         return self.stages[-1]
 
+    def chain_instrs(self, *cmds: str) -> list[Instr]:
+        """Instructions of the final image's chain of stages, in file order (all, or of ``cmds``)."""
+        return [i for st in reversed(self.chain) for i in st.instrs if not cmds or i.cmd in cmds]
+
+    def labels(self) -> dict[str, str]:
+        """LABELs of the final image (later ones win), quotes removed."""
+        out: dict[str, str] = {}
+        for ins in self.chain_instrs("LABEL"):
+            for k, v in pairs(ins):
+                out[unquote(k)] = v
+        return out
+
+    def env(self) -> dict[str, str]:
+        """ENV of the final image (later ENV wins)."""
+        out: dict[str, str] = {}
+        for ins in self.chain_instrs("ENV"):
+            for k, v in pairs(ins):
+                out[k] = v
+        return out
+
+    def exposed_ports(self) -> list[int]:
+        ports = []
+        for ins in self.chain_instrs("EXPOSE"):
+            for v in ins.value:
+                p = self.resolve(v).split("/")[0]
+                if p.isdigit():
+                    ports.append(int(p))
+        return ports
+
     @functools.cached_property
     def chain(self) -> list[Stage]:
         """The final stage and the local stages it builds FROM, final first (computed once)."""
@@ -106,6 +135,18 @@ class DockerfileDoc:
                 return self.args[name]
             return m.group(2) if m.group(2) is not None else m.group(0)
         return re.sub(r"\$\{(\w+)(?::?-([^}]*))?\}|\$(\w+)", sub, text)
+
+
+def pairs(ins: Instr) -> list[tuple[str, str]]:
+    """ENV/LABEL key/value pairs; the parser gives (k, v, k, v, ...), values with their quotes."""
+    vals = list(ins.value)
+    return [(vals[i], unquote(vals[i + 1]) if i + 1 < len(vals) else "") for i in range(0, len(vals), 2)]
+
+
+def unquote(v: str) -> str:
+    if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
+        return v[1:-1]
+    return v
 
 
 def parse_dockerfile(text: str, path: str = "Dockerfile") -> DockerfileDoc:

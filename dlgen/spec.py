@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from dlgen import catalog, data, matrix, timing
+from dlgen import catalog, data, matrix, timing, units
 from dlgen.catalog import Model
 from dlgen.errors import DlgenError
 from dlgen.runspec import Health, Port, RunSpec, Volume
@@ -164,14 +164,11 @@ def _validate_gpus(gpus: str) -> str:
 
 
 MIN_GPU_SHM_BYTES = 2**30
-_UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30}
-
-
 def _size_bytes(text: str) -> float:
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)([bkmg]?)", text.strip().lower())
-    if not m:
+    n = units.size_bytes(text)
+    if n is None:
         raise DlgenError(f"invalid size {text!r}", "write it like 2g or 8g")
-    return float(m.group(1)) * _UNITS[m.group(2)]
+    return n
 
 
 def build(*, model: str | None = None, params: str | None = None, dtype: str | None = None,

@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from dlgen.units import format_duration, parse_docker_version, parse_duration  # noqa: F401  (re-exported)
+
 # Cold safetensors load throughput, GB/s. The lowest cold figure measured on an H100 VM was
 # 0.61 GB/s (1 GB file; 0.61-1.38 GB/s over 1-16 GB), and a default-loader read on an A10G GP3
 # volume was ~0.3 GB/s (published A10G / GP3 measurement). 0.6 with a
@@ -112,44 +114,3 @@ def health_timing(weights_gb: float, boot_s: float, warmup_s: float, *,
 def for_server(weights_gb: float, server: dict, **kw) -> Timing:
     """health_timing with the boot/warm-up figures of a server preset (dlgen/data/servers.yaml)."""
     return health_timing(weights_gb, float(server["boot_s"]), float(server["warmup_s"]), **kw)
-
-
-def parse_docker_version(text: str | None, what: str = "--docker-version") -> float | None:
-    """'24', '26.1', 'v26.1.5' -> 24.0 / 26.1 (major.minor); None stays None."""
-    import re
-
-    from dlgen.errors import DlgenError
-
-    if text is None:
-        return None
-    m = re.fullmatch(r"\s*v?(\d+)(?:\.(\d+))?(?:\.\d+)?(?:[-+][\w.]*)?\s*", str(text))
-    if not m:
-        raise DlgenError(f"cannot read {what} {text!r}", "give the engine's version, e.g. 24 or 26.1")
-    return float(f"{m.group(1)}.{m.group(2) or 0}")
-
-
-def format_duration(seconds: float) -> str:
-    """Docker duration syntax: 90 -> '90s'."""
-    s = int(seconds) if float(seconds).is_integer() else seconds
-    return f"{s}s"
-
-
-def parse_duration(text: str) -> float:
-    """Docker/compose duration ('1m30s', '90s', '1.5m', '500ms', '2h') -> seconds."""
-    import re
-
-    t = text.strip().lower()
-    if not t:
-        raise ValueError("empty duration")
-    if re.fullmatch(r"\d+(\.\d+)?", t):  # compose accepts bare numbers (seconds)
-        return float(t)
-    units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-    total, pos = 0.0, 0
-    for m in re.finditer(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", t):
-        if m.start() != pos:
-            raise ValueError(f"bad duration {text!r}")
-        total += float(m.group(1)) * units[m.group(2)]
-        pos = m.end()
-    if pos != len(t):
-        raise ValueError(f"bad duration {text!r}")
-    return total

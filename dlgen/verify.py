@@ -17,32 +17,13 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 
+from dlgen.engine import MIN_ENGINE, client  # noqa: F401  (re-exported for callers)
 from dlgen.errors import DlgenError
 from dlgen.runspec import RunSpec
 
-MIN_ENGINE = 25          # HEALTHCHECK --start-interval needs Engine 25 / API 1.44 (docker-runtime.md 1.3)
 POLL_S = 0.2
 STOP_GRACE_S = 10        # docker stop's default grace period (docker-runtime.md section 4)
 LOG_LINES = 20
-
-
-def client(min_engine: int = MIN_ENGINE):
-    """A Docker SDK client for a reachable engine >= min_engine, else a one-line DlgenError."""
-    try:
-        import docker
-    except ImportError:  # pragma: no cover - docker is a dependency
-        raise DlgenError("the docker Python package is missing", "pip install docker") from None
-    try:
-        c = docker.from_env(timeout=600)
-        version = c.version()
-    except Exception as exc:
-        raise DlgenError(f"no Docker engine reachable ({type(exc).__name__})",
-                         "start Docker (or scripts/test-engine.sh up) and check DOCKER_HOST") from None
-    major = int(str(version.get("Version", "0")).split(".")[0] or 0)
-    if major < min_engine:
-        raise DlgenError(f"Docker Engine {version.get('Version')} is too old: HEALTHCHECK --start-interval needs "
-                         f"Engine {min_engine} or newer", "upgrade the engine (scripts/test-engine.sh up shows how)")
-    return c
 
 
 # ---------------------------------------------------------------------------- the bundle
@@ -71,13 +52,13 @@ def bundle_run_spec(bundle: Path) -> RunSpec:
 
 def readiness(bundle: Path) -> tuple[int | None, str | None]:
     """(container port, readiness path) from the Dockerfile's dlgen labels and EXPOSE."""
-    from dlgen import data, rulekit
+    from dlgen import data
     from dlgen.sources import parse_dockerfile
 
     doc = parse_dockerfile((bundle / "Dockerfile").read_text(), str(bundle / "Dockerfile"))
-    labels = rulekit.labels_of(doc)
+    labels = doc.labels()
     preset = data.servers()["servers"].get(labels.get("ai.dlgen.server", ""), {})
-    ports = rulekit.exposed_ports(doc)
+    ports = doc.exposed_ports()
     path = preset.get("readiness") or None
     port = ports[0] if ports else (preset.get("port") or None)
     return (port, path) if path and port else (None, None)

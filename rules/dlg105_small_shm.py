@@ -21,13 +21,7 @@ FAIL = ["docker run --gpus all pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime pyt
 PASS = ["docker run --gpus all ollama/ollama:0.5.7\n",
         "docker run --gpus all --shm-size=8g pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime python train.py\n",
         "docker run --gpus all --ipc=host pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime python train.py\n"]
-UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30}
-
-
-def size_bytes(text):
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([bkmg]?)b?\s*", str(text).lower())
-    return float(m.group(1)) * UNITS[m.group(2)] if m else None
-
+from dlgen.units import size_bytes  # noqa: E402
 
 # GPU servers that do not run PyTorch (no DataLoader workers, no NCCL shared memory).
 NOT_TORCH = re.compile(r"ollama/|llama\.cpp|ggml-org|open-webui", re.IGNORECASE)
