@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dlgen import data
+from dlgen import data, probes
 from dlgen.sources import pairs
 
 
@@ -322,11 +322,7 @@ def render_instr(ins, flags=None, value=None, json_form=None) -> str:
     return f"{head} {body}"
 
 
-def python_probe(python: str, url: str) -> list[str]:
-    """A probe with no tool but the interpreter: exits 1 on refused connections and HTTP errors."""
-    code = ("import sys, urllib.request; "
-            f"sys.exit(0 if urllib.request.urlopen({url!r}, timeout=5).status < 400 else 1)")
-    return [python or "python", "-c", code]
+python_probe = probes.python_probe
 
 
 URL_RE = re.compile(r"https?://[^\s\"'|;&)]+")
@@ -382,12 +378,7 @@ def preset_probe(doc, server: str | None, ctx) -> tuple[list[str], str] | None:
     ports = sorted(command_ports(final_command(doc)))
     url = f"http://127.0.0.1:{ports[0] if ports else p['port']}{p['readiness']}"
     facts = image_facts(doc)
-    if p.get("probe") == "curl" and facts.get("curl"):
-        return ["curl", "-fsS", "-o", "/dev/null", "--max-time", "5", url], url
-    if facts.get("python"):
-        return python_probe(facts["python"], url), url
-    if facts.get("curl"):
-        return ["curl", "-fsS", "-o", "/dev/null", "--max-time", "5", url], url
-    if facts.get("wget"):
-        return ["wget", "-q", "-T", "5", "-O", "/dev/null", url], url
-    return None
+    tool = probes.choose_tool(p.get("probe") or "python", facts)
+    if tool is None:
+        return None
+    return probes.http_command(tool, url, facts.get("python") or "python"), url

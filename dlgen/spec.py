@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from dlgen import catalog, data, matrix, timing, units
+from dlgen import catalog, data, matrix, probes, timing, units
 from dlgen.catalog import Model
 from dlgen.errors import DlgenError
 from dlgen.runspec import Health, Port, RunSpec, Volume
@@ -251,8 +251,8 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
     # ---- probe: only a tool the image is known to have (DLG014)
     port_ = port if port is not None else (preset["port"] or None)
     tool = preset["probe"]
-    if tool in ("curl", "wget") and facts.get(tool) is not True:
-        tool = "python"
+    if tool in probes.HTTP_TOOLS:
+        tool = probes.choose_tool(tool, facts) or "python"
     if tool in ("python", "heartbeat") and not python_cmd:
         raise DlgenError(f"{base_image} has no python for the health probe",
                          "pick an image with python, or a server preset whose image has curl")
@@ -310,8 +310,4 @@ def _probe(tool: str, python_cmd: str, port: int | None, preset: dict) -> Probe:
                                    "--max-age", str(HEARTBEAT_MAX_AGE_S)],
                      heartbeat=HEARTBEAT_FILE, max_age_s=HEARTBEAT_MAX_AGE_S)
     url = f"http://127.0.0.1:{port}{preset['readiness']}"
-    if tool == "python":
-        return Probe("python", [python_cmd, "/app/probe.py"], url=url)
-    if tool == "curl":
-        return Probe("curl", ["curl", "-fsS", "-o", "/dev/null", "--max-time", "5", url], url=url)
-    return Probe("wget", ["wget", "-q", "-T", "5", "-O", "/dev/null", url], url=url)
+    return Probe(tool, probes.http_command(tool, url, python_cmd, probe_file="/app/probe.py"), url=url)
