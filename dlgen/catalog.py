@@ -11,7 +11,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from dlgen import data
+from dlgen import reference
 from dlgen.errors import DlgenError
 
 # Bytes per parameter of each dtype (fp32 4, bf16/fp16 2, fp8/int8 1, int4 0.5).
@@ -89,7 +89,7 @@ def _entry_model(entry: dict) -> Model:
 
 def _index() -> dict[str, dict]:
     idx: dict[str, dict] = {}
-    for e in data.models():
+    for e in reference.models():
         for key in [e["name"], *e.get("aliases", []), e["hf_id"]]:
             idx[key.lower()] = e
     return idx
@@ -151,15 +151,15 @@ def _check_text(what: str, value: str) -> None:
 
 def timing_table(server: str, docker_version: str | None = None) -> list[dict]:
     """Every catalog model with the health timings `dlgen new` would emit for ``server``."""
-    from dlgen import data, timing
+    from dlgen import reference, timing
 
-    servers = data.servers()["servers"]
+    servers = reference.servers()["servers"]
     if server not in servers:
         raise DlgenError(f"unknown server {server!r}", f"use one of {', '.join(servers)}")
     preset = servers[server]
     dv = timing.parse_docker_version(docker_version)
     rows = []
-    for entry in data.models():
+    for entry in reference.models():
         m = _entry_model(entry)
         t = timing.for_server(m.weights_gb, preset, docker_version=dv)
         rows.append({"model": m.name, "task": m.task, "params_b": round(m.params / 1e9, 3), "dtype": m.dtype,

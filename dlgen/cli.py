@@ -92,13 +92,13 @@ def models(
     docker_version: str | None = typer.Option(None, "--docker-version"),
 ):
     """The model catalog with sizes and the health timings dlgen would emit."""
-    from dlgen import catalog, data, timing
+    from dlgen import catalog, reference, timing
 
     if fmt not in ("text", "markdown", "json"):
         raise DlgenError(f"unknown format {fmt!r}", "use text, markdown or json")
-    server = server or data.servers()["defaults"]["serve"]
+    server = server or reference.servers()["defaults"]["serve"]
     rows = catalog.timing_table(server, docker_version)
-    preset = data.servers()["servers"][server]
+    preset = reference.servers()["servers"][server]
     if fmt == "json":
         import json
 

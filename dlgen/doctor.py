@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from dlgen import data
+from dlgen import reference
 from dlgen.errors import DlgenError
 from dlgen.units import short_size
 
@@ -22,14 +22,14 @@ PROBE_MISSING = re.compile(r"executable file not found|: not found|No such file 
 
 # ---------------------------------------------------------------------------- exit codes
 def signal_name(n: int) -> str | None:
-    return data.load("exit_codes")["signals"].get(n)
+    return reference.load("exit_codes")["signals"].get(n)
 
 
 def exit_code_info(code: int) -> dict:
     """Meaning, causes, what to check and what to change for one exit code."""
     if code < 0 or code > 255:
         raise DlgenError(f"exit code {code} is outside 0-255", "container exit codes are 0-255")
-    table = data.load("exit_codes")["codes"]
+    table = reference.load("exit_codes")["codes"]
     info = dict(table.get(code) or {})
     sig = signal_name(code - 128) if code > 128 else None
     if not info:

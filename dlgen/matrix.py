@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dlgen import data
+from dlgen import reference
 from dlgen.errors import DlgenError
 
 
@@ -22,7 +22,7 @@ class TorchBase:
 
     @property
     def driver_floor(self) -> str:
-        return data.torch_matrix()["driver_floor"][self.cuda.split(".")[0]]
+        return reference.torch_matrix()["driver_floor"][self.cuda.split(".")[0]]
 
 
 def _vkey(v: str) -> tuple[int, ...]:
@@ -30,7 +30,7 @@ def _vkey(v: str) -> tuple[int, ...]:
 
 
 def rows() -> list[dict]:
-    return data.torch_matrix()["torch"]
+    return reference.torch_matrix()["torch"]
 
 
 def find_torch(version: str) -> dict | None:
@@ -57,7 +57,7 @@ def choose(torch: str | None, cuda: str | None, variant: str = "runtime") -> Tor
     """Pick a published pytorch/pytorch tag for the requested torch and/or CUDA."""
     if variant not in ("runtime", "devel"):
         raise DlgenError(f"unknown image variant {variant!r}", "use runtime or devel")
-    m = data.torch_matrix()
+    m = reference.torch_matrix()
     want_cuda = normalize_cuda(cuda) if cuda else None
     if torch:
         row = find_torch(torch)

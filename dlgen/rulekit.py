@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dlgen import data, probes
+from dlgen import probes, reference
 from dlgen.sources import pairs
 
 
@@ -63,7 +63,7 @@ def base_image(doc) -> str:
 
 
 def image_facts(doc) -> dict:
-    return data.image_facts(base_image(doc)) or {}
+    return reference.image_facts(base_image(doc)) or {}
 
 
 def chain_instrs(doc, *cmds: str) -> list:
@@ -132,14 +132,14 @@ def server_signs() -> list[tuple[str, re.Pattern]]:
 
 @functools.cache
 def _server_signs() -> list[tuple[str, re.Pattern]]:
-    servers = data.servers()["servers"]
+    servers = reference.servers()["servers"]
     ranked = sorted((p.get("detect_rank", 1000), name) for name, p in servers.items() if p.get("detect"))
     return [(name, re.compile(servers[name]["detect"])) for _, name in ranked]
 
 
 def model_servers() -> tuple[str, ...]:
     """Presets that load a model (servers.yaml serves_model)."""
-    return tuple(n for n, p in data.servers()["servers"].items() if p.get("serves_model"))
+    return tuple(n for n, p in reference.servers()["servers"].items() if p.get("serves_model"))
 
 
 SERVING = re.compile(r"\b(vllm|uvicorn|gunicorn|fastapi|text-generation-launcher|tritonserver|torchserve|"
@@ -147,7 +147,7 @@ SERVING = re.compile(r"\b(vllm|uvicorn|gunicorn|fastapi|text-generation-launcher
 
 
 def server_of(*texts: str, label: str | None = None) -> str | None:
-    if label and label in data.servers()["servers"]:
+    if label and label in reference.servers()["servers"]:
         return label
     joined = " ".join(t for t in texts if t)
     for name, sign in server_signs():
@@ -158,8 +158,8 @@ def server_of(*texts: str, label: str | None = None) -> str | None:
 
 def preset(name: str | None) -> dict:
     """A server preset; the plain python server (shortest boot) when unknown, so estimates err low."""
-    servers = data.servers()["servers"]
-    default = data.servers()["defaults"]["serve"]
+    servers = reference.servers()["servers"]
+    default = reference.servers()["defaults"]["serve"]
     return servers.get(name or default) or servers[default]
 
 
@@ -213,7 +213,7 @@ def model_from_words(words: list[str]):
 
 
 def _model_after() -> list[list[str]]:
-    return [list(p["model_after"]) for p in data.servers()["servers"].values() if p.get("model_after")]
+    return [list(p["model_after"]) for p in reference.servers()["servers"].values() if p.get("model_after")]
 
 
 def model_from_env(env: dict) -> tuple[object, str] | None:

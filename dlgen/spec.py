@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from dlgen import catalog, data, matrix, probes, timing, units
+from dlgen import catalog, matrix, probes, reference, timing, units
 from dlgen.catalog import Model
 from dlgen.errors import DlgenError
 from dlgen.runspec import Health, Port, RunSpec, Volume
@@ -185,7 +185,7 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
         check_option(flag, value)
     if kind not in KINDS:
         raise DlgenError(f"unknown kind {kind!r}", f"use one of {', '.join(KINDS)}")
-    servers = data.servers()
+    servers = reference.servers()
     server = server or servers["defaults"][kind]
     if server not in servers["servers"]:
         raise DlgenError(f"unknown server {server!r}", f"use one of {', '.join(servers['servers'])}")
@@ -244,7 +244,7 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
             raise DlgenError(f"the {server} preset uses its project's image {preset['image']}",
                              "drop --torch/--cuda/--variant, or pass --image to pick another tag")
         base_image = preset["image"]
-    facts = data.image_facts(base_image) or {"curl": None, "wget": None, "python": "python", "nvcc": None,
+    facts = reference.image_facts(base_image) or {"curl": None, "wget": None, "python": "python", "nvcc": None,
                                              "torch": None, "gpu": True, "source": "unknown image"}
 
     python_cmd = facts.get("python") or ""

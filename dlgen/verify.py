@@ -52,12 +52,12 @@ def bundle_run_spec(bundle: Path) -> RunSpec:
 
 def readiness(bundle: Path) -> tuple[int | None, str | None]:
     """(container port, readiness path) from the Dockerfile's dlgen labels and EXPOSE."""
-    from dlgen import data
+    from dlgen import reference
     from dlgen.sources import parse_dockerfile
 
     doc = parse_dockerfile((bundle / "Dockerfile").read_text(), str(bundle / "Dockerfile"))
     labels = doc.labels()
-    preset = data.servers()["servers"].get(labels.get("ai.dlgen.server", ""), {})
+    preset = reference.servers()["servers"].get(labels.get("ai.dlgen.server", ""), {})
     ports = doc.exposed_ports()
     path = preset.get("readiness") or None
     port = ports[0] if ports else (preset.get("port") or None)

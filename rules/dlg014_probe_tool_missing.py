@@ -9,7 +9,7 @@ Use instead: a standard-library Python probe, or install the tool in a RUN.
 
 import re
 
-from dlgen import data, rulekit
+from dlgen import reference, rulekit
 
 ID = "DLG014"
 NAME = "probe-tool-missing"
@@ -43,7 +43,7 @@ def _installed(doc, stages, tool):
 def check(doc, ctx):
     chain = rulekit.chain(doc)
     base = doc.resolve(chain[-1].base)
-    facts = data.image_facts(base)
+    facts = reference.image_facts(base)
     if not facts:
         return
     for hc in doc.final.find("HEALTHCHECK"):

@@ -10,7 +10,7 @@ Use instead: `docker run --gpus all ...`, or a compose GPU reservation.
 
 import re
 
-from dlgen import data, rulekit
+from dlgen import reference, rulekit
 
 ID = "DLG101"
 NAME = "no-gpu-request"
@@ -37,7 +37,7 @@ def check(spec, ctx):
     if NOT_NVIDIA.search(spec.image or "") or "cpu" in spec.service.lower() \
             or any("cpu" in str(p).lower() for p in spec.extra.get("profiles") or []):
         return
-    facts = data.image_facts(spec.image) if spec.image else None
+    facts = reference.image_facts(spec.image) if spec.image else None
     gpu_image = (facts and facts.get("gpu")) or GPU_IMAGE.search(spec.image or "")
     if gpu_image or GPU_COMMAND.search(" ".join(spec.full_command())):
         where = f"service {spec.service}" if spec.service else "docker run"

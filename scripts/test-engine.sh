@@ -31,7 +31,7 @@ ROOTFS_IMAGE=dlgen-standin/debian:bookworm
 # devel) and the python image of the tensorboard preset.
 TORCH_IMAGES="$(cd "$HERE/.." && python3 -c 'from dlgen import matrix; b = matrix.choose(None, None); print(b.image, b.image.replace("-runtime", "-devel"))' 2>/dev/null \
   || echo pytorch/pytorch:2.10.0-cuda12.8-cudnn9-runtime pytorch/pytorch:2.10.0-cuda12.8-cudnn9-devel)"
-PYTHON_IMAGES="$(cd "$HERE/.." && python3 -c 'from dlgen import data; print(data.servers()["python_image"])' 2>/dev/null \
+PYTHON_IMAGES="$(cd "$HERE/.." && python3 -c 'from dlgen import reference; print(reference.servers()["python_image"])' 2>/dev/null \
   || echo python:3.11-slim-bookworm)"
 STANDIN_TORCH=2.13.0
 

@@ -1,11 +1,11 @@
 import pytest
 
-from dlgen import catalog, data, matrix
+from dlgen import catalog, matrix, reference
 from dlgen.errors import DlgenError
 
 
 def test_catalog_covers_the_families():
-    models = data.models()
+    models = reference.models()
     assert len(models) >= 30
     names = " ".join(m["name"] for m in models)
     for family in ("llama-3.2-1b", "llama-8b", "llama-70b", "llama-405b", "mistral", "mixtral", "qwen",

@@ -9,14 +9,14 @@ import dockerfile
 import pytest
 from ruamel.yaml import YAML
 
-from dlgen import bundle, data
+from dlgen import bundle, reference
 from dlgen import spec as spec_mod
 from dlgen.runspec import RunSpec
 from tests.conftest import tool
 
 KINDS = spec_mod.KINDS
-MODELS = [m["name"] for m in data.models()]
-SERVE_PRESETS = [n for n, s in data.servers()["servers"].items() if "serve" in s["kinds"]]
+MODELS = [m["name"] for m in reference.models()]
+SERVE_PRESETS = [n for n, s in reference.servers()["servers"].items() if "serve" in s["kinds"]]
 CASES = [(m, k, None) for m in MODELS for k in KINDS] + [("llama-8b", "serve", s) for s in SERVE_PRESETS]
 yaml = YAML(typ="safe", pure=True)
 
@@ -70,7 +70,7 @@ def test_command_in_exec_form_and_probe_tool_exists(bundles):
         h = health[0]
         assert h.json and h.value[0] == "CMD", key
         tool_name = h.value[1]
-        facts = data.image_facts(spec.base_image)
+        facts = reference.image_facts(spec.base_image)
         if tool_name in ("curl", "wget"):
             assert facts[tool_name] is True, (key, tool_name)
         else:

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from dlgen import data
+from dlgen import reference
 from tests.conftest import ROOT, run_dlgen
 
 # Hugging Face's text-embeddings-inference: port 80, /health, curl in the image (its Dockerfile).
@@ -79,7 +79,7 @@ def test_no_preset_name_is_a_string_literal_in_dlgen():
     vocabulary are left out: `python` (an image kind and the interpreter), `shell` (a file kind),
     `tensorboard` (a workload kind)."""
     other_vocabulary = {"python", "shell", "tensorboard"}
-    names = set(data.servers()["servers"]) - other_vocabulary
+    names = set(reference.servers()["servers"]) - other_vocabulary
     found = []
     for f in sorted((ROOT / "dlgen").glob("*.py")):
         for node in ast.walk(ast.parse(f.read_text())):

@@ -8,7 +8,7 @@ import pytest
 
 from dlgen import lint, timing
 from dlgen.catalog import find
-from dlgen.data import servers
+from dlgen.reference import servers
 from dlgen.sources import parse_dockerfile
 
 RULES = {r.id: r for r in lint.load_rules()}

@@ -1,10 +1,10 @@
 import pytest
 
-from dlgen import catalog, data, timing
+from dlgen import catalog, reference, timing
 
 
 def preset(name="python"):
-    return data.servers()["servers"][name]
+    return reference.servers()["servers"][name]
 
 
 def start_period(model, server="python", **kw):
@@ -18,7 +18,7 @@ def test_start_periods_grow_with_model_size():
 
 
 def test_every_catalog_model_is_ordered_by_weight_size():
-    pairs = sorted((catalog.find(e["name"]).weights_gb, start_period(e["name"])) for e in data.models())
+    pairs = sorted((catalog.find(e["name"]).weights_gb, start_period(e["name"])) for e in reference.models())
     periods = [p for _, p in pairs]
     assert periods == sorted(periods)
 
@@ -46,7 +46,7 @@ def test_constants_are_overridable():
 
 
 def test_kubernetes_budget_covers_start_period():
-    for e in data.models():
+    for e in reference.models():
         for server in ("python", "vllm", "tgi"):
             t = timing.for_server(catalog.find(e["name"]).weights_gb, preset(server))
             assert t.k8s_startup_budget_s >= t.start_period_s

@@ -1,4 +1,5 @@
-"""Reference data shipped in dlgen/data/*.yaml, loaded once per process."""
+"""Reference data shipped in dlgen/data/*.yaml (models, servers, images, torch/CUDA matrix, exit
+codes), loaded once per process. (Named so it does not shadow the dlgen.data package of YAML files.)"""
 
 from __future__ import annotations
 
