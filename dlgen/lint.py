@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -323,8 +324,12 @@ def fix_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context,
             broken |= {f.rule for f in chosen}
             continue
         after, _ = lint_text(new, path, kind, rules, ctx)
-        left = {(f.rule, f.message) for f in after}
-        failed = {f.rule for f in chosen if (f.rule, f.message) in left}
+        # a fix worked if its finding is gone: count (rule, message) pairs, since the same finding
+        # may stand on other lines this pass did not touch
+        before_n = Counter((f.rule, f.message) for f in findings)
+        after_n = Counter((f.rule, f.message) for f in after)
+        chosen_n = Counter((f.rule, f.message) for f in chosen)
+        failed = {rule for (rule, msg), n in chosen_n.items() if after_n[(rule, msg)] > before_n[(rule, msg)] - n}
         if failed:  # the file does not read the way the fix assumed: leave these rules alone
             broken |= failed
             continue

@@ -262,9 +262,16 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
     consts = timing.Constants().override(disk_gbps=disk_gbps, margin=margin)
     tm = timing.for_server(mdl.weights_gb, preset, constants=consts, docker_version=dv,
                            start_period_s=start_period)
+    if start_period is not None and start_period < tm.load_s:   # DLG012 would report the bundle
+        raise DlgenError(f"--start-period {start_period} is below the estimated load time of {mdl.name} "
+                         f"({tm.load_s:.0f} s): the container would be marked unhealthy while it loads",
+                         f"give at least {int(-(-tm.load_s // 1))}, or leave it out for {tm.start_period_s}")
 
     kd = KIND_DEFAULTS[kind]
     gpu_wanted = kd["gpu"] and facts.get("gpu", True)
+    if gpus and not kd["gpu"]:
+        raise DlgenError(f"the {kind} kind runs without a GPU (nothing in it uses one)",
+                         "drop --gpus, or use --kind serve/train/notebook/dev")
     gpus_ = _validate_gpus(gpus) if gpus else ("all" if gpu_wanted else None)
     ipc, shm = kd["ipc"], kd["shm_size"]
     if preset.get("ipc") or preset.get("shm_size"):   # what the server's documentation asks for

@@ -69,6 +69,9 @@ def test_no_overwrite_without_force(tmp_path, dlgen):
     (["--model", "llama-8b", "--image", "repo/x:1\u2028a: b"], ["invalid --image", "U+2028"]),
     (["--model", "llama-8b", "--image", "repo/x:1;rm"], ["invalid --image"]),
     (["--model", "llama-8b", "--torch", "2.6\u0085"], ["invalid --torch", "U+0085"]),
+    # found by the long fuzz run: options whose bundle its own linter would reject
+    (["--model", "llama-8b", "--start-period", "1"], ["--start-period 1", "below the estimated load"]),
+    (["--kind", "tensorboard", "--gpus", "all"], ["runs without a GPU"]),
     (["--model", "llama-8b", "--kind", "batch"], ["unknown kind"]),
     (["--model", "llama-8b", "--server", "vllm", "--kind", "train"], ["does not run kind"]),
     (["--model", "llama-8b", "--restart", "sometimes"], ["restart policy"]),

@@ -91,6 +91,16 @@ def test_fix_keeps_every_instruction_buildkit_saw(fixable):
         assert len(after.instrs) >= len(before.instrs), name   # fixes add or rewrite, never drop
 
 
+def test_fix_repairs_the_same_finding_on_several_lines_in_one_run():
+    """Found by the long fuzz run: two instructions with the same finding, one also needing another
+    fix; the first run must repair both, so that a second run changes nothing."""
+    text = ("FROM python:3.11-slim\nRUN pip install --no-cache-dir torch>=2\nRUN echo a && \\\n"
+            "    pip install torch>=2 && \\\n    echo b\nCMD [\"python\"]\n")
+    once = fix(text)
+    assert fix(once) == once
+    assert once.count('"torch>=2"') == 2 and once.count("--no-cache-dir") == 2
+
+
 def test_fix_keeps_crlf_and_mixed_line_ends(fixable):
     for name, text, fixed in fixable[:8]:
         crlf = text.replace("\n", "\r\n")
