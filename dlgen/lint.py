@@ -145,7 +145,7 @@ def _ignores_by_line(lines: list[str]) -> list[set[str]]:
     block: set[str] = set()
     for text in lines:
         out.append(block)
-        if text.strip().startswith("#"):
+        if textfile.lstrip(text).startswith("#"):
             m = IGNORE_RE.search(text)
             block = block | {x.strip() for x in m.group(1).split(",") if x.strip()} if m else block
         else:

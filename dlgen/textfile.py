@@ -52,6 +52,24 @@ def split_lines(text: str) -> list[tuple[str, str]]:
     return out
 
 
+# What BuildKit trims as white space (Go's unicode.IsSpace): Python's str.isspace() less the
+# separators \x1c-\x1f, which Go treats as ordinary characters.
+_NOT_GO_SPACE = "\x1c\x1d\x1e\x1f"
+
+
+def is_blank(line: str) -> bool:
+    """True when BuildKit sees nothing on the line (only Go white space, or nothing)."""
+    return all(c.isspace() and c not in _NOT_GO_SPACE for c in line)
+
+
+def lstrip(line: str) -> str:
+    """The line without the leading white space BuildKit trims."""
+    i = 0
+    while i < len(line) and line[i].isspace() and line[i] not in _NOT_GO_SPACE:
+        i += 1
+    return line[i:]
+
+
 def lines(text: str) -> list[str]:
     """The lines as BuildKit counts them (line N is ``lines(text)[N - 1]``), without their endings."""
     return [content for content, _ in split_lines(text)]

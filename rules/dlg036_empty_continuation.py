@@ -8,7 +8,7 @@ hide where an instruction really ends when someone edits the file.
 Use instead: delete the blank line (`--fix`), or use a `#` comment line.
 """
 
-from dlgen import rulekit
+from dlgen import rulekit, textfile
 
 ID = "DLG036"
 NAME = "empty-continuation"
@@ -28,7 +28,7 @@ def check(doc, ctx):
     for ins in doc.instrs:
         if ins.end_line <= ins.line or ins.heredocs:
             continue
-        blank = [n for n in range(ins.line + 1, ins.end_line + 1) if n <= len(lines) and not lines[n - 1].strip()]
+        blank = [n for n in range(ins.line + 1, ins.end_line + 1) if n <= len(lines) and textfile.is_blank(lines[n - 1])]
         if blank:
             yield rulekit.Hit(line=blank[0], message=f"blank line inside the continued {ins.cmd} (line {ins.line}): BuildKit "
                                            "will reject this", hint="delete the blank line", fix=tuple(rulekit.Edit(n, n, "") for n in blank))

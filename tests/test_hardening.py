@@ -470,3 +470,13 @@ def test_engine_install_plan_changes_no_installed_package():
     # the refusal itself: a package whose trixie build upgrades an installed one is refused, with the list
     bad = subprocess.run([str(script), "plan", "libseccomp2/trixie"], capture_output=True, text=True, timeout=600)
     assert bad.returncode == 3 and "refusing" in bad.stderr and "libseccomp2 [" in bad.stderr, bad.stderr
+
+
+def test_blank_means_what_buildkit_trims():
+    """Found by the long fuzz run: Python's strip() removes \\x1c-\\x1f, Go's (BuildKit's) does not, so a
+    continuation line holding only \\x1c is content to BuildKit and must not be deleted as blank."""
+    sep = "FROM python:3.11-slim\nRUN echo a && \\\n\x1c\n    echo b\n"
+    assert fix(sep) == sep
+    assert len(parse_dockerfile(fix(sep)).instrs) == len(parse_dockerfile(sep).instrs)
+    ff = "FROM python:3.11-slim\nRUN echo a && \\\n\x0c\n    echo b\n"   # form feed is Go white space
+    assert "\x0c" not in fix(ff) and len(parse_dockerfile(fix(ff)).instrs) == 2
