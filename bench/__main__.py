@@ -261,7 +261,8 @@ def main(argv=None) -> int:
         rows = [r for r in saved["rows"] if r.get("key") not in keys and not
                 (r.get("key") is None and r["row"].startswith("fuzz:") and "fuzz" in keys)] + new
         saved["rows"] = rows
-        saved.setdefault("partial_runs", []).append({"only": sorted(wanted), "when": time.strftime(
+        saved["partial_runs"] = [p for p in saved.get("partial_runs", []) if p["only"] != sorted(wanted)]
+        saved["partial_runs"].append({"only": sorted(wanted), "when": time.strftime(
             "%Y-%m-%d %H:%M UTC", time.gmtime()), "platform": platform.platform(), "cpus": os.cpu_count()})
         (ROOT / "bench" / "results.json").write_text(json.dumps(saved, indent=2) + "\n")
         (ROOT / "BENCHMARKS.md").write_text(render(saved["rows"], saved["machine"], saved.get("partial_runs")))
