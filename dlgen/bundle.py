@@ -77,7 +77,7 @@ def compose_document(spec: DeploySpec) -> dict:
     svc = {"build": {"context": ".", "dockerfile": "Dockerfile"}, **svc}
     health = spec.health()
     if health:  # restate the image's check so compose and Swarm agree with it
-        svc["healthcheck"] = run.__class__(health=health).compose_service()["healthcheck"]
+        svc["healthcheck"] = health.compose()
     if spec.kind != "dev":
         deploy = dict(svc.get("deploy") or {})
         policy = spec.restart or "no"
@@ -101,15 +101,11 @@ def compose_document(spec: DeploySpec) -> dict:
     return doc
 
 
-def _http_probe(path: str, port: int, period: int, failures: int, timeout: int) -> dict:
-    return {"httpGet": {"path": path, "port": port}, "periodSeconds": period, "failureThreshold": failures,
-            "timeoutSeconds": timeout}
+def _http_get(path: str, port: int) -> dict:
+    return {"httpGet": {"path": path, "port": port}}
 
 
 def k8s_documents(spec: DeploySpec) -> list[dict]:
-    from dlgen import timing as T
-
-    t = spec.timing
     container: dict = {"name": spec.name, "image": f"{spec.name}:latest", "imagePullPolicy": "IfNotPresent"}
     if spec.kind == "dev":
         container.update({"command": ["bash"], "stdin": True, "tty": True, "workingDir": "/app"})
@@ -140,22 +136,15 @@ def k8s_documents(spec: DeploySpec) -> list[dict]:
         mounts.append(mount)
         volumes.append({"name": vname, "emptyDir": {}})
     container["volumeMounts"] = mounts
-    if spec.probe.argv:
-        startup_failures = t.k8s_startup_failure_threshold
+    health = spec.health()
+    if health:
         if spec.probe.tool == "heartbeat":
-            exec_ = {"exec": {"command": list(spec.probe.argv)}}
-            container["startupProbe"] = {**exec_, "periodSeconds": t.k8s_startup_period_s,
-                                         "failureThreshold": startup_failures, "timeoutSeconds": T.K8S_TIMEOUT_S}
-            container["livenessProbe"] = {**exec_, "periodSeconds": T.K8S_PERIOD_S, "failureThreshold": 3,
-                                          "timeoutSeconds": T.K8S_TIMEOUT_S}
+            container.update(health.k8s_probes())
         else:
             assert spec.port is not None, "an HTTP probe has a port"
             ready = spec.preset["readiness"]
             live = spec.preset["liveness"] or ready
-            container["startupProbe"] = _http_probe(ready, spec.port, t.k8s_startup_period_s, startup_failures,
-                                                    T.K8S_TIMEOUT_S)
-            container["readinessProbe"] = _http_probe(ready, spec.port, 10, 3, T.K8S_TIMEOUT_S)
-            container["livenessProbe"] = _http_probe(live, spec.port, T.K8S_PERIOD_S, 3, T.K8S_TIMEOUT_S)
+            container.update(health.k8s_probes(_http_get(ready, spec.port), _http_get(live, spec.port)))
     if spec.user:
         container["securityContext"] = {"runAsUser": APP_UID, "runAsNonRoot": True,
                                         "allowPrivilegeEscalation": False}

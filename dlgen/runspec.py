@@ -11,6 +11,19 @@ import re
 import shlex
 from dataclasses import dataclass, field, replace
 
+from dlgen.runflags import (
+    BY_FLAG,
+    COMPOSE_OTHER_ITEMS,
+    COMPOSE_OTHER_TYPES,
+    IGNORED_SWITCHES,
+    ROWS,
+    SCALAR,
+    SWITCH_WORDS,
+    Row,
+    maybe_int,
+)
+from dlgen.runvalues import GpuRequest, Port, Volume
+from dlgen.timing import K8S_PERIOD_S, K8S_STARTUP_PERIOD_S, K8S_TIMEOUT_S, k8s_startup_failures
 from dlgen.units import format_duration, parse_duration
 
 SECRET_NAME_RE = re.compile(
@@ -31,64 +44,6 @@ def dig(obj, *keys):
 
 def is_secret_name(name: str) -> bool:
     return bool(SECRET_NAME_RE.match(name))
-
-
-@dataclass
-class Port:
-    container: int
-    host: int | None = None
-    host_ip: str | None = None
-    protocol: str = "tcp"
-
-    def render(self) -> str:
-        proto = "" if self.protocol == "tcp" else f"/{self.protocol}"
-        if self.host is None:
-            return f"{self.container}{proto}"
-        ip = f"{self.host_ip}:" if self.host_ip else ""
-        return f"{ip}{self.host}:{self.container}{proto}"
-
-    @classmethod
-    def parse(cls, text: str) -> Port:
-        spec, _, proto = str(text).partition("/")
-        parts = spec.rsplit(":", 2) if not spec.startswith("[") else _split_ipv6(spec)
-        def num(p: str) -> int | None:
-            p = p.split("-")[0]
-            return int(p) if p.isdigit() else None
-        if len(parts) == 1:
-            return cls(num(parts[0]) or 0, None, None, proto or "tcp")
-        if len(parts) == 2:
-            return cls(num(parts[1]) or 0, num(parts[0]), None, proto or "tcp")
-        return cls(num(parts[2]) or 0, num(parts[1]), parts[0] or None, proto or "tcp")
-
-    @property
-    def all_interfaces(self) -> bool:
-        return self.host is not None and self.host_ip in (None, "", "0.0.0.0", "::", "[::]")
-
-
-def _split_ipv6(spec: str) -> list[str]:
-    ip, _, rest = spec.partition("]")
-    return [ip + "]", *rest.lstrip(":").split(":")]
-
-
-@dataclass
-class Volume:
-    source: str
-    target: str
-    mode: str = ""
-    kind: str = "bind"  # bind | volume | tmpfs
-
-    def render(self) -> str:
-        return f"{self.source}:{self.target}" + (f":{self.mode}" if self.mode else "")
-
-    @classmethod
-    def parse(cls, text: str) -> Volume:
-        parts = str(text).split(":")
-        if len(parts) == 1:
-            return cls("", parts[0], "", "volume")
-        src, tgt = parts[0], parts[1]
-        mode = ":".join(parts[2:])
-        kind = "bind" if src.startswith(("/", ".", "~", "$")) else "volume"
-        return cls(src, tgt, mode, kind)
 
 
 @dataclass
@@ -150,6 +105,99 @@ class Health:
         sep = " \\\n    " if multiline else " "
         return f"HEALTHCHECK {' '.join(opts)}{sep}CMD {body}"
 
+    _DURATIONS = ("interval", "timeout", "start_period", "start_interval")
+
+    def _durations(self):
+        return [(key, getattr(self, key)) for key in self._DURATIONS if getattr(self, key) is not None]
+
+    def docker_run_words(self) -> list[str]:
+        """The ``docker run --health-*`` flags."""
+        if self.disabled:
+            return ["--no-healthcheck"]
+        out = ["--health-cmd", self.command_text()] if self.test else []
+        out += [f"--health-{key.replace('_', '-')}={format_duration(v)}" for key, v in self._durations()]
+        return out + ([f"--health-retries={self.retries}"] if self.retries is not None else [])
+
+    def apply_flag(self, flag: str, text: str) -> bool:
+        """Take one ``--health-*`` flag; False when the flag is not one or its value does not parse."""
+        key = flag[len("--health-"):].replace("-", "_")
+        if key == "cmd":
+            self.test = ["CMD-SHELL", text]
+        elif key == "retries":
+            self.retries = maybe_int(text)
+        elif key in self._DURATIONS:
+            try:
+                setattr(self, key, parse_duration(text))
+            except ValueError:
+                return False
+        else:
+            return False
+        return True
+
+    def compose(self) -> dict:
+        """The compose (and Swarm stack) ``healthcheck`` mapping."""
+        if self.disabled:
+            return {"disable": True}
+        hc: dict = {"test": list(self.test)} if self.test else {}
+        hc.update((key, format_duration(v)) for key, v in self._durations())
+        if self.retries is not None:
+            hc["retries"] = self.retries
+        return hc
+
+    @classmethod
+    def from_compose(cls, hc: dict, bad: list[str] | None = None) -> Health:
+        """A compose ``healthcheck`` mapping; keys whose value does not parse are appended to ``bad``
+        as ``healthcheck.KEY``."""
+        h = cls(disabled=bool(hc.get("disable")))
+        test = hc.get("test")
+        if isinstance(test, str):
+            h.test = ["CMD-SHELL", test]
+        elif isinstance(test, list):
+            h.test = [str(t) for t in test]
+            h.disabled = h.disabled or (bool(h.test) and h.test[0] == "NONE")
+        for key in cls._DURATIONS:
+            if hc.get(key) is not None:
+                try:
+                    setattr(h, key, parse_duration(str(hc[key])))
+                except ValueError:
+                    if bad is not None:
+                        bad.append(f"healthcheck.{key}")
+        if hc.get("retries") is not None:
+            h.retries = maybe_int(hc.get("retries"))
+        return h
+
+    def k8s_probes(self, ready: dict | None = None, live: dict | None = None, *,
+                   startup_period_s: int = K8S_STARTUP_PERIOD_S, period_s: int = K8S_PERIOD_S,
+                   timeout_s: int = K8S_TIMEOUT_S) -> dict[str, dict]:
+        """The Kubernetes startupProbe (its failureThreshold x periodSeconds covers the start period),
+        readinessProbe (only with a ``ready`` action) and livenessProbe (fails after ``retries``).
+        ``ready``/``live`` are probe actions ({"httpGet": ...}); without them the probes exec this
+        check's command."""
+        action = {"exec": {"command": self.command_argv()}}
+        start = ready or action
+        failures = k8s_startup_failures(self.start_period or 0, startup_period_s)
+        probes = {"startupProbe": {**start, "periodSeconds": startup_period_s, "failureThreshold": failures,
+                                   "timeoutSeconds": timeout_s}}
+        if ready:
+            probes["readinessProbe"] = {**ready, "periodSeconds": 10, "failureThreshold": 3,
+                                        "timeoutSeconds": timeout_s}
+        probes["livenessProbe"] = {**(live or start), "periodSeconds": period_s,
+                                   "failureThreshold": self.retries or 3, "timeoutSeconds": timeout_s}
+        return probes
+
+    def sdk(self):
+        """A Docker SDK ``Healthcheck`` (durations in nanoseconds), or None when there is nothing to set."""
+        if self.disabled or not (self.test or self.start_period is not None):
+            return None
+        from docker.types import Healthcheck  # docker SDK, only for verify
+
+        hc: dict[str, object] = {key: int(v * 1_000_000_000) for key, v in self._durations()}
+        if self.test:
+            hc["test"] = list(self.test)
+        if self.retries is not None:
+            hc["retries"] = self.retries
+        return Healthcheck(**hc)
+
     @classmethod
     def from_instruction(cls, ins, resolve=None) -> Health | None:
         """A HEALTHCHECK instruction as a Health (None for HEALTHCHECK NONE); options that do not parse
@@ -170,58 +218,6 @@ class Health:
         words = list(ins.value[1:])
         h.test = ["CMD", *words] if ins.json else ["CMD-SHELL", " ".join(words)]
         return h
-
-
-@dataclass(frozen=True)
-class GpuRequest:
-    """The GPUs a container asks for, parsed once from ``--gpus`` (all, a count, device=0,1) and
-    rendered for each target: docker run, a compose device reservation, the Docker SDK, Kubernetes."""
-    count: int | None = None          # None: all GPUs (when no ids)
-    ids: tuple[str, ...] = ()
-
-    @classmethod
-    def parse(cls, text: str) -> GpuRequest | None:
-        """``--gpus`` text as Docker takes it, quotes included; None if it is not a GPU request."""
-        t = text.strip().strip("'")
-        if t.startswith('"') and t.endswith('"') and len(t) >= 2:
-            t = t[1:-1]
-        if t == "all":
-            return cls()
-        if re.fullmatch(r"[0-9]+", t, re.ASCII):
-            return cls(count=int(t))
-        m = re.fullmatch(r"(?:device=)?([0-9A-Za-z-]+(?:,[0-9A-Za-z-]+)*)", t, re.ASCII)
-        if m and (t.startswith("device=") or "," in t):
-            return cls(ids=tuple(m.group(1).split(",")))
-        return None
-
-    @property
-    def all(self) -> bool:
-        return self.count is None and not self.ids
-
-    def docker(self) -> str:
-        if self.ids:
-            return "device=" + ",".join(self.ids)
-        return "all" if self.count is None else str(self.count)
-
-    def compose(self) -> dict:
-        dev: dict = {"driver": "nvidia"}
-        if self.ids:
-            dev["device_ids"] = list(self.ids)
-        else:
-            dev["count"] = "all" if self.count is None else self.count
-        dev["capabilities"] = ["gpu"]
-        return dev
-
-    def sdk(self):
-        from docker.types import DeviceRequest  # docker SDK, only for verify
-
-        if self.ids:
-            return DeviceRequest(device_ids=list(self.ids), capabilities=[["gpu"]])
-        return DeviceRequest(count=-1 if self.count is None else self.count, capabilities=[["gpu"]])
-
-    def k8s_count(self, all_as: int = 1) -> int:
-        """nvidia.com/gpu: Kubernetes has no "all"; ``all_as`` is what it stands for there."""
-        return len(self.ids) if self.ids else (all_as if self.count is None else self.count)
 
 
 @dataclass
@@ -252,6 +248,10 @@ class RunSpec:
     network: str | None = None
     pid: str | None = None
     privileged: bool = False
+    read_only: bool = False
+    cap_drop: list[str] = field(default_factory=list)
+    cap_add: list[str] = field(default_factory=list)
+    security_opt: list[str] = field(default_factory=list)
     memory: str | None = None
     stop_timeout: int | None = None
     labels: dict[str, str] = field(default_factory=dict)
@@ -265,8 +265,15 @@ class RunSpec:
     # ------------------------------------------------------------------ queries
     @property
     def gpu_request(self) -> GpuRequest | None:
-        """``gpus`` as a GpuRequest (None when there is none or it does not parse)."""
-        return GpuRequest.parse(self.gpus) if self.gpus else None
+        """The GPUs asked for, from ``--gpus`` or a compose GPU reservation (None when there is none or it
+        does not parse)."""
+        if self.gpus:
+            return GpuRequest.parse(self.gpus)
+        for dev in self.compose_gpu_devices():
+            caps = dev.get("capabilities")
+            if isinstance(caps, list) and "gpu" in caps:
+                return GpuRequest.from_compose(dev)
+        return None
 
     @property
     def requests_gpu(self) -> bool:
@@ -303,72 +310,14 @@ class RunSpec:
     # ------------------------------------------------------------------ rendering
     def docker_run_argv(self) -> list[str]:
         a: list[str] = ["docker", "run"]
-        if self.detach:
-            a.append("-d")
-        if self.interactive and self.tty:
-            a.append("-it")
-        elif self.interactive:
-            a.append("-i")
-        elif self.tty:
-            a.append("-t")
-        if self.remove:
-            a.append("--rm")
-        if self.name:
-            a += ["--name", self.name]
-        if self.gpus:
-            a += ["--gpus", self.gpus]
-        if self.runtime:
-            a += [f"--runtime={self.runtime}"]
-        for d in self.devices:
-            a += ["--device", d]
-        if self.restart:
-            a += ["--restart", self.restart]
-        if self.init:
-            a.append("--init")
-        if self.ipc:
-            a += [f"--ipc={self.ipc}"]
-        if self.shm_size:
-            a += [f"--shm-size={self.shm_size}"]
-        for k, v in self.ulimits.items():
-            a += ["--ulimit", f"{k}={v}"]
-        if self.memory:
-            a += [f"--memory={self.memory}"]
-        if self.stop_timeout is not None:
-            a += ["--stop-timeout", str(self.stop_timeout)]
-        if self.user:
-            a += ["--user", self.user]
-        if self.workdir:
-            a += ["-w", self.workdir]
-        if self.network:
-            a += [f"--network={self.network}"]
-        if self.pid:
-            a += [f"--pid={self.pid}"]
-        if self.privileged:
-            a.append("--privileged")
-        for port in self.ports:
-            a += ["-p", port.render()]
-        for vol in self.volumes:
-            a += ["-v", vol.render()]
-        for env_file in self.env_files:
-            a += ["--env-file", env_file]
-        for key, value in self.env.items():
-            a += ["-e", key if value is None else f"{key}={value}"]
-        for k, v in self.labels.items():
-            a += ["--label", f"{k}={v}"]
-        h = self.health
-        if h and h.disabled:
-            a.append("--no-healthcheck")
-        elif h:
-            if h.test:
-                a += ["--health-cmd", h.command_text()]
-            for flag, val in (("interval", h.interval), ("timeout", h.timeout),
-                              ("start-period", h.start_period), ("start-interval", h.start_interval)):
-                if val is not None:
-                    a += [f"--health-{flag}={format_duration(val)}"]
-            if h.retries is not None:
-                a += [f"--health-retries={h.retries}"]
-        if self.entrypoint is not None:
-            a += ["--entrypoint", " ".join(self.entrypoint)]
+        for row in ROWS:
+            a += row.argv(getattr(self, row.field))
+        for i in range(2, len(a) - 1):
+            if a[i] == "-i" and a[i + 1] == "-t":
+                a[i:i + 2] = ["-it"]
+                break
+        if self.health:
+            a += self.health.docker_run_words()
         a.append(self.image)
         a += self.command
         return a
@@ -386,8 +335,7 @@ class RunSpec:
         while i < len(words):
             w = words[i]
             if w.startswith("-") and i + 1 < len(words) and not words[i + 1].startswith("-") \
-                    and "=" not in w and argv[i] not in ("-d", "-it", "--rm", "--init", "--privileged", "-i", "-t",
-                                                         "--no-healthcheck"):
+                    and "=" not in w and argv[i] not in SWITCH_WORDS:
                 group = [w, words[i + 1]]
                 i += 2
             else:
@@ -406,56 +354,12 @@ class RunSpec:
 
     def compose_service(self) -> dict:
         s: dict = {"image": self.image}
-        if self.name:
-            s["container_name"] = self.name
-        if self.entrypoint is not None:
-            s["entrypoint"] = list(self.entrypoint)
-        if self.command:
-            s["command"] = list(self.command)
-        if self.restart:
-            s["restart"] = self.restart
-        if self.init:
-            s["init"] = True
-        if self.interactive:
-            s["stdin_open"] = True
-        if self.tty:
-            s["tty"] = True
-        if self.ipc:
-            s["ipc"] = self.ipc
-        if self.shm_size:
-            s["shm_size"] = self.shm_size
-        if self.ulimits:
-            s["ulimits"] = {k: _int_or_str(v) for k, v in self.ulimits.items()}
-        if self.user:
-            s["user"] = self.user
-        if self.workdir:
-            s["working_dir"] = self.workdir
-        if self.stop_timeout is not None:
-            s["stop_grace_period"] = f"{self.stop_timeout}s"
-        if self.ports:
-            s["ports"] = [p.render() for p in self.ports]
-        if self.volumes:
-            s["volumes"] = [v.render() for v in self.volumes]
-        if self.env_files:
-            s["env_file"] = list(self.env_files)
-        if self.env:
-            s["environment"] = [k if v is None else f"{k}={v}" for k, v in self.env.items()]
-        if self.labels:
-            s["labels"] = dict(self.labels)
-        h = self.health
-        if h and h.disabled:
-            s["healthcheck"] = {"disable": True}
-        elif h:
-            hc: dict = {}
-            if h.test:
-                hc["test"] = list(h.test)
-            for key, val in (("interval", h.interval), ("timeout", h.timeout),
-                             ("start_period", h.start_period), ("start_interval", h.start_interval)):
-                if val is not None:
-                    hc[key] = format_duration(val)
-            if h.retries is not None:
-                hc["retries"] = h.retries
-            s["healthcheck"] = hc
+        for row in ROWS:
+            value = getattr(self, row.field)
+            if row.compose and not row.kind.empty(value):
+                s[row.compose] = row.kind.to_compose(value)
+        if self.health:
+            s["healthcheck"] = self.health.compose()
         deploy = dict(self.extra.get("deploy") or {})
         gpu = self.gpu_request
         if gpu and "resources" not in deploy:
@@ -466,69 +370,17 @@ class RunSpec:
 
     def sdk_kwargs(self) -> dict:
         """Keyword arguments for ``docker.from_env().containers.run`` / ``create``."""
-        from docker.types import Healthcheck, Ulimit  # docker SDK, only for verify
-
         k: dict = {"image": self.image, "detach": True}
-        if self.command:
-            k["command"] = list(self.command)
-        if self.entrypoint is not None:
-            k["entrypoint"] = list(self.entrypoint)
-        if self.name:
-            k["name"] = self.name
-        gpu = self.gpu_request
-        if gpu:
-            k["device_requests"] = [gpu.sdk()]
-        if self.runtime:
-            k["runtime"] = self.runtime
-        if self.restart:
-            name, _, count = self.restart.partition(":")
-            k["restart_policy"] = {"Name": name, "MaximumRetryCount": int(count or 0)}
-        if self.remove:
-            k["auto_remove"] = True
-        if self.init:
-            k["init"] = True
-        if self.interactive:
-            k["stdin_open"] = True
-        if self.tty:
-            k["tty"] = True
-        if self.ipc:
-            k["ipc_mode"] = self.ipc
-        if self.shm_size:
-            k["shm_size"] = self.shm_size
-        if self.ulimits:
-            k["ulimits"] = [Ulimit(name=n, soft=int(v.split(":")[0]), hard=int(v.split(":")[-1]))
-                            for n, v in self.ulimits.items()]
-        if self.memory:
-            k["mem_limit"] = self.memory
-        if self.user:
-            k["user"] = self.user
-        if self.workdir:
-            k["working_dir"] = self.workdir
-        if self.ports:
-            k["ports"] = {f"{p.container}/{p.protocol}": ((p.host_ip, p.host) if p.host_ip else p.host)
-                          for p in self.ports}
-        vols = {}
-        for v in self.volumes:
-            if v.source:
-                vols[v.source] = {"bind": v.target, "mode": v.mode or "rw"}
-        if vols:
-            k["volumes"] = vols
-        env = {key: val for key, val in self.env.items() if val is not None}
-        if env:
-            k["environment"] = env
-        if self.labels:
-            k["labels"] = dict(self.labels)
-        h = self.health
-        if h and not h.disabled and (h.test or h.start_period is not None):
-            ns = 1_000_000_000
-            hc: dict[str, object] = {"test": list(h.test) or None}
-            for key, val in (("interval", h.interval), ("timeout", h.timeout),
-                             ("start_period", h.start_period), ("start_interval", h.start_interval)):
-                if val is not None:
-                    hc[key] = int(val * ns)
-            if h.retries is not None:
-                hc["retries"] = h.retries
-            k["healthcheck"] = Healthcheck(**{key: v for key, v in hc.items() if v is not None})
+        for row in ROWS:
+            value = getattr(self, row.field)
+            if row.sdk and not row.kind.empty(value):
+                converted = row.kind.to_sdk(value)
+                if converted is not None:
+                    k[row.sdk] = converted
+        if self.health:
+            check = self.health.sdk()
+            if check is not None:
+                k["healthcheck"] = check
         return k
 
     # ------------------------------------------------------------------ parsing
@@ -537,11 +389,8 @@ class RunSpec:
         """Parse ``docker run ...`` (or ``nvidia-docker run``, ``docker container run``) argv."""
         spec = cls(origin="docker-run", line=line)
         words = list(argv)
-        # skip to after "run"
-        while words and words[0] != "run":
-            words.pop(0)
-        if words:
-            words.pop(0)
+        if "run" in words:  # skip "docker run", "docker container run"; bare options are taken as they are
+            del words[:words.index("run") + 1]
         if argv and argv[0].endswith("nvidia-docker"):
             spec.runtime = "nvidia"
             spec.extra["nvidia_docker"] = True
@@ -556,14 +405,12 @@ class RunSpec:
             if not w.startswith("-") or w == "-":
                 break
             if w.startswith("--"):
-                name, eq, val = w[2:].partition("=")
-                flag = "--" + name
-                if flag in _BOOL_FLAGS:
-                    if eq and val.lower() == "false":
-                        i += 1
-                        continue
-                    _apply_bool(spec, flag)
+                flag, eq, val = w.partition("=")
+                row = BY_FLAG.get(flag)
+                if flag == "--no-healthcheck" or (row and row.kind.switch) or flag in IGNORED_SWITCHES:
                     i += 1
+                    if not (eq and val.lower() == "false"):
+                        spec._switch(flag)
                     continue
                 if not eq:
                     if i + 1 >= len(words):
@@ -575,18 +422,25 @@ class RunSpec:
                     i += 1
                 if flag.startswith("--health-"):
                     has_health = True
-                _apply_value(spec, health, flag, val)
+                    if not health.apply_flag(flag, val):
+                        spec.unknown.append(flag)
+                elif row:
+                    spec._add(row, val, flag)
+                else:
+                    spec.unknown.append(flag)
                 continue
             # short flags, possibly combined (-itd) or with attached value (-p8000:80)
             letters = w[1:]
             j = 0
             while j < len(letters):
-                ch = letters[j]
-                if ch in "dit":
-                    _apply_bool(spec, {"d": "--detach", "i": "--interactive", "t": "--tty"}[ch])
+                row = BY_FLAG.get("-" + letters[j])
+                if "-" + letters[j] in IGNORED_SWITCHES:
                     j += 1
                     continue
-                short_flag = _SHORT.get(ch)
+                if row and row.kind.switch:
+                    spec._switch(row.flag or "")
+                    j += 1
+                    continue
                 rest = letters[j + 1:]
                 if rest.startswith("="):
                     rest = rest[1:]
@@ -596,10 +450,10 @@ class RunSpec:
                 else:
                     val = words[i + 1] if i + 1 < len(words) else ""
                     i += 2
-                if short_flag:
-                    _apply_value(spec, health, short_flag, val)
+                if row:
+                    spec._add(row, val, row.flag or "")
                 else:
-                    spec.unknown.append(f"-{ch}")
+                    spec.unknown.append(f"-{letters[j]}")
                 break
             else:
                 i += 1
@@ -611,6 +465,15 @@ class RunSpec:
             spec.health = health
         return spec
 
+    def _switch(self, flag: str) -> None:
+        if flag == "--no-healthcheck":
+            self.health = Health(disabled=True)
+        elif flag in BY_FLAG:
+            setattr(self, BY_FLAG[flag].field, True)
+
+    def _add(self, row: Row, text: str, flag: str) -> None:
+        setattr(self, row.field, row.kind.add(getattr(self, row.field), text, flag))
+
     @classmethod
     def from_compose(cls, name: str, svc: dict, line: int = 1) -> RunSpec:
         problem = compose_type_error(svc)
@@ -620,81 +483,19 @@ class RunSpec:
         spec.image = str(svc.get("image") or "")
         if not spec.image and svc.get("build") is not None:
             spec.extra["build"] = svc.get("build")
-        spec.name = svc.get("container_name")
-        spec.command = _as_argv(svc.get("command"))
-        ep = svc.get("entrypoint")
-        spec.entrypoint = _as_argv(ep) if ep is not None else None
-        restart = svc.get("restart")
-        spec.restart = str(restart) if restart is not None else None
-        spec.init = bool(svc.get("init"))
-        spec.interactive = bool(svc.get("stdin_open"))
-        spec.tty = bool(svc.get("tty"))
-        spec.ipc = svc.get("ipc")
-        shm = svc.get("shm_size")
-        spec.shm_size = str(shm) if shm is not None else None
-        spec.runtime = svc.get("runtime")
-        spec.privileged = bool(svc.get("privileged"))
-        spec.network = svc.get("network_mode")
-        spec.pid = svc.get("pid")
-        spec.user = str(svc["user"]) if svc.get("user") is not None else None
-        ul = svc.get("ulimits") or {}
-        if isinstance(ul, dict):
-            for k, v in ul.items():
-                if isinstance(v, dict):
-                    spec.ulimits[str(k)] = f"{v.get('soft')}:{v.get('hard')}"
-                else:
-                    spec.ulimits[str(k)] = str(v)
-        for p in svc.get("ports") or []:
-            if isinstance(p, dict):
-                spec.ports.append(Port(int(p.get("target") or 0), _maybe_int(p.get("published")),
-                                       p.get("host_ip"), p.get("protocol") or "tcp"))
-            else:
-                spec.ports.append(Port.parse(str(p)))
-        for v in svc.get("volumes") or []:
-            if isinstance(v, dict):
-                spec.volumes.append(Volume(str(v.get("source") or ""), str(v.get("target") or ""), "",
-                                           str(v.get("type") or "volume")))
-            else:
-                spec.volumes.append(Volume.parse(str(v)))
-        env = svc.get("environment")
-        if isinstance(env, dict):
-            for k, v in env.items():
-                spec.env[str(k)] = None if v is None else str(v)
-        elif isinstance(env, list):
-            for item in env:
-                k, eq, v = str(item).partition("=")
-                spec.env[k] = v if eq else None
-        ef = svc.get("env_file")
-        if ef:
-            spec.env_files = [str(x if not isinstance(x, dict) else x.get("path")) for x in
-                              (ef if isinstance(ef, list) else [ef])]
-        for dev in svc.get("devices") or []:
-            spec.devices.append(str(dev if not isinstance(dev, dict) else dev.get("source", "")))
+        for row in ROWS:
+            if row.compose and svc.get(row.compose) is not None:
+                value = row.kind.from_compose(svc[row.compose])
+                if value is None:  # a value that does not parse (a duration)
+                    spec.unknown.append(row.compose)
+                    continue
+                setattr(spec, row.field, value)
         hc = svc.get("healthcheck")
         if isinstance(hc, dict):
-            h = Health(disabled=bool(hc.get("disable")))
-            test = hc.get("test")
-            if isinstance(test, str):
-                h.test = ["CMD-SHELL", test]
-            elif isinstance(test, list):
-                h.test = [str(t) for t in test]
-                if h.test and h.test[0] == "NONE":
-                    h.disabled = True
-            for key in ("interval", "timeout", "start_period", "start_interval"):
-                if hc.get(key) is not None:
-                    try:
-                        setattr(h, key, parse_duration(str(hc[key])))
-                    except ValueError:
-                        spec.unknown.append(f"healthcheck.{key}")
-            if hc.get("retries") is not None:
-                h.retries = _maybe_int(hc.get("retries"))
-            spec.health = h
+            spec.health = Health.from_compose(hc, spec.unknown)
         for key in ("deploy", "gpus", "depends_on", "build", "profiles", "x-dlgen"):
             if key in svc and svc[key] is not None:
                 spec.extra[key] = svc[key]
-        labels = svc.get("labels")
-        if isinstance(labels, dict):
-            spec.labels = {str(k): str(v) for k, v in labels.items()}
         return spec
 
 
@@ -707,141 +508,13 @@ def _shell_word(word: str, previous: str) -> str:
     return shlex.quote(word)
 
 
-# ---------------------------------------------------------------------- parse helpers
-_SHORT = {"p": "--publish", "v": "--volume", "e": "--env", "w": "--workdir", "u": "--user",
-          "m": "--memory", "l": "--label", "h": "--hostname", "a": "--attach", "c": "--cpu-shares"}
-_BOOL_FLAGS = {"--detach", "--interactive", "--tty", "--rm", "--init", "--privileged", "--no-healthcheck",
-               "--read-only", "--publish-all", "--oom-kill-disable", "--sig-proxy", "--quiet", "-P"}
-
-
-def _apply_bool(spec: RunSpec, flag: str) -> None:
-    if flag == "--detach":
-        spec.detach = True
-    elif flag == "--interactive":
-        spec.interactive = True
-    elif flag == "--tty":
-        spec.tty = True
-    elif flag == "--rm":
-        spec.remove = True
-    elif flag == "--init":
-        spec.init = True
-    elif flag == "--privileged":
-        spec.privileged = True
-    elif flag == "--no-healthcheck":
-        spec.health = Health(disabled=True)
-
-
-def _apply_value(spec: RunSpec, health: Health, flag: str, val: str) -> None:
-    if flag == "--gpus":
-        spec.gpus = val.strip("'\"") if val.count('"') != 2 or not val.startswith('"') else val.strip('"')
-    elif flag == "--runtime":
-        spec.runtime = val
-    elif flag == "--device":
-        spec.devices.append(val)
-    elif flag == "--restart":
-        spec.restart = val
-    elif flag == "--shm-size":
-        spec.shm_size = val
-    elif flag == "--ipc":
-        spec.ipc = val
-    elif flag == "--ulimit":
-        k, _, v = val.partition("=")
-        spec.ulimits[k] = v
-    elif flag == "--publish":
-        spec.ports.append(Port.parse(val))
-    elif flag in ("--volume", "--mount"):
-        if flag == "--mount":
-            parts = dict(p.partition("=")[::2] for p in val.split(","))
-            spec.volumes.append(Volume(parts.get("source", parts.get("src", "")),
-                                       parts.get("target", parts.get("dst", parts.get("destination", ""))),
-                                       "", parts.get("type", "volume")))
-        else:
-            spec.volumes.append(Volume.parse(val))
-    elif flag == "--env":
-        k, eq, v = val.partition("=")
-        spec.env[k] = v if eq else None
-    elif flag == "--env-file":
-        spec.env_files.append(val)
-    elif flag == "--name":
-        spec.name = val
-    elif flag == "--workdir":
-        spec.workdir = val
-    elif flag == "--user":
-        spec.user = val
-    elif flag in ("--network", "--net"):
-        spec.network = val
-    elif flag == "--pid":
-        spec.pid = val
-    elif flag == "--memory":
-        spec.memory = val
-    elif flag == "--stop-timeout":
-        spec.stop_timeout = _maybe_int(val)
-    elif flag == "--entrypoint":
-        spec.entrypoint = shlex.split(val) if val else []
-    elif flag == "--label":
-        k, _, v = val.partition("=")
-        spec.labels[k] = v
-    elif flag == "--health-cmd":
-        health.test = ["CMD-SHELL", val]
-    elif flag in ("--health-interval", "--health-timeout", "--health-start-period", "--health-start-interval"):
-        try:
-            setattr(health, flag[len("--health-"):].replace("-", "_"), parse_duration(val))
-        except ValueError:
-            spec.unknown.append(flag)
-    elif flag == "--health-retries":
-        health.retries = _maybe_int(val)
-    else:
-        spec.unknown.append(flag)
-
-
-def _as_argv(value) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    try:
-        return shlex.split(str(value))
-    except ValueError:
-        return str(value).split()
-
-
-def _maybe_int(v) -> int | None:
-    try:
-        return int(str(v).split("-")[0])
-    except (TypeError, ValueError):
-        return None
-
-
-def _int_or_str(v: str):
-    if ":" in v:
-        soft, hard = v.split(":", 1)
-        return {"soft": int(soft), "hard": int(hard)}
-    try:
-        return int(v)
-    except ValueError:
-        return v
-
-
 # The types the compose specification gives the service keys dlgen reads (compose-spec
 # schema: compose-spec.json in github.com/compose-spec/compose-spec). A value of another type is
 # a file compose rejects; from_compose refuses it before any rule sees it.
-_S, _N, _B = (str,), (int, float), (bool,)
-_SCALAR = (str, int, float, bool)
-COMPOSE_TYPES: dict[str, tuple] = {
-    "image": _S, "container_name": _S, "restart": _S, "runtime": _S, "ipc": _S, "network_mode": _S, "pid": _S,
-    "init": _B, "privileged": _B, "stdin_open": _B, "tty": _B,
-    "shm_size": (str, int), "user": (str, int),
-    "command": (str, list, type(None)), "entrypoint": (str, list, type(None)),
-    "ports": (list,), "volumes": (list,), "devices": (list,), "profiles": (list,),
-    "environment": (dict, list), "labels": (dict, list), "env_file": (str, list), "depends_on": (dict, list),
-    "ulimits": (dict,), "healthcheck": (dict,), "deploy": (dict, type(None)), "build": (str, dict),
-    "gpus": (str, list),
-}
-COMPOSE_ITEM_TYPES: dict[str, tuple] = {
-    "ports": (str, int, dict), "volumes": (str, dict), "devices": (str, dict), "profiles": _S,
-    "command": _SCALAR, "entrypoint": _SCALAR, "env_file": (str, dict), "depends_on": _S,
-    "environment": _SCALAR, "labels": _SCALAR, "gpus": (dict,),
-}
+_S, _B = (str,), (bool,)
+COMPOSE_TYPES: dict[str, tuple] = {**{r.compose: r.compose_types for r in ROWS if r.compose}, **COMPOSE_OTHER_TYPES}
+COMPOSE_ITEM_TYPES: dict[str, tuple] = {**{r.compose: r.compose_items for r in ROWS if r.compose and r.compose_items},
+                                        **COMPOSE_OTHER_ITEMS}
 COMPOSE_NESTED: dict[tuple[str, ...], tuple] = {
     ("healthcheck", "test"): (str, list), ("healthcheck", "disable"): _B, ("healthcheck", "retries"): (int, str),
     ("healthcheck", "interval"): (str, int), ("healthcheck", "timeout"): (str, int),
@@ -884,7 +557,7 @@ def compose_type_error(svc: dict) -> str | None:
                     return f"{key} entries must be {_want(items)}, not {_tname(item)}"
         if items and isinstance(v, dict) and key in ("environment", "labels", "depends_on"):
             for k, item in v.items():
-                ok = (dict, type(None)) if key == "depends_on" else (*_SCALAR, type(None))
+                ok = (dict, type(None)) if key == "depends_on" else (*SCALAR, type(None))
                 if not isinstance(item, ok):
                     return f"{key}.{k} must be {_want(ok)}, not {_tname(item)}"
     for path, types in COMPOSE_NESTED.items():

@@ -78,6 +78,11 @@ class Timing:
         return self.k8s_startup_period_s * self.k8s_startup_failure_threshold
 
 
+def k8s_startup_failures(start_period_s: float, period_s: int = K8S_STARTUP_PERIOD_S) -> int:
+    """The startupProbe failureThreshold whose budget (x period) covers the start period."""
+    return max(1, math.ceil(start_period_s / period_s))
+
+
 def round_up(seconds: float, step: int) -> int:
     return int(math.ceil(seconds / step) * step)
 
@@ -98,7 +103,7 @@ def health_timing(weights_gb: float, boot_s: float, warmup_s: float, *,
         start_period_s = max(c.min_start_period_s, round_up(c.margin * load_s, c.round_to_s))
     has_start_interval = docker_version is None or docker_version >= START_INTERVAL_MIN_ENGINE
     interval = c.interval_s if has_start_interval else min(c.interval_s, INTERVAL_NO_START_INTERVAL_S)
-    threshold = max(1, math.ceil(start_period_s / K8S_STARTUP_PERIOD_S))
+    threshold = k8s_startup_failures(start_period_s)
     return Timing(
         load_s=round(load_s, 1),
         start_period_s=int(start_period_s),
