@@ -13,7 +13,6 @@ from pathlib import Path
 
 from dlgen import __version__, textfile
 from dlgen.errors import DlgenError
-from dlgen.runspec import GpuRequest
 from dlgen.spec import APP_UID, HEARTBEAT_FILE, HF_HOME, DeploySpec
 from dlgen.units import k8s_quantity
 
@@ -21,7 +20,7 @@ from dlgen.units import k8s_quantity
 # come with the pytorch/pytorch base image.
 TASK_REQUIREMENTS = {
     "llm": ["transformers==4.57.1", "accelerate==1.10.1"],
-    "embedding": ["transformers==4.57.1"],
+    "embedding": ["transformers==4.57.1", "accelerate==1.10.1"],  # device_map needs accelerate
     "speech": ["transformers==4.57.1", "accelerate==1.10.1"],
     "diffusion": ["diffusers==0.35.2", "transformers==4.57.1", "accelerate==1.10.1"],
 }
@@ -111,18 +110,19 @@ def k8s_documents(spec: DeploySpec) -> list[dict]:
         container.update({"command": ["bash"], "stdin": True, "tty": True, "workingDir": "/app"})
     if spec.port and spec.kind != "dev":
         container["ports"] = [{"containerPort": p, "name": f"p{p}"} for p in [spec.port, *spec.extra_ports]]
-    env = []
-    for name in spec.env:
+    env: list[dict[str, object]] = []
+    for name, value in spec.env.items():
+        if value is not None:  # a plain setting (DLGEN_GPUS); names without a value are secrets
+            env.append({"name": name, "value": value})
+            continue
         secret = {"HF_TOKEN": "hf-token", "JUPYTER_TOKEN": "jupyter-token"}.get(name, name.lower().replace("_", "-"))
         env.append({"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": "token", "optional":
                                                                  name != "JUPYTER_TOKEN"}}})
     if env:
         container["env"] = env
     limits: dict = {}
-    if spec.gpus:
-        request = GpuRequest.parse(spec.gpus)
-        count = request.k8s_count() if request else 1
-        limits["nvidia.com/gpu"] = count  # limits alone: request = limit (docker-runtime.md section 8)
+    if spec.gpu_count:  # limits alone: request = limit (Kubernetes "Schedule GPUs")
+        limits["nvidia.com/gpu"] = spec.gpu_count
     if limits:
         container["resources"] = {"limits": limits}
     mounts: list[dict[str, object]] = [{"name": "dshm", "mountPath": "/dev/shm"}]
@@ -177,9 +177,10 @@ TORCH_DTYPE_NAMES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 
 
 def entrypoint_and_command(spec: DeploySpec) -> tuple[list[str] | None, list[str]]:
-    """The preset's entrypoint and command (servers.yaml) with {python}, {port}, {model}, {dtype} filled in."""
+    """The preset's entrypoint and command (servers.yaml) with {python}, {port}, {model}, {dtype} and
+    {gpus} (the bundle's GPU count) filled in."""
     values = {"python": spec.python, "port": str(spec.port), "model": spec.model_ref,
-              "dtype": TORCH_DTYPE_NAMES.get(spec.model.dtype, "auto")}
+              "dtype": TORCH_DTYPE_NAMES.get(spec.model.dtype, "auto"), "gpus": str(spec.gpu_count or 1)}
 
     def fill(words):
         return [str(w).format(**values) for w in words]
@@ -188,6 +189,22 @@ def entrypoint_and_command(spec: DeploySpec) -> tuple[list[str] | None, list[str
         raise DlgenError(f"no command known for server {spec.server!r}", "add command: to its servers.yaml entry")
     ep = spec.preset.get("entrypoint")
     return (fill(ep) if ep else None), fill(spec.preset["command"])
+
+
+def gpu_use(spec: DeploySpec) -> str:
+    """How the bundle's server uses its GPUs, in words for the README."""
+    if not spec.gpu_plan:
+        return ""
+    n, par = spec.gpu_count, spec.preset.get("parallel") or {}
+    flags = par.get("flags") or []
+    if flags:
+        return f"{spec.server} is told the same count (`{flags[0]} {n}`)"
+    if "DLGEN_GPUS" in spec.env:
+        return (f"the server places the model over them with `device_map=\"auto\"` (DLGEN_GPUS={n})" if n > 1
+                else "the server puts the model on that GPU")
+    if par.get("split") == "layers":
+        return f"{spec.server} spreads the model's layers over every GPU it sees"
+    return "your code sees exactly those GPUs"
 
 
 def requirements(spec: DeploySpec) -> list[str]:
@@ -216,6 +233,7 @@ def render(spec: DeploySpec, command_line: str, templates: str | None = None) ->
         "docker_run": run.docker_run(quote_image_var="IMAGE"), "compose": compose_document(spec),
         "k8s": k8s_documents(spec),
         "healthcheck": health.dockerfile(multiline=True) if health else "",
+        "gpu_summary": spec.gpu_plan.summary() if spec.gpu_plan else "", "gpu_use": gpu_use(spec),
     }
     files = {
         "Dockerfile": "Dockerfile.j2",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from dlgen import reference
 from dlgen.errors import DlgenError
@@ -46,6 +46,8 @@ class Model:
     source: str
     torchvision: str = ""
     in_catalog: bool = True
+    heads: int | None = None       # num_attention_heads (config.json), LLMs in the catalog
+    kv_heads: int | None = None    # num_key_value_heads
 
     @property
     def weights_gb(self) -> float:
@@ -59,8 +61,7 @@ class Model:
     def with_dtype(self, dtype: str | None) -> Model:
         if not dtype:
             return self
-        return Model(self.name, self.hf_id, self.task, self.params, normalize_dtype(dtype),
-                     self.source, self.torchvision, self.in_catalog)
+        return replace(self, dtype=normalize_dtype(dtype))
 
 
 def normalize_dtype(dtype: str) -> str:
@@ -84,7 +85,8 @@ def parse_params(text: str) -> int:
 
 def _entry_model(entry: dict) -> Model:
     return Model(entry["name"], entry["hf_id"], entry["task"], int(entry["params"]), entry["dtype"],
-                 entry["source"], entry.get("torchvision", ""), True)
+                 entry["source"], entry.get("torchvision", ""), True, entry.get("num_attention_heads"),
+                 entry.get("num_key_value_heads"))
 
 
 def _index() -> dict[str, dict]:
@@ -124,7 +126,8 @@ def resolve(name: str | None = None, params: str | None = None, dtype: str | Non
         base = find(name) if name else None
         task = base.task if base else "custom"
         return Model(label, base.hf_id if base else hf_id, task, count, normalize_dtype(dtype or "bf16"),
-                     f"--params {params}", base.torchvision if base else "", False)
+                     f"--params {params}", base.torchvision if base else "", False,
+                     base.heads if base else None, base.kv_heads if base else None)
     if not name:
         raise DlgenError("no model given", "pass --model NAME (see `dlgen models`) or --params 8B")
     model = find(name)
@@ -151,19 +154,25 @@ def _check_text(what: str, value: str) -> None:
 
 def timing_table(server: str, docker_version: str | None = None) -> list[dict]:
     """Every catalog model with the health timings `dlgen new` would emit for ``server``."""
-    from dlgen import reference, timing
+    from dlgen import gpuplan, reference, timing
 
     servers = reference.servers()["servers"]
     if server not in servers:
         raise DlgenError(f"unknown server {server!r}", f"use one of {', '.join(servers)}")
     preset = servers[server]
     dv = timing.parse_docker_version(docker_version)
+    memory_gb, label = gpuplan.gpu_memory(None, None)
     rows = []
     for entry in reference.models():
         m = _entry_model(entry)
         t = timing.for_server(m.weights_gb, preset, docker_version=dv)
+        try:
+            gpus: int | None = gpuplan.plan(m, preset, server, None, memory_gb, label).count
+        except DlgenError:  # more than one host holds
+            gpus = None
         rows.append({"model": m.name, "task": m.task, "params_b": round(m.params / 1e9, 3), "dtype": m.dtype,
-                     "weights_gb": round(m.weights_gb, 2), "load_s": t.load_s, "start_period_s": t.start_period_s,
+                     "weights_gb": round(m.weights_gb, 2), "gpus": gpus, "gpu_memory_gb": memory_gb,
+                     "load_s": t.load_s, "start_period_s": t.start_period_s,
                      "start_interval_s": t.start_interval_s, "interval_s": t.interval_s,
                      "k8s_startup_budget_s": t.k8s_startup_budget_s, "hf_id": m.hf_id})
     return rows

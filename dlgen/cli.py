@@ -52,7 +52,11 @@ def new(
     variant: str | None = typer.Option(None, "--variant", help="runtime (default) or devel (has nvcc)."),
     image: str | None = typer.Option(None, "--image", help="Base image to use instead of the preset's."),
     port: int | None = typer.Option(None, "--port", "-p", help="Port the server listens on."),
-    gpus: str | None = typer.Option(None, "--gpus", help="all, a count, or device indexes 0,1."),
+    gpus: str | None = typer.Option(None, "--gpus", help="GPU count, or device indexes 0,1 (default: the "
+                                                          "fewest that hold the model)."),
+    gpu: str | None = typer.Option(None, "--gpu", help="GPU model the count is sized for: h100, a100-40gb, "
+                                                        "l40s, a10g... (see dlgen/data/gpus.yaml)."),
+    gpu_memory: float | None = typer.Option(None, "--gpu-memory", help="Memory of one GPU in GB (default 80)."),
     restart: str | None = typer.Option(None, "--restart", help="Restart policy (default from the kind)."),
     shm_size: str | None = typer.Option(None, "--shm-size", help="Shared memory, e.g. 8g."),
     docker_version: str | None = typer.Option(None, "--docker-version",
@@ -70,7 +74,8 @@ def new(
 
     opts: dict[str, Any] = dict(
         model=model, params=params, dtype=dtype, kind=kind, server=server, torch=torch, cuda=cuda,
-        variant=variant, image=image, port=port, gpus=gpus, restart=restart, shm_size=shm_size,
+        variant=variant, image=image, port=port, gpus=gpus, gpu=gpu, gpu_memory=gpu_memory, restart=restart,
+        shm_size=shm_size,
         docker_version=docker_version, start_period=start_period, disk_gbps=disk_gbps, margin=margin, name=name)
     made = bundle.new(opts, None if stdout else directory, templates=templates, force=force)
     spec = made.spec
@@ -80,8 +85,9 @@ def new(
     written = made.written
     for note in spec.notes:
         typer.echo(f"note: {note}", err=True)
+    gpus = f", {spec.gpu_plan.summary()}" if spec.gpu_plan else ""
     typer.echo(f"wrote {len(written)} files to {directory}/ ({spec.kind}, {spec.server}, start period "
-               f"{spec.timing.start_period_s}s)")
+               f"{spec.timing.start_period_s}s{gpus})")
 
 
 @app.command()
@@ -104,10 +110,10 @@ def models(
 
         typer.echo(json.dumps(rows, indent=2))
         return
-    cols = ["model", "task", "params_b", "dtype", "weights_gb", "load_s", "start_period_s", "start_interval_s",
-            "k8s_startup_budget_s"]
-    heads = ["model", "task", "params (B)", "dtype", "weights (GB)", "load (s)", "start period (s)",
-             "start interval (s)", "k8s startup budget (s)"]
+    cols = ["model", "task", "params_b", "dtype", "weights_gb", "gpus", "load_s", "start_period_s",
+            "start_interval_s", "k8s_startup_budget_s"]
+    heads = ["model", "task", "params (B)", "dtype", "weights (GB)", f"GPUs ({rows[0]['gpu_memory_gb']:g} GB)",
+             "load (s)", "start period (s)", "start interval (s)", "k8s startup budget (s)"]
     if fmt == "markdown":
         typer.echo("| " + " | ".join(heads) + " |")
         typer.echo("|" + "---|" * len(heads))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from dlgen import catalog, matrix, probes, reference, timing, units
+from dlgen import catalog, gpuplan, matrix, probes, reference, timing, units
 from dlgen.catalog import Model
 from dlgen.errors import DlgenError
 from dlgen.runspec import Health, Port, RunSpec, Volume
@@ -88,6 +88,12 @@ class DeploySpec:
     env: dict[str, str | None] = field(default_factory=dict)
     volumes: list[Volume] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    gpu_plan: gpuplan.GpuPlan | None = None
+
+    @property
+    def gpu_count(self) -> int:
+        """The bundle's one GPU count (0 without GPUs): what every target requests and the server uses."""
+        return self.gpu_plan.count if self.gpu_plan else 0
 
     @property
     def emits_start_interval(self) -> bool:
@@ -153,7 +159,7 @@ def _default_name(model: Model, kind: str) -> str:
 def _validate_gpus(gpus: str) -> str:
     g = gpus
     if g == "all":
-        return g
+        return g  # refused by gpuplan.plan, which says why
     if re.fullmatch(r"[0-9]{1,3}", g) and int(g) > 0:
         return g
     if re.fullmatch(r"[0-9]{1,3}(,[0-9]{1,3})*", g):
@@ -176,12 +182,13 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
           variant: str | None = None, port: int | None = None, gpus: str | None = None,
           restart: str | None = None, docker_version: str | None = None, name: str | None = None,
           image: str | None = None, shm_size: str | None = None, start_period: int | None = None,
-          disk_gbps: float | None = None, margin: float | None = None) -> DeploySpec:
+          disk_gbps: float | None = None, margin: float | None = None, gpu: str | None = None,
+          gpu_memory: float | None = None) -> DeploySpec:
     """Validate `dlgen new` options and derive everything else. Raises DlgenError on bad input."""
     for flag, value in (("--model", model), ("--params", params), ("--dtype", dtype), ("--kind", kind),
                         ("--server", server), ("--torch", torch), ("--cuda", cuda), ("--variant", variant),
                         ("--gpus", gpus), ("--restart", restart), ("--docker-version", docker_version),
-                        ("--name", name), ("--image", image), ("--shm-size", shm_size)):
+                        ("--name", name), ("--image", image), ("--shm-size", shm_size), ("--gpu", gpu)):
         check_option(flag, value)
     if kind not in KINDS:
         raise DlgenError(f"unknown kind {kind!r}", f"use one of {', '.join(KINDS)}")
@@ -272,13 +279,27 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
     if gpus and not kd["gpu"]:
         raise DlgenError(f"the {kind} kind runs without a GPU (nothing in it uses one)",
                          "drop --gpus, or use --kind serve/train/notebook/dev")
-    gpus_ = _validate_gpus(gpus) if gpus else ("all" if gpu_wanted else None)
+    plan = None
+    if gpu_wanted or gpus:
+        memory_gb, gpu_label = gpuplan.gpu_memory(gpu, gpu_memory)
+        # serving sizes the count to the model; other kinds run the user's code on one GPU unless told
+        plan = gpuplan.plan(mdl, preset, server, _validate_gpus(gpus) if gpus else None, memory_gb, gpu_label,
+                            default_count=None if kind == "serve" else 1, fit=kind in ("serve", "train"))
+        tasks = (preset.get("parallel") or {}).get("tasks")
+        if plan.count > 1 and tasks and mdl.task not in tasks:
+            raise DlgenError(f"the {server} server places a {mdl.task} model on one GPU; {plan.count} would "
+                             "leave GPUs idle", "use --gpus 1 (run one container per GPU for more throughput)")
+    elif gpu or gpu_memory is not None:
+        raise DlgenError(f"the {kind} kind runs without a GPU", "drop --gpu/--gpu-memory")
+    gpus_ = plan.request.docker() if plan else None
     ipc, shm = kd["ipc"], kd["shm_size"]
     if preset.get("ipc") or preset.get("shm_size"):   # what the server's documentation asks for
         ipc, shm = preset.get("ipc"), preset.get("shm_size")
     if shm_size:
         ipc, shm = None, shm_size
     env: dict[str, str | None] = {}
+    for key, value in (preset.get("env") or {}).items():
+        env[str(key)] = str(value).format(gpus=plan.count if plan else 0)
     volumes: list[Volume] = []
     if mdl.task != "none" and kind in ("serve", "train"):
         env["HF_TOKEN"] = None  # passed by name: the value never lands in a file (DLG107)
@@ -292,6 +313,9 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
         volumes.append(Volume("./runs", "/logs", "ro", "bind"))
     if kind == "dev":
         volumes.append(Volume(".", "/app", "", "bind"))
+    # NCCL between worker processes: locked memory and a large stack (NVIDIA's PyTorch container
+    # documentation runs with --ulimit memlock=-1 --ulimit stack=67108864)
+    nccl = bool(plan and plan.count > 1 and (preset.get("parallel") or {}).get("nccl"))
     user = APP_USER if preset["image"] in ("torch", "python") and kind != "dev" else None
     notes = []
     if torch_base and not torch_base.tags_verified:
@@ -303,9 +327,9 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
         torch_base=torch_base, port=port_ if kind != "dev" else None,
         extra_ports=list(preset.get("extra_ports") or []), probe=probe, timing=tm, gpus=gpus_,
         restart=restart if restart is not None else kd["restart"], shm_size=shm, ipc=ipc,
-        ulimits=dict(TRAIN_ULIMITS) if kind == "train" else {}, user=user, docker_version=dv,
+        ulimits=dict(TRAIN_ULIMITS) if kind == "train" or nccl else {}, user=user, docker_version=dv,
         python=python_cmd or "python", pip=list(preset.get("pip") or []),
-        init=not preset.get("handles_sigterm", True), env=env, volumes=volumes, notes=notes,
+        init=not preset.get("handles_sigterm", True), env=env, volumes=volumes, notes=notes, gpu_plan=plan,
     )
 
 

@@ -19,6 +19,25 @@ MODELS = [m["name"] for m in reference.models()]
 SERVE_PRESETS = [n for n, s in reference.servers()["servers"].items() if "serve" in s["kinds"]]
 CASES = [(m, k, None) for m in MODELS for k in KINDS] + [("llama-8b", "serve", s) for s in SERVE_PRESETS]
 yaml = YAML(typ="safe", pure=True)
+# Cases no host of 80 GB GPUs can run, worked out here from the catalog: serving spreads the
+# weights (+20 %) over at most 8 GPUs at 90 % use; DDP training holds them on every GPU.
+USABLE_GB = 80 * 0.9
+TOO_BIG = {(m["name"], k, None) for m in reference.models() for k in ("serve", "train")
+           if m["params"] * {"fp32": 4, "bf16": 2, "fp16": 2}[m["dtype"]] / 1e9 * 1.2
+           > (USABLE_GB * 8 if k == "serve" else USABLE_GB)}
+
+
+def test_models_no_host_holds_are_refused_with_the_fix(dlgen):
+    assert ("llama-405b", "serve", None) in TOO_BIG and ("llama-70b", "train", None) in TOO_BIG
+    assert ("llama-8b", "train", None) not in TOO_BIG
+    for model, kind, _ in sorted(TOO_BIG):
+        with pytest.raises(spec_mod.DlgenError) as err:
+            spec_mod.build(model=model, kind=kind)
+        assert "GB with serving headroom" in str(err.value) and err.value.hint
+    proc = dlgen("new", "--model", "llama-405b", "--stdout")
+    assert proc.returncode == 2 and "--gpu h200" in proc.stderr
+    big = spec_mod.build(model="llama-405b", gpu="h200", server="vllm")
+    assert big.gpu_count == 8 and big.gpu_plan.usable_gb >= big.gpu_plan.need_gb
 
 
 def make(model, kind, server=None, **kw):
@@ -31,6 +50,8 @@ def bundles(tmp_path_factory):
     root = tmp_path_factory.mktemp("bundles")
     out = {}
     for model, kind, server in CASES:
+        if (model, kind, server) in TOO_BIG:
+            continue
         spec, files = make(model, kind, server)
         d = root / f"{model}-{kind}-{server or 'default'}"
         bundle.write(files, d)

@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")"
 IMAGE="${IMAGE:-shell-dev:latest}"
 docker build -t "${IMAGE}" .
-docker run -it --rm --gpus all --shm-size=8g -v "$PWD:/app" "${IMAGE}" bash
+docker run -it --rm --gpus 1 --shm-size=8g -v "$PWD:/app" "${IMAGE}" bash

@@ -7,6 +7,6 @@ IMAGE="${IMAGE:-llama-70b-serve:latest}"
 docker build -t "${IMAGE}" .
 docker rm -f llama-70b-serve >/dev/null 2>&1 || true
 docker run -d --name llama-70b-serve --gpus 4 --restart unless-stopped \
-  --ipc=host -p 8000:8000 -v hf-cache:/cache/huggingface -e HF_TOKEN \
-  "${IMAGE}"
+  --ipc=host --ulimit memlock=-1 --ulimit stack=67108864 -p 8000:8000 \
+  -v hf-cache:/cache/huggingface -e HF_TOKEN "${IMAGE}"
 echo "started llama-70b-serve; health: docker inspect -f '{{.State.Health.Status}}' llama-70b-serve"

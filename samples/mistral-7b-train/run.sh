@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 IMAGE="${IMAGE:-mistral-7b-train:latest}"
 docker build -t "${IMAGE}" .
 docker rm -f mistral-7b-train >/dev/null 2>&1 || true
-docker run -d --name mistral-7b-train --gpus all --restart on-failure:3 \
+docker run -d --name mistral-7b-train --gpus 1 --restart on-failure:3 \
   --ipc=host --ulimit memlock=-1 --ulimit stack=67108864 \
   -v hf-cache:/cache/huggingface -v checkpoints:/checkpoints -e HF_TOKEN \
   "${IMAGE}"

@@ -13,7 +13,7 @@ fi
 export JUPYTER_TOKEN
 mkdir -p notebooks
 docker rm -f jupyter-notebook >/dev/null 2>&1 || true
-docker run -d --name jupyter-notebook --gpus all --restart unless-stopped \
+docker run -d --name jupyter-notebook --gpus 1 --restart unless-stopped \
   --shm-size=8g -p 127.0.0.1:8888:8888 -v "$PWD/notebooks:/app/notebooks" \
   -e JUPYTER_TOKEN "${IMAGE}"
 echo "started jupyter-notebook; health: docker inspect -f '{{.State.Health.Status}}' jupyter-notebook"

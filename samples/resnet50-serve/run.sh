@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 IMAGE="${IMAGE:-resnet50-serve:latest}"
 docker build -t "${IMAGE}" .
 docker rm -f resnet50-serve >/dev/null 2>&1 || true
-docker run -d --name resnet50-serve --gpus all --restart unless-stopped \
-  --shm-size=2g -p 8000:8000 -v hf-cache:/cache/huggingface -e HF_TOKEN \
-  "${IMAGE}"
+docker run -d --name resnet50-serve --gpus 1 --restart unless-stopped \
+  --shm-size=2g -p 8000:8000 -v hf-cache:/cache/huggingface -e DLGEN_GPUS=1 \
+  -e HF_TOKEN "${IMAGE}"
 echo "started resnet50-serve; health: docker inspect -f '{{.State.Health.Status}}' resnet50-serve"

@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 IMAGE="${IMAGE:-whisper-large-v3-serve:latest}"
 docker build -t "${IMAGE}" .
 docker rm -f whisper-large-v3-serve >/dev/null 2>&1 || true
-docker run -d --name whisper-large-v3-serve --gpus all \
+docker run -d --name whisper-large-v3-serve --gpus 1 \
   --restart unless-stopped --shm-size=2g -p 8000:8000 \
-  -v hf-cache:/cache/huggingface -e HF_TOKEN "${IMAGE}"
+  -v hf-cache:/cache/huggingface -e DLGEN_GPUS=1 -e HF_TOKEN "${IMAGE}"
 echo "started whisper-large-v3-serve; health: docker inspect -f '{{.State.Health.Status}}' whisper-large-v3-serve"

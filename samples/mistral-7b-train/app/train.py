@@ -5,6 +5,12 @@ older than --max-age, so a hung job (stuck NCCL collective, dead DataLoader) bec
 SIGTERM saves a checkpoint and exits 0, so `docker stop` is clean and on-failure does not
 restart a job that was stopped on purpose. A restart resumes from the last checkpoint.
 Replace batches() and loss_fn() with your data and objective.
+
+Distributed data parallel: /app/launch.py (torchrun) starts one process per GPU and sets RANK,
+LOCAL_RANK and WORLD_SIZE. Each process drives its own GPU (NCCL; gloo when no CUDA is visible),
+reads its own share of the data (DistributedSampler), and only rank 0 logs at INFO, writes the
+heartbeat and saves checkpoints. All ranks agree on when to stop, so a SIGTERM that reaches them
+at different steps never leaves one waiting in a collective.
 """
 import logging
 import os
@@ -23,6 +29,9 @@ BATCH_SIZE = int(os.environ.get("BATCH_SIZE", "8"))
 NUM_WORKERS = int(os.environ.get("NUM_WORKERS", "2"))
 STEP_SLEEP_S = float(os.environ.get("DLGEN_STEP_SLEEP_S", "0"))
 STOP = {"requested": False, "training": False}
+RANK = int(os.environ.get("RANK", "0"))
+LOCAL_RANK = int(os.environ.get("LOCAL_RANK", "0"))
+WORLD_SIZE = int(os.environ.get("WORLD_SIZE", "1"))
 log = logging.getLogger("train")
 
 def on_stop(*_):
@@ -33,28 +42,56 @@ def on_stop(*_):
         raise SystemExit(0)
 
 def beat():
-    HEARTBEAT.touch()
+    if RANK == 0:
+        HEARTBEAT.touch()
+
+def distributed(torch):
+    """Join the process group when torchrun started several processes; returns the device to use."""
+    if torch.cuda.is_available():
+        torch.cuda.set_device(LOCAL_RANK)
+        os.environ.setdefault("DLGEN_DEVICE", f"cuda:{LOCAL_RANK}")
+    if WORLD_SIZE > 1:
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        torch.distributed.init_process_group(backend=backend)
+        log.info("rank %d of %d (%s)", RANK, WORLD_SIZE, backend)
 
 def batches(torch, loaded):
-    """Random batches shaped for the model; replace with your DataLoader."""
+    """Random batches shaped for the model, this rank's share of them; replace with your data."""
     module = loaded.module
+    generator = torch.Generator().manual_seed(0)  # the same data on every rank; the sampler splits it
     if loaded.processor is not None:  # a language model: next-token prediction on random ids
         vocab = getattr(module.config, "vocab_size", 32000)
-        data = torch.randint(0, vocab, (BATCH_SIZE * 64, 128))
+        data = torch.randint(0, vocab, (BATCH_SIZE * 64, 128), generator=generator)
     else:
         width = next(p for p in module.parameters()).shape[-1]
-        data = torch.randn(BATCH_SIZE * 64, width)
-    loader = torch.utils.data.DataLoader(data, batch_size=BATCH_SIZE, shuffle=True, num_workers=NUM_WORKERS)
+        data = torch.randn(BATCH_SIZE * 64, width, generator=generator)
+    sampler = torch.utils.data.distributed.DistributedSampler(data, num_replicas=WORLD_SIZE, rank=RANK,
+                                                              shuffle=True)
+    loader = torch.utils.data.DataLoader(data, batch_size=BATCH_SIZE, sampler=sampler, num_workers=NUM_WORKERS)
+    epoch = 0
     while True:
+        sampler.set_epoch(epoch)  # a new shuffle each epoch, the same on every rank
         yield from loader
+        epoch += 1
 
-def loss_fn(torch, loaded, batch):
+def loss_fn(torch, loaded, net, batch):
     if loaded.processor is not None:
-        return loaded.module(input_ids=batch, labels=batch).loss
-    out = loaded.module(batch)
+        return net(input_ids=batch, labels=batch).loss
+    out = net(batch)
     return torch.nn.functional.mse_loss(out, batch)
 
+def stop_now(torch, loaded, step):
+    """Whether every rank stops before this step: any rank's SIGTERM stops them all together."""
+    wanted = STOP["requested"] or step >= STEPS
+    if WORLD_SIZE == 1:
+        return wanted
+    flag = torch.tensor([1 if wanted else 0], device=loaded.device if torch.cuda.is_available() else "cpu")
+    torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+    return bool(flag.item())
+
 def save(torch, loaded, optimizer, step):
+    if RANK != 0:  # one writer: the weights are the same on every rank
+        return
     CHECKPOINT_DIR.mkdir(parents=True, exist_ok=True)
     tmp = CHECKPOINT_DIR / "last.pt.tmp"
     torch.save({"step": step, "model": loaded.module.state_dict(), "optimizer": optimizer.state_dict()}, tmp)
@@ -62,14 +99,20 @@ def save(torch, loaded, optimizer, step):
     log.info("checkpoint at step %d", step)
 
 def main():
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(level=logging.INFO if RANK == 0 else logging.WARNING,
+                        format=f"%(asctime)s rank{RANK} %(name)s %(levelname)s %(message)s")
     signal.signal(signal.SIGTERM, on_stop)
     signal.signal(signal.SIGINT, on_stop)
     beat()
-    loaded = model_lib.load_and_warm()
     import torch
 
+    distributed(torch)
+    loaded = model_lib.load_and_warm()
     loaded.module.train()
+    net = loaded.module
+    if WORLD_SIZE > 1:
+        net = torch.nn.parallel.DistributedDataParallel(
+            loaded.module, device_ids=[LOCAL_RANK] if torch.cuda.is_available() else None)
     optimizer = torch.optim.AdamW(loaded.module.parameters(), lr=float(os.environ.get("LR", "1e-4")))
     step = 0
     last = CHECKPOINT_DIR / "last.pt"
@@ -82,10 +125,10 @@ def main():
     stream = batches(torch, loaded)
     try:
         for batch in stream:
-            if STOP["requested"] or step >= STEPS:
+            if stop_now(torch, loaded, step):
                 break
             batch = batch.to(loaded.device)
-            loss = loss_fn(torch, loaded, batch)
+            loss = loss_fn(torch, loaded, net, batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -102,6 +145,9 @@ def main():
         stream.close()  # shut the DataLoader workers down now, not at interpreter exit (a slow docker stop)
     save(torch, loaded, optimizer, step)
     log.info("stopped at step %d (%s)", step, "signal" if STOP["requested"] else "done")
+    if WORLD_SIZE > 1:
+        torch.distributed.barrier()  # rank 0's checkpoint is on disk before any rank exits
+        torch.distributed.destroy_process_group()
     return 0
 
 if __name__ == "__main__":

@@ -5,6 +5,10 @@ MODEL_SOURCE chooses what is loaded:
   synthetic        random weights of DLGEN_SYNTHETIC_MB megabytes, loaded after
                    DLGEN_SYNTHETIC_DELAY_S seconds (for smoke tests on hosts without the weights)
   module:function  your own loader, called as function(model_id=..., dtype=..., device=...)
+
+DLGEN_GPUS is the bundle's GPU count (the container is started with that many). Above 1 the
+model is placed over all of them with device_map="auto" (accelerate), and the memory check adds
+up their free memory; with 1 it goes to one GPU and only that GPU's free memory counts.
 """
 import importlib
 import logging
@@ -17,6 +21,7 @@ WEIGHTS_GB = float(os.environ.get("MODEL_WEIGHTS_GB", "0.10"))
 TASK = "vision"
 TORCHVISION_NAME = "resnet50"
 MODEL_SOURCE = os.environ.get("MODEL_SOURCE", "auto")
+GPU_COUNT = int(os.environ.get("DLGEN_GPUS", "1") or "1")
 # Serving needs up to ~20 % more GPU memory than the weights (model-load-timing.md section 1).
 GPU_MEMORY_HEADROOM = 1.2
 TORCH_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "fp8": "float8_e4m3fn",
@@ -38,6 +43,10 @@ def pick_device(torch):
     if wanted != "auto":
         return wanted
     if torch.cuda.is_available():
+        seen = torch.cuda.device_count()
+        if seen < GPU_COUNT:
+            raise RuntimeError(f"the bundle uses {GPU_COUNT} GPUs (DLGEN_GPUS) but the container sees {seen}: "
+                               f"start it with --gpus {GPU_COUNT}")
         return "cuda"
     log.warning("no CUDA device visible (was the container started with --gpus?); running on CPU")
     return "cpu"
@@ -47,13 +56,19 @@ def check_gpu_memory(torch, device):
     if not str(device).startswith("cuda") or MODEL_SOURCE == "synthetic":
         return
     need = WEIGHTS_GB * GPU_MEMORY_HEADROOM * 1e9
-    free = sum(torch.cuda.mem_get_info(i)[0] for i in range(torch.cuda.device_count()))
-    log.info("GPU memory: %.1f GB free on %d device(s), %.1f GB needed", free / 1e9,
-             torch.cuda.device_count(), need / 1e9)
+    used = range(GPU_COUNT) if GPU_COUNT > 1 else [torch.cuda.current_device()]  # where placement() puts it
+    free = sum(torch.cuda.mem_get_info(i)[0] for i in used)
+    log.info("GPU memory: %.1f GB free on %d device(s), %.1f GB needed", free / 1e9, len(used), need / 1e9)
     if free < need:
         raise MemoryError(
             f"{MODEL_ID} needs ~{need / 1e9:.1f} GB of GPU memory ({WEIGHTS_GB:.1f} GB weights + 20 %), "
             f"only {free / 1e9:.1f} GB free: use more GPUs, a smaller dtype or a quantised checkpoint")
+
+def placement(device):
+    """from_pretrained's device_map: spread over the GPUs when the bundle has several, else one device."""
+    where = "auto" if GPU_COUNT > 1 else device
+    log.info("placing the model with device_map=%s (DLGEN_GPUS=%d)", where, GPU_COUNT)
+    return where
 
 def _synthetic(torch, device):
     delay = float(os.environ.get("DLGEN_SYNTHETIC_DELAY_S", "0"))
@@ -94,11 +109,12 @@ def load(device):
         return Loaded(pipe.model, device, pipeline=pipe)
     if TASK == "llm":
         tok = transformers.AutoTokenizer.from_pretrained(MODEL_ID)
-        module = transformers.AutoModelForCausalLM.from_pretrained(MODEL_ID, torch_dtype=dtype, device_map=device)
-        return Loaded(module.eval(), device, processor=tok)
+        module = transformers.AutoModelForCausalLM.from_pretrained(MODEL_ID, torch_dtype=dtype,
+                                                                   device_map=placement(device))
+        return Loaded(module.eval(), module.device, processor=tok)  # inputs go to the first layer's device
     tok = transformers.AutoTokenizer.from_pretrained(MODEL_ID)
-    module = transformers.AutoModel.from_pretrained(MODEL_ID, torch_dtype=dtype).to(device)
-    return Loaded(module.eval(), device, processor=tok)
+    module = transformers.AutoModel.from_pretrained(MODEL_ID, torch_dtype=dtype, device_map=placement(device))
+    return Loaded(module.eval(), module.device, processor=tok)
 
 def predict(loaded, payload):
     """One request. payload is the parsed JSON body; the return value is sent back as JSON."""
