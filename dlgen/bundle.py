@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import posixpath
 import shlex
@@ -21,10 +22,19 @@ from dlgen.units import k8s_quantity
 TASK_REQUIREMENTS = {
     "llm": ["transformers==4.57.1", "accelerate==1.10.1"],
     "embedding": ["transformers==4.57.1", "accelerate==1.10.1"],  # device_map needs accelerate
+    "custom": ["transformers==4.57.1", "accelerate==1.10.1"],     # model.py's AutoModel fallback
     "speech": ["transformers==4.57.1", "accelerate==1.10.1"],
     "diffusion": ["diffusers==0.35.2", "transformers==4.57.1", "accelerate==1.10.1"],
 }
 EXECUTABLE = {"run.sh"}
+# The weight claim: the weights x 1.25 (a revision next to the current one while it downloads,
+# tokenizer and config files) plus 5 GiB for compile caches.
+PVC_MARGIN = 1.25
+PVC_EXTRA_GI = 5
+# The fetch init container streams the download to disk; huggingface_hub holds chunks of at most
+# a few hundred MB in memory.
+FETCH_MEMORY_REQUEST = "256Mi"
+FETCH_MEMORY_LIMIT = "2Gi"
 
 
 def builtin_templates() -> Path:
@@ -94,10 +104,23 @@ def compose_document(spec: DeploySpec) -> dict:
 
         svc["ports"] = [DoubleQuotedScalarString(p) for p in svc["ports"]]
     doc: dict = {"services": {spec.name: svc}}
+    fetch = spec.fetch_run_spec()
+    if fetch:  # a one-shot service the server waits for: the download is not on the health clock
+        one_shot = fetch.compose_service()
+        from ruamel.yaml.scalarstring import DoubleQuotedScalarString as Quoted
+
+        doc["services"] = {fetch_name(spec): {"build": svc["build"], **one_shot, "restart": Quoted("no")},
+                           spec.name: {**svc, "depends_on": {fetch_name(spec): {
+                               "condition": "service_completed_successfully"}}}}
     named = sorted({v.source for v in run.volumes if v.kind == "volume"})
     if named:
         doc["volumes"] = {n: {} for n in named}
     return doc
+
+
+def fetch_name(spec: DeploySpec) -> str:
+    """The fetch phase's compose service and container name."""
+    return f"{spec.name}-fetch"
 
 
 def _http_get(path: str, port: int) -> dict:
@@ -105,6 +128,24 @@ def _http_get(path: str, port: int) -> dict:
 
 
 def k8s_documents(spec: DeploySpec) -> list[dict]:
+    """The workload (Deployment, Job or Pod), its Service, and the claim that keeps the weights."""
+    docs = _k8s_workload(spec)
+    if any(v.kind == "volume" and v.target in spec.cache_paths for v in spec.volumes):
+        docs.append(cache_claim(spec))
+    return docs
+
+
+def cache_claim(spec: DeploySpec) -> dict:
+    """A PersistentVolumeClaim sized for the weights plus margin; the cluster's default storage class
+    (set spec.storageClassName to choose one)."""
+    size_gi = math.ceil(spec.model.weights_gb * PVC_MARGIN / 1.073741824) + PVC_EXTRA_GI
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": f"{spec.name}-cache", "labels": {"app.kubernetes.io/name": spec.name,
+                                                                   "app.kubernetes.io/managed-by": "dlgen"}},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": f"{size_gi}Gi"}}}}
+
+
+def _k8s_workload(spec: DeploySpec) -> list[dict]:
     container: dict = {"name": spec.name, "image": f"{spec.name}:latest", "imagePullPolicy": "IfNotPresent"}
     if spec.kind == "dev":
         container.update({"command": ["bash"], "stdin": True, "tty": True, "workingDir": "/app"})
@@ -128,13 +169,25 @@ def k8s_documents(spec: DeploySpec) -> list[dict]:
     mounts: list[dict[str, object]] = [{"name": "dshm", "mountPath": "/dev/shm"}]
     volumes: list[dict] = [{"name": "dshm", "emptyDir": {"medium": "Memory",
                                                           "sizeLimit": k8s_quantity(spec.shm_size, "8Gi")}}]
+    cache_mounts: list[dict[str, object]] = []
     for v in spec.volumes:
+        if v.kind == "volume" and v.target in spec.cache_paths:  # weights and caches: on the claim
+            cache_mounts.append({"name": "cache", "mountPath": v.target, "subPath": posixpath.basename(v.target)})
+            continue
+        if spec.model_path and v.target == spec.preset.get("model_dir"):  # the user's model files
+            mounts.append({"name": "models", "mountPath": v.target, "readOnly": True})
+            volumes.append({"name": "models", "persistentVolumeClaim": {"claimName": f"{spec.name}-models",
+                                                                         "readOnly": True}})
+            continue
         vname = "workspace" if v.source == "." else v.source.strip("./").replace("_", "-") or "data"
         mount: dict[str, object] = {"name": vname, "mountPath": v.target}
         if v.mode == "ro":
             mount["readOnly"] = True
         mounts.append(mount)
         volumes.append({"name": vname, "emptyDir": {}})
+    if cache_mounts:
+        mounts += cache_mounts
+        volumes.append({"name": "cache", "persistentVolumeClaim": {"claimName": f"{spec.name}-cache"}})
     container["volumeMounts"] = mounts
     health = spec.health()
     if health:
@@ -150,6 +203,22 @@ def k8s_documents(spec: DeploySpec) -> list[dict]:
                                         "allowPrivilegeEscalation": False}
     labels = {"app.kubernetes.io/name": spec.name, "app.kubernetes.io/managed-by": "dlgen"}
     pod_spec: dict = {"containers": [container], "volumes": volumes, "terminationGracePeriodSeconds": 30}
+    if spec.user:  # the claim is group-writable by the app user
+        pod_spec["securityContext"] = {"fsGroup": APP_UID}
+    fetch = spec.fetch_run_spec()
+    if fetch and cache_mounts:
+        init: dict = {"name": "fetch", "image": container["image"], "imagePullPolicy": "IfNotPresent",
+                      "command": fetch.full_command(),
+                      "env": [e for e in env if e["name"] == "HF_TOKEN"]
+                      + [{"name": k, "value": v} for k, v in fetch.env.items() if v is not None],
+                      "volumeMounts": cache_mounts,
+                      # the download streams to disk: a small, fixed memory limit (kserve#5326: 1 GiB
+                      # was too small for an 8 GB download through an older downloader)
+                      "resources": {"requests": {"memory": FETCH_MEMORY_REQUEST},
+                                    "limits": {"memory": FETCH_MEMORY_LIMIT}}}
+        if "securityContext" in container:
+            init["securityContext"] = container["securityContext"]
+        pod_spec["initContainers"] = [init]
     meta = {"name": spec.name, "labels": labels}
     if spec.kind == "train":
         pod_spec["restartPolicy"] = "Never"
@@ -163,7 +232,7 @@ def k8s_documents(spec: DeploySpec) -> list[dict]:
                   "spec": {"replicas": 1, "strategy": {"type": "Recreate"},
                            "selector": {"matchLabels": {"app.kubernetes.io/name": spec.name}},
                            "template": {"metadata": {"labels": labels}, "spec": pod_spec}}}
-    docs = [deployment]
+    docs: list[dict] = [deployment]
     if spec.port:
         docs.append({"apiVersion": "v1", "kind": "Service", "metadata": meta,
                      "spec": {"selector": {"app.kubernetes.io/name": spec.name},
@@ -173,22 +242,15 @@ def k8s_documents(spec: DeploySpec) -> list[dict]:
 
 
 # ------------------------------------------------------------------------ commands per preset
-TORCH_DTYPE_NAMES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 
 
 def entrypoint_and_command(spec: DeploySpec) -> tuple[list[str] | None, list[str]]:
     """The preset's entrypoint and command (servers.yaml) with {python}, {port}, {model}, {dtype} and
     {gpus} (the bundle's GPU count) filled in."""
-    values = {"python": spec.python, "port": str(spec.port), "model": spec.model_ref,
-              "dtype": TORCH_DTYPE_NAMES.get(spec.model.dtype, "auto"), "gpus": str(spec.gpu_count or 1)}
-
-    def fill(words):
-        return [str(w).format(**values) for w in words]
-
     if "command" not in spec.preset:
         raise DlgenError(f"no command known for server {spec.server!r}", "add command: to its servers.yaml entry")
     ep = spec.preset.get("entrypoint")
-    return (fill(ep) if ep else None), fill(spec.preset["command"])
+    return (spec.fill(ep) if ep else None), spec.fill(spec.preset["command"])
 
 
 def gpu_use(spec: DeploySpec) -> str:
@@ -224,6 +286,9 @@ def render(spec: DeploySpec, command_line: str, templates: str | None = None) ->
     app: dict[str, str] = dict(spec.preset.get("app") or {})
     if spec.probe.tool in ("python", "heartbeat"):
         app["app/probe.py"] = "app/probe.py.j2"
+    fetch = spec.fetch_run_spec()
+    if fetch and "/app/fetch.py" in fetch.full_command():
+        app["app/fetch.py"] = "app/fetch.py.j2"
     run = spec.run_spec()
     health = spec.health()
     ctx = {
@@ -231,6 +296,7 @@ def render(spec: DeploySpec, command_line: str, templates: str | None = None) ->
         "command": command, "has_requirements": has_requirements, "has_app": bool(app),
         "requirements": requirements(spec), "hf_home": HF_HOME, "app_uid": APP_UID, "heartbeat": HEARTBEAT_FILE,
         "docker_run": run.docker_run(quote_image_var="IMAGE"), "compose": compose_document(spec),
+        "fetch_run": fetch.docker_run(quote_image_var="IMAGE") if fetch else "",
         "k8s": k8s_documents(spec),
         "healthcheck": health.dockerfile(multiline=True) if health else "",
         "gpu_summary": spec.gpu_plan.summary() if spec.gpu_plan else "", "gpu_use": gpu_use(spec),

@@ -172,7 +172,8 @@ def timing_table(server: str, docker_version: str | None = None) -> list[dict]:
             gpus = None
         rows.append({"model": m.name, "task": m.task, "params_b": round(m.params / 1e9, 3), "dtype": m.dtype,
                      "weights_gb": round(m.weights_gb, 2), "gpus": gpus, "gpu_memory_gb": memory_gb,
-                     "load_s": t.load_s, "start_period_s": t.start_period_s,
+                     "download_s": timing.download_seconds(m.weights_gb), "load_s": t.load_s,
+                     "start_period_s": t.start_period_s,
                      "start_interval_s": t.start_interval_s, "interval_s": t.interval_s,
                      "k8s_startup_budget_s": t.k8s_startup_budget_s, "hf_id": m.hf_id})
     return rows

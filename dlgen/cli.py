@@ -51,6 +51,9 @@ def new(
     cuda: str | None = typer.Option(None, "--cuda", help="CUDA version: 12.8 or cu128."),
     variant: str | None = typer.Option(None, "--variant", help="runtime (default) or devel (has nvcc)."),
     image: str | None = typer.Option(None, "--image", help="Base image to use instead of the preset's."),
+    model_path: str | None = typer.Option(None, "--model-path", help="Model files on the host for servers that "
+                                                                      "read files (llamacpp: a .gguf; triton: a model "
+                                                                      "repository; torchserve: a model store)."),
     port: int | None = typer.Option(None, "--port", "-p", help="Port the server listens on."),
     gpus: str | None = typer.Option(None, "--gpus", help="GPU count, or device indexes 0,1 (default: the "
                                                           "fewest that hold the model)."),
@@ -64,6 +67,8 @@ def new(
     start_period: int | None = typer.Option(None, "--start-period", help="Override the start period (s)."),
     disk_gbps: float | None = typer.Option(None, "--disk-gbps", help="Weight read speed in GB/s (default 0.6)."),
     margin: float | None = typer.Option(None, "--margin", help="Start-period safety factor (default 2)."),
+    net_gbps: float | None = typer.Option(None, "--net-gbps", help="Download speed for the fetch estimate in "
+                                                                    "GB/s (default 0.1)."),
     name: str | None = typer.Option(None, "--name", help="Image and container name."),
     templates: str | None = typer.Option(None, "--templates", help="Directory of templates overriding blocks."),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite existing files."),
@@ -75,7 +80,7 @@ def new(
     opts: dict[str, Any] = dict(
         model=model, params=params, dtype=dtype, kind=kind, server=server, torch=torch, cuda=cuda,
         variant=variant, image=image, port=port, gpus=gpus, gpu=gpu, gpu_memory=gpu_memory, restart=restart,
-        shm_size=shm_size,
+        shm_size=shm_size, net_gbps=net_gbps, model_path=model_path,
         docker_version=docker_version, start_period=start_period, disk_gbps=disk_gbps, margin=margin, name=name)
     made = bundle.new(opts, None if stdout else directory, templates=templates, force=force)
     spec = made.spec
@@ -110,10 +115,11 @@ def models(
 
         typer.echo(json.dumps(rows, indent=2))
         return
-    cols = ["model", "task", "params_b", "dtype", "weights_gb", "gpus", "load_s", "start_period_s",
+    cols = ["model", "task", "params_b", "dtype", "weights_gb", "gpus", "download_s", "load_s", "start_period_s",
             "start_interval_s", "k8s_startup_budget_s"]
     heads = ["model", "task", "params (B)", "dtype", "weights (GB)", f"GPUs ({rows[0]['gpu_memory_gb']:g} GB)",
-             "load (s)", "start period (s)", "start interval (s)", "k8s startup budget (s)"]
+             f"download at {timing.NET_GBPS:g} GB/s (s)", "load (s)", "start period (s)", "start interval (s)",
+             "k8s startup budget (s)"]
     if fmt == "markdown":
         typer.echo("| " + " | ".join(heads) + " |")
         typer.echo("|" + "---|" * len(heads))
@@ -229,6 +235,8 @@ def verify(
                                                                     "(default: start period + 60)."),
     env: list[str] | None = typer.Option(None, "--env", "-e", help="KEY=VALUE added to the container's "
                                             "environment, e.g. MODEL_SOURCE=synthetic (repeatable)."),
+    volumes_of: str | None = typer.Option(None, "--volumes-of", help="Use the volumes (the weight cache) of an "
+                                                                          "earlier --keep run: its run_id."),
 ):
     """Build a bundle on a real Docker engine, boot it, time readiness and health, stop it."""
     import json
@@ -245,7 +253,7 @@ def verify(
         if not eq or not key.strip():
             raise DlgenError(f"--env {item!r} is not KEY=VALUE", "write it like --env MODEL_SOURCE=synthetic")
         extra[key.strip()] = value
-    result = verify_mod.verify(directory, cpu=cpu, keep=keep, timeout_s=timeout, env=extra,
+    result = verify_mod.verify(directory, cpu=cpu, keep=keep, timeout_s=timeout, env=extra, volumes_of=volumes_of,
                                progress=verify_mod.progress_to_stderr)
     typer.echo(json.dumps(result, indent=2) if fmt == "json" else verify_mod.text_report(result))
     if result["failure"] or not result["healthy"]:

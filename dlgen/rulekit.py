@@ -212,6 +212,34 @@ def model_from_words(words: list[str]):
     return None
 
 
+def option_value(words: Sequence[str], flags: Sequence[str]) -> str | None:
+    """The value of the last of ``flags`` in a command line (``--flag V`` or ``--flag=V``), or None."""
+    found = None
+    for i, word in enumerate(words):
+        for flag in flags:
+            if word == flag and i + 1 < len(words):
+                found = words[i + 1]
+            elif word.startswith(flag + "="):
+                found = word[len(flag) + 1:]
+    return found
+
+
+def hub_model_id(words: list[str], env: dict) -> str | None:
+    """A Hugging Face repository id the command (or MODEL_ID & co in env) names as its model: what the
+    server downloads at start. Local paths (/models/x, ./x) are not ids."""
+    candidates: list[str] = []
+    for i, w in enumerate(words):
+        m = _MODEL_FLAG.match(w)
+        if m:
+            candidates.append(m.group(2)[1:] if m.group(2) else (words[i + 1] if i + 1 < len(words) else ""))
+        for after in _model_after():
+            n = len(after)
+            if n <= i + 1 < len(words) and [x.rsplit("/", 1)[-1] for x in words[i - n + 1:i + 1]] == after:
+                candidates.append(words[i + 1])
+    candidates += [str(v) for k, v in env.items() if v and _MODEL_ENV.match(k)]
+    return next((c for c in candidates if _HF_ID.match(c) and not c.startswith((".", "/"))), None)
+
+
 def _model_after() -> list[list[str]]:
     return [list(p["model_after"]) for p in reference.servers()["servers"].values() if p.get("model_after")]
 

@@ -104,7 +104,9 @@ def _seconds_from_compose(raw) -> int | None:
 SECONDS = Kind(words=lambda v: [str(v)], add=lambda _cur, text, _flag: maybe_int(text),
                to_compose=lambda v: format_duration(v), from_compose=_seconds_from_compose, to_sdk=lambda v: v,
                empty=lambda v: v is None)
-WORDS = Kind(words=lambda v: [" ".join(v)], add=lambda _cur, text, _flag: shlex.split(text) if text else [],
+# docker run --entrypoint takes one executable (its value is not split); rendering puts the rest of a
+# longer entrypoint at the head of the command (RunSpec.docker_run_argv)
+WORDS = Kind(words=lambda v: [v[0] if v else ""], add=lambda _cur, text, _flag: [text] if text else [],
              to_compose=list, from_compose=lambda raw: as_argv(raw) if raw is not None else None,
              to_sdk=list, empty=lambda v: v is None)
 COMMAND = Kind(words=lambda v: [], add=lambda cur, _t, _f: cur, to_compose=list, from_compose=as_argv, to_sdk=list)

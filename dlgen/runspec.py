@@ -319,7 +319,7 @@ class RunSpec:
         if self.health:
             a += self.health.docker_run_words()
         a.append(self.image)
-        a += self.command
+        a += [*(self.entrypoint or [])[1:], *self.command]
         return a
 
     def docker_run(self, multiline: bool = True, quote_image_var: str | None = None) -> str:

@@ -9,6 +9,7 @@ from dlgen import catalog, gpuplan, matrix, probes, reference, timing, units
 from dlgen.catalog import Model
 from dlgen.errors import DlgenError
 from dlgen.runspec import Health, Port, RunSpec, Volume
+from dlgen.timing import NET_GBPS as DEFAULT_NET_GBPS
 
 KINDS = ("serve", "train", "notebook", "tensorboard", "dev")
 
@@ -26,6 +27,12 @@ TRAIN_ULIMITS = {"memlock": "-1", "stack": "67108864"}
 HEARTBEAT_FILE = "/tmp/dlgen-heartbeat"
 HEARTBEAT_MAX_AGE_S = 600
 HF_HOME = "/cache/huggingface"
+# The fetch container's label (verify and compose find the fetch phase by it) and its timeouts:
+# a stalled download fails after 60 s without data, a metadata request after 30 s, and is retried
+# (huggingface_hub's HF_HUB_DOWNLOAD_TIMEOUT / HF_HUB_ETAG_TIMEOUT; KServe uses 30 s and 3 retries).
+FETCH_LABEL = "ai.dlgen.phase"
+FETCH_ENV = {"HF_HUB_DOWNLOAD_TIMEOUT": "60", "HF_HUB_ETAG_TIMEOUT": "30"}
+TORCH_DTYPE_NAMES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 APP_USER = "app"
 APP_UID = 1000
 
@@ -46,9 +53,10 @@ _IMAGE_RE = re.compile(r"(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?"          # registry h
 def check_option(flag: str, value: str | None) -> None:
     """Refuse a `dlgen new` option value with characters no such value has (one line, exit 2)."""
     if value is not None and not _OPTION_TEXT.fullmatch(value):
-        bad = next((c for c in value if not (c.isascii() and (c.isalnum() or c in "._:/@+=,-"))), value[:1])
-        raise DlgenError(f"invalid {flag} {value!r}: character {bad!r} (U+{ord(bad):04X}) is not allowed"
-                         if bad else f"invalid {flag}: empty",
+        bad = next((c for c in value if not (c.isascii() and (c.isalnum() or c in "._:/@+=,-"))), "")
+        raise DlgenError(f"invalid {flag} {value!r}: character {bad!r} (U+{ord(bad):04X}) is not allowed" if bad
+                         else f"invalid {flag} {value!r}: it must start with a letter or digit and be at most "
+                              "200 characters" if value else f"invalid {flag}: empty",
                          "use ASCII letters, digits and . _ : / @ + = , - only")
 
 
@@ -89,6 +97,38 @@ class DeploySpec:
     volumes: list[Volume] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     gpu_plan: gpuplan.GpuPlan | None = None
+    fetch: dict | None = None     # {"entrypoint": [...], "command": [...]}: the one-off weight download
+    net_gbps: float = DEFAULT_NET_GBPS
+    model_path: str | None = None  # the user's model files on the host (servers that read files)
+
+    @property
+    def download_s(self) -> float:
+        """Estimated duration of the fetch phase at ``net_gbps`` (off the health clock)."""
+        return timing.download_seconds(self.model.weights_gb, self.net_gbps)
+
+    def fill(self, words) -> list[str]:
+        """A preset's command words with {python}, {port}, {model}, {dtype} and {gpus} filled in."""
+        values = {"python": self.python, "port": str(self.port), "model": self.model_ref,
+                  "dtype": TORCH_DTYPE_NAMES.get(self.model.dtype, "auto"), "gpus": str(self.gpu_count or 1),
+                  "model_file": (self.model_path or "").rsplit("/", 1)[-1]}
+        return [str(w).format(**values) for w in words]
+
+    def fetch_run_spec(self, image: str | None = None) -> RunSpec | None:
+        """The fetch phase as a container: the bundle's image (or the server's own downloader) with the
+        cache volumes, the token by name and the hub mirror passed through; None without one."""
+        if not self.fetch:
+            return None
+        env: dict[str, str | None] = {"HF_TOKEN": None, "HF_ENDPOINT": None}
+        env.update(FETCH_ENV)
+        return RunSpec(image=image or f"{self.name}:latest", entrypoint=self.fill(self.fetch["entrypoint"]),
+                       command=self.fill(self.fetch.get("command") or []), remove=True,
+                       volumes=[v for v in self.volumes if v.kind == "volume" and v.target in self.cache_paths],
+                       env=env, labels={FETCH_LABEL: "fetch"}, origin="dlgen")
+
+    @property
+    def cache_paths(self) -> list[str]:
+        """Where the weights (and compile caches) live in the container: on named volumes."""
+        return [HF_HOME, *((self.preset.get("caches") or {}).values())]
 
     @property
     def gpu_count(self) -> int:
@@ -183,7 +223,8 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
           restart: str | None = None, docker_version: str | None = None, name: str | None = None,
           image: str | None = None, shm_size: str | None = None, start_period: int | None = None,
           disk_gbps: float | None = None, margin: float | None = None, gpu: str | None = None,
-          gpu_memory: float | None = None) -> DeploySpec:
+          gpu_memory: float | None = None, net_gbps: float | None = None,
+          model_path: str | None = None) -> DeploySpec:
     """Validate `dlgen new` options and derive everything else. Raises DlgenError on bad input."""
     for flag, value in (("--model", model), ("--params", params), ("--dtype", dtype), ("--kind", kind),
                         ("--server", server), ("--torch", torch), ("--cuda", cuda), ("--variant", variant),
@@ -223,6 +264,8 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
                          "use 1g or more (8g for training), or leave it out for the kind's default")
     if start_period is not None and start_period <= 0:
         raise DlgenError(f"invalid --start-period {start_period}", "give a positive number of seconds")
+    if net_gbps is not None and net_gbps <= 0:
+        raise DlgenError(f"invalid --net-gbps {net_gbps}", "give a positive download speed in GB/s, e.g. 0.1")
     if disk_gbps is not None and disk_gbps <= 0:
         raise DlgenError(f"invalid --disk-gbps {disk_gbps}", "give a positive throughput in GB/s, e.g. 0.6")
     if margin is not None and margin < 1:
@@ -301,9 +344,24 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
     for key, value in (preset.get("env") or {}).items():
         env[str(key)] = str(value).format(gpus=plan.count if plan else 0)
     volumes: list[Volume] = []
-    if mdl.task != "none" and kind in ("serve", "train"):
+    fetch = None
+    if model_path and not preset.get("model_dir"):
+        raise DlgenError(f"the {server} server loads {mdl.name} from the hub (fetched into the cache volume)",
+                         "drop --model-path; it is for servers that read model files (llamacpp, triton, torchserve)")
+    if mdl.task != "none" and kind in ("serve", "train") and preset.get("model_dir"):
+        volumes.append(_model_files(server, preset, model_path))  # the user's files, read-only: no hub
+    elif mdl.task != "none" and kind in ("serve", "train"):
         env["HF_TOKEN"] = None  # passed by name: the value never lands in a file (DLG107)
         volumes.append(Volume("hf-cache", HF_HOME, "", "volume"))
+        for var, path in (preset.get("caches") or {}).items():  # e.g. vLLM's compile cache: warm restarts
+            env[str(var)] = str(path)
+            volumes.append(Volume(f"{str(var).lower().replace('_', '-')}", str(path), "", "volume"))
+        if preset.get("fetch"):
+            fetch = dict(preset["fetch"])
+        elif python_cmd and (mdl.hf_id or mdl.torchvision):
+            fetch = {"entrypoint": ["{python}", "/app/fetch.py"], "command": []}
+        if fetch:  # the weights are in the cache before the server starts: it never asks the hub
+            env["HF_HUB_OFFLINE"] = "1"
     if kind == "notebook":
         env["JUPYTER_TOKEN"] = None
         volumes.append(Volume("./notebooks", "/app/notebooks", "", "bind"))
@@ -330,7 +388,25 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
         ulimits=dict(TRAIN_ULIMITS) if kind == "train" or nccl else {}, user=user, docker_version=dv,
         python=python_cmd or "python", pip=list(preset.get("pip") or []),
         init=not preset.get("handles_sigterm", True), env=env, volumes=volumes, notes=notes, gpu_plan=plan,
+        fetch=fetch, net_gbps=net_gbps or timing.NET_GBPS, model_path=model_path,
     )
+
+
+def _model_files(server: str, preset: dict, model_path: str | None) -> Volume:
+    """The user's model files, mounted read-only where the server's command reads them."""
+    target = preset["model_dir"]
+    if not model_path:
+        raise DlgenError(f"the {server} server reads model files at {target}, which nothing would provide",
+                         f"pass --model-path HOST_PATH (mounted read-only at {target})")
+    if not re.fullmatch(r"/[A-Za-z0-9._/@+-]{1,250}", model_path, re.ASCII) or "/../" in model_path + "/":
+        raise DlgenError(f"--model-path {model_path!r} is not an absolute path of plain characters",
+                         "docker mounts absolute host paths: give /srv/models/... (letters, digits, . _ / @ + -)")
+    needs_file = "{model_file}" in " ".join(map(str, preset.get("command") or []))
+    if needs_file and not model_path.endswith(".gguf"):
+        raise DlgenError(f"--model-path {model_path!r}: the {server} server loads one GGUF file",
+                         "give the .gguf file's path")
+    source = model_path.rsplit("/", 1)[0] if needs_file else model_path.rstrip("/")
+    return Volume(source or "/", target, "ro", "bind")
 
 
 def _probe(tool: str, python_cmd: str, port: int | None, preset: dict) -> Probe:

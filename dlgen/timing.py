@@ -43,6 +43,10 @@ RETRIES = 3
 K8S_STARTUP_PERIOD_S = 5
 K8S_PERIOD_S = 15
 K8S_TIMEOUT_S = 5
+# Download speed from the hub for the fetch-phase estimate: 100 MB/s, about what a 1 Gbit/s link
+# gives after protocol overhead (16 GB in ~161 s). The fetch runs before the health clock starts,
+# so this number sizes expectations (and the Swarm budget), not the start period. --net-gbps overrides.
+NET_GBPS = 0.1
 # Docker Engine that introduced --start-interval (API 1.44; docker-runtime.md 1.3).
 START_INTERVAL_MIN_ENGINE = 25
 
@@ -76,6 +80,11 @@ class Timing:
     @property
     def k8s_startup_budget_s(self) -> int:
         return self.k8s_startup_period_s * self.k8s_startup_failure_threshold
+
+
+def download_seconds(weights_gb: float, net_gbps: float = NET_GBPS) -> float:
+    """Estimated time to download the weights in the fetch phase."""
+    return round(weights_gb / net_gbps, 1)
 
 
 def k8s_startup_failures(start_period_s: float, period_s: int = K8S_STARTUP_PERIOD_S) -> int:

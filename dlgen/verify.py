@@ -27,27 +27,36 @@ LOG_LINES = 20
 
 
 # ---------------------------------------------------------------------------- the bundle
-def bundle_run_spec(bundle: Path) -> RunSpec:
-    """The RunSpec the bundle's run.sh starts (compose.yaml's first service when there is no run.sh)."""
+FETCH_LABEL = "ai.dlgen.phase"   # the fetch phase's container carries ai.dlgen.phase=fetch
+
+
+def bundle_phases(bundle: Path) -> tuple[RunSpec | None, RunSpec]:
+    """(the fetch container, the server container) that the bundle's run.sh starts (compose.yaml's
+    services when there is no run.sh); no fetch container: None."""
     from dlgen.sources import compose_services, run_lines
 
+    specs: list[RunSpec] = []
     run_sh = bundle / "run.sh"
     if run_sh.is_file():
         specs = run_lines(run_sh.read_text(), "shell")
-        if specs:
-            return specs[0]
-    compose = bundle / "compose.yaml"
-    if compose.is_file():
+    if not specs and (bundle / "compose.yaml").is_file():
         from dlgen.sources import SourceError
 
         try:
-            specs = compose_services(compose.read_text())
+            specs = compose_services((bundle / "compose.yaml").read_text())
         except SourceError as exc:
-            raise DlgenError(f"{compose}: {exc}", "fix compose.yaml or regenerate the bundle") from None
-        if specs:
-            return specs[0]
-    raise DlgenError(f"{bundle}: no run.sh or compose.yaml with a container to run",
-                     "point dlgen verify at a directory written by dlgen new")
+            raise DlgenError(f"{bundle / 'compose.yaml'}: {exc}", "fix compose.yaml or regenerate the bundle") from None
+    fetch = [s for s in specs if s.labels.get(FETCH_LABEL) == "fetch"]
+    servers = [s for s in specs if s.labels.get(FETCH_LABEL) != "fetch"]
+    if not servers:
+        raise DlgenError(f"{bundle}: no run.sh or compose.yaml with a container to run",
+                         "point dlgen verify at a directory written by dlgen new")
+    return (fetch[0] if fetch else None), servers[0]
+
+
+def bundle_run_spec(bundle: Path) -> RunSpec:
+    """The RunSpec of the bundle's server container (run.sh's, else compose.yaml's first service)."""
+    return bundle_phases(bundle)[1]
 
 
 def readiness(bundle: Path) -> tuple[int | None, str | None]:
@@ -65,8 +74,11 @@ def readiness(bundle: Path) -> tuple[int | None, str | None]:
 
 
 def prepare(spec: RunSpec, image: str, tag: str, cpu: bool, env: dict | None = None,
-            labels: dict | None = None) -> tuple[dict, list[str]]:
-    """SDK keyword arguments for the verify container, and the names of the volumes it needs."""
+            labels: dict | None = None, volume_tag: str | None = None,
+            name: str | None = None) -> tuple[dict, list[str]]:
+    """SDK keyword arguments for a verify container, and the names of the volumes it needs: one per
+    volume name in the bundle (the fetch and the server share the cache), ``dlgen-verify-<run>-<name>``
+    (``volume_tag`` names an earlier kept run whose volumes are used instead)."""
     if env:
         spec = replace(spec, env={**spec.env, **env})
     if cpu:
@@ -74,10 +86,11 @@ def prepare(spec: RunSpec, image: str, tag: str, cpu: bool, env: dict | None = N
         spec = replace(spec, ulimits={k: v for k, v in spec.ulimits.items() if k != "memlock"})
     volumes, made = [], []
     for i, v in enumerate(spec.volumes):
-        name = f"dlgen-verify-{tag}-{i}"   # fresh volumes: no state from an earlier run
-        made.append(name)
-        volumes.append(replace(v, source=name, kind="volume"))
-    spec = replace(spec, image=image, name=f"dlgen-verify-{tag}", volumes=volumes, remove=False,
+        key = re.sub(r"[^a-zA-Z0-9_.-]", "-", v.source.strip("./")) or str(i) if v.kind == "volume" else str(i)
+        vname = f"dlgen-verify-{volume_tag or tag}-{key}"   # fresh volumes: no state from an earlier run
+        made.append(vname)
+        volumes.append(replace(v, source=vname, kind="volume"))
+    spec = replace(spec, image=image, name=name or f"dlgen-verify-{tag}", volumes=volumes, remove=False,
                    labels={**spec.labels, "ai.dlgen.test": "1", "ai.dlgen.verify": tag, **(labels or {})})
     kw = spec.sdk_kwargs()
     if spec.ports:  # a free host port on the loopback interface: never collides with a running server
@@ -126,12 +139,17 @@ def diagnosis(container) -> dict:
 
 # ---------------------------------------------------------------------------- verify
 def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float | None = None,
-           progress=None, env: dict | None = None) -> dict:
-    """Build, run, time and stop one bundle; the result dict is what --format json prints."""
+           progress=None, env: dict | None = None, volumes_of: str | None = None,
+           fetch_timeout_s: float = 3600) -> dict:
+    """Build, fetch, run, time and stop one bundle; the result dict is what --format json prints.
+    ``volumes_of``: the run id of an earlier ``--keep`` run whose volumes (the cache) this run uses."""
     bundle = Path(bundle)
     if not (bundle / "Dockerfile").is_file():
         raise DlgenError(f"{bundle}: no Dockerfile", "point dlgen verify at a directory written by dlgen new")
-    spec = bundle_run_spec(bundle)
+    if volumes_of is not None and not re.fullmatch(r"[0-9a-f]{10}", volumes_of):
+        raise DlgenError(f"--volumes-of {volumes_of!r} is not a verify run id",
+                         "give the run_id an earlier `dlgen verify --keep` printed")
+    fetch_spec, spec = bundle_phases(bundle)
     port, path = readiness(bundle)
     c = client()
     say = progress or (lambda line: None)
@@ -139,7 +157,8 @@ def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float
     image = f"dlgen-verify/{re.sub(r'[^a-z0-9_.-]', '-', bundle.resolve().name.lower()) or 'bundle'}:{tag}"
     result: dict = {"bundle": str(bundle), "image": image, "cpu": cpu, "healthy": False, "ready_s": None,
                     "healthy_s": None, "health_lag_s": None, "stop_exit_code": None, "stop_s": None,
-                    "build_s": None, "readiness_url": None, "failure": None}
+                    "build_s": None, "fetch_s": None, "fetch_exit_code": None, "readiness_url": None,
+                    "failure": None}
     owned = Owned(c, tag, bundle, image)
     result["run_id"] = tag
     result["intermediate_images"] = owned.built   # this run's own build steps: removed with the rest
@@ -159,9 +178,21 @@ def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float
             result["failure"] = {"stage": "build", "error": str(exc)}
             return result
         result["build_s"] = round(time.monotonic() - t, 2)
-        kw, volumes = prepare(spec, image, tag, cpu, env, owned.labels)
-        for name in volumes:   # created here, labelled, so a failed run cannot leave an unlabelled one
-            c.volumes.create(name=name, labels=owned.labels)
+        kw, volumes = prepare(spec, image, tag, cpu, env, owned.labels, volumes_of)
+        if volumes_of is None:
+            for name in volumes:   # created here, labelled, so a failed run cannot leave an unlabelled one
+                c.volumes.create(name=name, labels=owned.labels)
+        else:
+            missing = [v for v in volumes if not c.volumes.list(filters={"name": f"^{v}$"})]
+            if missing:
+                raise DlgenError(f"--volumes-of {volumes_of}: volume {missing[0]} is not on this engine",
+                                 "keep the earlier run with --keep, or leave --volumes-of out")
+        if fetch_spec is not None:
+            fetched = run_fetch(c, fetch_spec, image, tag, cpu, env, owned.labels, volumes_of, fetch_timeout_s, say)
+            result.update(fetched)
+            if fetched.get("failure"):
+                result["failure"] = fetched["failure"]
+                return result
         health = c.api.inspect_image(image)["Config"].get("Healthcheck") or {}
         start_period = (health.get("StartPeriod") or 0) / 1e9
         deadline_s = timeout_s or (start_period + 60)
@@ -230,6 +261,33 @@ def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float
 
 class BuildError(Exception):
     pass
+
+
+def run_fetch(c, fetch_spec: RunSpec, image: str, tag: str, cpu: bool, env: dict | None, labels: dict,
+              volumes_of: str | None, timeout_s: float, say) -> dict:
+    """Run the bundle's fetch container to completion: its duration and exit code, or a failure."""
+    kw, _ = prepare(fetch_spec, image, tag, cpu, env, labels, volumes_of, name=f"dlgen-verify-{tag}-fetch")
+    kw.pop("ports", None)
+    say("fetching the weights into the cache volume")
+    t0 = time.monotonic()
+    try:
+        container = c.containers.run(**kw)
+    except Exception as exc:
+        return {"failure": {"stage": "fetch", "error": str(getattr(exc, "explanation", exc))}}
+    try:
+        code = container.wait(timeout=timeout_s).get("StatusCode")
+    except Exception:  # the wait timed out: a stalled download that its own timeouts did not end
+        container.kill()
+        return {"fetch_s": round(time.monotonic() - t0, 2),
+                "failure": {**diagnosis(container), "stage": "fetch",
+                            "error": f"the fetch did not finish in {timeout_s:.0f} s"}}
+    out = {"fetch_s": round(time.monotonic() - t0, 2), "fetch_exit_code": code}
+    say(f"fetch finished in {out['fetch_s']} s, exit code {code}")
+    if code != 0:
+        d = diagnosis(container)
+        last = next((line for line in reversed(d["log_tail"]) if line.strip()), "")
+        out["failure"] = {**d, "stage": "fetch", "error": f"the fetch exited {code}: {last}"}
+    return out
 
 
 class Owned:
@@ -322,6 +380,8 @@ def text_report(r: dict) -> str:
     lines = [f"bundle {r['bundle']} ({'CPU, GPU requests dropped' if r['cpu'] else 'as generated'})"]
     if r["build_s"] is not None:
         lines.append(f"  built in {r['build_s']} s")
+    if r.get("fetch_s") is not None:
+        lines.append(f"  fetched the weights in {r['fetch_s']} s (exit code {r['fetch_exit_code']})")
     fmt = lambda v: "-" if v is None else f"{v} s"  # noqa: E731
     lines.append(f"  ready (first 200 from readiness): {fmt(r['ready_s'])}")
     lines.append(f"  healthy (Docker):                 {fmt(r['healthy_s'])}")

@@ -50,14 +50,8 @@ PASS = [
 
 
 def _value(words: list[str], flags: list[str]) -> int | None:
-    """The integer after the last of ``flags`` (``--flag N`` or ``--flag=N``), or None."""
-    found = None
-    for i, word in enumerate(words):
-        for flag in flags:
-            if word == flag and i + 1 < len(words):
-                found = words[i + 1]
-            elif word.startswith(flag + "="):
-                found = word[len(flag) + 1:]
+    """The integer after the last of ``flags``, or None."""
+    found = rulekit.option_value(words, flags)
     return int(found) if found is not None and found.strip().isdigit() else None
 
 

@@ -1,3 +1,4 @@
+import os
 import shutil
 import subprocess
 import sys
@@ -93,3 +94,29 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "engine" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.engine)
+
+
+# ---------------------------------------------------------------------------- the Docker engine
+def _engine():
+    try:
+        import docker
+
+        c = docker.from_env(timeout=600)
+        major = int(c.version()["Version"].split(".")[0])
+    except Exception as exc:
+        return None, f"no Docker engine reachable ({type(exc).__name__}); run scripts/test-engine.sh up"
+    if major < 25:
+        return None, f"Docker Engine {major} is older than 25; run scripts/test-engine.sh up"
+    return c, ""
+
+
+@pytest.fixture(scope="module")
+def engine():
+    """A Docker SDK client for an engine >= 25 (scripts/test-engine.sh up); skips without one, fails
+    with DLGEN_REQUIRE_ENGINE=1."""
+    c, why = _engine()
+    if c is None:
+        if os.environ.get("DLGEN_REQUIRE_ENGINE"):
+            pytest.fail(why)
+        pytest.skip(why)
+    return c

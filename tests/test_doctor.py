@@ -8,7 +8,6 @@ import uuid
 import pytest
 
 from tests.conftest import assert_one_line_error, run_dlgen
-from tests.test_engine import engine  # noqa: F401  (module-scoped engine fixture)
 
 IMAGE = "python:3.11-slim-bookworm"   # a stand-in with python, no curl
 
@@ -20,7 +19,7 @@ def doctor(name):
 
 
 @pytest.fixture
-def make(engine):  # noqa: F811
+def make(engine):
     made = []
 
     def run(name, wait=lambda c: c.status == "exited", timeout=60, stop=None, start=True, **kw):
@@ -150,7 +149,7 @@ def test_doctor_without_name_lists_failed_containers(make):
     assert bad in names and proc.returncode == 1
 
 
-def test_unknown_container_is_one_line(engine):  # noqa: F811
+def test_unknown_container_is_one_line(engine):
     assert_one_line_error(run_dlgen("doctor", "dlgen-no-such-container"), "no container named")
 
 

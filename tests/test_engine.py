@@ -19,29 +19,6 @@ from tests.conftest import assert_one_line_error, run_dlgen
 SYNTHETIC = ["-e", "MODEL_SOURCE=synthetic", "-e", "DLGEN_SYNTHETIC_DELAY_S=5"]
 
 
-def _engine():
-    try:
-        import docker
-
-        c = docker.from_env(timeout=600)
-        major = int(c.version()["Version"].split(".")[0])
-    except Exception as exc:
-        return None, f"no Docker engine reachable ({type(exc).__name__}); run scripts/test-engine.sh up"
-    if major < 25:
-        return None, f"Docker Engine {major} is older than 25; run scripts/test-engine.sh up"
-    return c, ""
-
-
-@pytest.fixture(scope="module")
-def engine():
-    c, why = _engine()
-    if c is None:
-        if os.environ.get("DLGEN_REQUIRE_ENGINE"):
-            pytest.fail(why)
-        pytest.skip(why)
-    return c
-
-
 def make_bundle(path, **opts):
     spec = spec_mod.build(**opts)
     files = bundle.render(spec, "dlgen new (test)")

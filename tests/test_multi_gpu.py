@@ -33,8 +33,10 @@ def weights_gb(m):
 
 
 def run_line(text):
-    line = next(l for l in text.replace("\\\n", " ").splitlines() if l.strip().startswith("docker run"))
-    return RunSpec.from_docker_run(shlex.split(line))
+    """The server's docker run line (not the fetch phase's)."""
+    runs = [RunSpec.from_docker_run(shlex.split(line)) for line in text.replace("\\\n", " ").splitlines()
+            if line.strip().startswith("docker run")]
+    return next(r for r in runs if r.labels.get("ai.dlgen.phase") != "fetch")
 
 
 def requested(files, name):

@@ -40,7 +40,14 @@ def test_models_no_host_holds_are_refused_with_the_fix(dlgen):
     assert big.gpu_count == 8 and big.gpu_plan.usable_gb >= big.gpu_plan.need_gb
 
 
+# Servers that read model files get them with --model-path (mounted read-only where they read).
+MODEL_FILES = {"llamacpp": "/srv/models/llama-8b-q4_k_m.gguf", "triton": "/srv/triton-models",
+               "torchserve": "/srv/model-store"}
+
+
 def make(model, kind, server=None, **kw):
+    if server in MODEL_FILES:
+        kw.setdefault("model_path", MODEL_FILES[server])
     spec = spec_mod.build(model=model, kind=kind, server=server, **kw)
     return spec, bundle.render(spec, f"dlgen new --model {model} --kind {kind}")
 
@@ -108,9 +115,10 @@ def test_start_period_sizes(bundles):
 
 
 def _run_line(text):
+    """The server's docker run line (a fetch line before it carries ai.dlgen.phase=fetch)."""
     lines = text.replace("\\\n", " ").splitlines()
-    line = next(l for l in lines if l.strip().startswith("docker run"))
-    return RunSpec.from_docker_run(shlex.split(line))
+    runs = [RunSpec.from_docker_run(shlex.split(l)) for l in lines if l.strip().startswith("docker run")]
+    return next(r for r in runs if r.labels.get("ai.dlgen.phase") != "fetch")
 
 
 def test_run_sh(bundles):
@@ -135,7 +143,7 @@ def test_run_sh(bundles):
 def test_compose(bundles):
     for key, (spec, files, _) in bundles.items():
         doc = yaml.load(files["compose.yaml"])
-        (svc,) = doc["services"].values()
+        (svc,) = [v for k, v in doc["services"].items() if not k.endswith("-fetch")]
         if spec.gpus:
             devs = svc["deploy"]["resources"]["reservations"]["devices"]
             assert devs and all("gpu" in d["capabilities"] for d in devs), key

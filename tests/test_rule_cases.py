@@ -21,8 +21,7 @@ def run(rule_id, text, kind="dockerfile", **ctx):
 
 
 # Catalog rules whose issue is still open: each must either be absent or match the catalog.
-PENDING = {"DLG038": "issue 16 (torch-implicit-cuda)",
-           "DLG112": "issue 13 (model-cache-not-persisted)"}
+PENDING = {"DLG038": "issue 16 (torch-implicit-cuda)"}
 
 
 def test_fixable_rules_match_the_catalog(shared):

@@ -40,7 +40,7 @@ def docker_runs(draw):
     for flag, values in (("--runtime", st.just("nvidia")), ("--memory", st.sampled_from(["16g", "512m"])),
                          ("--stop-timeout", st.sampled_from(["0", "30", "120"])), ("-w", st.just("/app")),
                          ("--network", st.sampled_from(["host", "none"])), ("--pid", st.just("host")),
-                         ("--entrypoint", st.sampled_from(["python", "/bin/sh -c"]))):
+                         ("--entrypoint", st.sampled_from(["python", "/bin/sh", ""]))):
         if draw(st.booleans()):
             a += [flag, draw(values)]
     for flag in draw(st.lists(st.sampled_from(["-i", "-t", "--privileged", "--read-only", "--rm"]), unique=True)):
@@ -106,6 +106,13 @@ def test_every_sdk_argument_is_one_the_docker_sdk_takes():
     assert kw["ports"] == {"80/tcp": ("127.0.0.1", 8000)} and kw["volumes"] == {"data": {"bind": "/data", "mode": "ro"}}
     assert kw["environment"] == {"A": "1"}  # HF_TOKEN by name: the SDK has no pass-through, verify adds it
     assert kw["ulimits"][0]["Soft"] == -1 and kw["healthcheck"]["StartPeriod"] == 5_000_000_000
+
+
+def test_a_longer_entrypoint_puts_its_arguments_before_the_command():
+    spec = RunSpec(image="img", entrypoint=["python", "/app/fetch.py"], command=["--quiet"])
+    argv = spec.docker_run_argv()
+    assert argv[argv.index("--entrypoint") + 1] == "python" and argv[-3:] == ["img", "/app/fetch.py", "--quiet"]
+    assert RunSpec.from_docker_run(argv).full_command() == ["python", "/app/fetch.py", "--quiet"]
 
 
 def test_every_row_has_one_place_per_target():

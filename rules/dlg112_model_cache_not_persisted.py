@@ -1,0 +1,70 @@
+"""DLG112 model-cache-not-persisted.
+
+What it does: reports a server that downloads its weights from the hub at start (a known server
+preset, vLLM, SGLang or TGI, given a Hugging Face repository id as its model) when no volume
+holds the cache path that server uses: `$HF_HOME` (or `$HF_HUB_CACHE`) when the run sets it, else
+the server image's own default from servers.yaml (`hf_cache`: vLLM and SGLang
+`/root/.cache/huggingface`, TGI `/data`), or the directory the server's own option names
+(`--download-dir`, `--huggingface-hub-cache`). Also reports a cache volume mounted at one of those
+paths that this server does not use.
+Why is this bad: without the volume every new container (each restart after `docker rm`, each
+compose `up` after `down`, each new pod) downloads the weights again: minutes for an 8B model,
+rate limits (429) on scale-out, and the first start's download runs under the health clock
+(huggingface_hub: HF_HOME; TGI README: `-v $volume:/data`; vLLM docs: `-v ~/.cache/huggingface:/root/.cache/huggingface`).
+Use instead: a named volume at the path the server uses, e.g. `-v hf-cache:/data` for TGI.
+"""
+
+from dlgen import reference, rulekit
+
+ID = "DLG112"
+NAME = "model-cache-not-persisted"
+SEVERITY = "warning"
+TARGET = "run"
+WHY = "Without a volume at the server's cache path, every new container downloads the weights again."
+FAIL = [
+    "docker run -d --gpus 1 vllm/vllm-openai:v0.11.0 --model meta-llama/Llama-3.1-8B-Instruct\n",
+    "docker run -d --gpus 1 -v hf:/root/.cache/huggingface ghcr.io/huggingface/text-generation-inference:3.3.4 "
+    "--model-id meta-llama/Llama-3.1-8B-Instruct\n",
+    "services:\n  llm:\n    image: vllm/vllm-openai:v0.11.0\n    command: [--model, Qwen/Qwen2.5-7B-Instruct]\n"
+    "    environment: [HF_HOME=/hf]\n    volumes: [cache:/root/.cache/huggingface]\n",
+]
+PASS = [
+    "docker run -d --gpus 1 -v hf-cache:/root/.cache/huggingface vllm/vllm-openai:v0.11.0 "
+    "--model meta-llama/Llama-3.1-8B-Instruct\n",
+    "docker run -d --gpus 1 -v tgi:/data ghcr.io/huggingface/text-generation-inference:3.3.4 "
+    "--model-id meta-llama/Llama-3.1-8B-Instruct\n",
+    "docker run -d --gpus 1 -v /srv/models:/models:ro vllm/vllm-openai:v0.11.0 --model /models/llama-8b\n",
+    "docker run -d --gpus 1 -v hf:/hf_cache vllm/vllm-openai:v0.11.0 --model meta-llama/Llama-3.1-8B-Instruct "
+    "--download-dir /hf_cache/\n",
+    "services:\n  llm:\n    image: vllm/vllm-openai:v0.11.0\n    command: [--model, Qwen/Qwen2.5-7B-Instruct]\n"
+    "    environment: [HF_HOME=/hf]\n    volumes: [cache:/hf]\n",
+]
+
+
+def _covers(target: str, path: str) -> bool:
+    target = target.rstrip("/") or "/"
+    return path == target or path.startswith(target + "/")
+
+
+def check(spec, ctx):
+    words = spec.full_command()
+    server = rulekit.server_of(spec.image, " ".join(words))
+    preset = reference.servers()["servers"].get(server or "") or {}
+    default = preset.get("hf_cache")
+    model = rulekit.hub_model_id(words, spec.env)
+    if not default or not model:
+        return
+    flagged = rulekit.option_value(words, preset.get("cache_flags") or [])
+    path = (flagged or spec.env.get("HF_HUB_CACHE") or spec.env.get("HF_HOME") or default).rstrip("/") or "/"
+    where = f"service {spec.service}" if spec.service else "docker run"
+    if any(_covers(v.target, path) for v in spec.volumes if v.target):
+        return
+    unused = [v.target for v in spec.volumes if v.target and v.target.rstrip("/") in (
+        "/data", "/root/.cache/huggingface", "/root/.cache", default)]
+    if unused:
+        yield rulekit.Hit(line=spec.line, message=f"{where} mounts a cache at {unused[0]}, but {server} keeps "
+                          f"{model} under {path}: every new container downloads it again",
+                          hint=f"mount the volume at {path}")
+        return
+    yield rulekit.Hit(line=spec.line, message=f"{where} downloads {model} at every new container: no volume at "
+                      f"{path}, where {server} keeps it", hint=f"add a named volume, e.g. -v hf-cache:{path}")
