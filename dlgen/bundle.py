@@ -9,10 +9,10 @@ import math
 import os
 import posixpath
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dlgen import __version__, textfile
+from dlgen import __version__, textfile, units
 from dlgen.errors import DlgenError
 from dlgen.spec import APP_UID, HEARTBEAT_FILE, HF_HOME, DeploySpec
 from dlgen.units import k8s_quantity
@@ -35,6 +35,15 @@ PVC_EXTRA_GI = 5
 # a few hundred MB in memory.
 FETCH_MEMORY_REQUEST = "256Mi"
 FETCH_MEMORY_LIMIT = "2Gi"
+CHECKPOINTS = "/checkpoints"
+# Pod Security Standard "restricted" (kubernetes.io/docs/concepts/security/pod-security-standards):
+# non-root with a non-zero uid, the runtime's default seccomp profile, no privilege escalation, no
+# capabilities. GPUs need none of these: the device plugin injects the devices. fsGroup makes
+# the claims writable by that uid.
+RESTRICTED_POD = {"runAsNonRoot": True, "runAsUser": APP_UID, "runAsGroup": APP_UID, "fsGroup": APP_UID,
+                  "seccompProfile": {"type": "RuntimeDefault"}}
+RESTRICTED_CONTAINER = {"runAsNonRoot": True, "runAsUser": APP_UID, "allowPrivilegeEscalation": False,
+                        "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
 
 
 def builtin_templates() -> Path:
@@ -87,18 +96,6 @@ def compose_document(spec: DeploySpec) -> dict:
     health = spec.health()
     if health:  # restate the image's check so compose and Swarm agree with it
         svc["healthcheck"] = health.compose()
-    if spec.kind != "dev":
-        deploy = dict(svc.get("deploy") or {})
-        policy = spec.restart or "no"
-        name, _, count = policy.partition(":")
-        rp: dict = {"condition": {"no": "none", "on-failure": "on-failure"}.get(name, "any")}
-        if count:
-            rp["max_attempts"] = int(count)
-        deploy["restart_policy"] = rp
-        if spec.kind != "train":
-            deploy["update_config"] = {"failure_action": "rollback", "order": "stop-first",
-                                       "monitor": f"{spec.timing.start_period_s}s"}
-        svc["deploy"] = {k: deploy[k] for k in ("restart_policy", "update_config", "resources") if k in deploy}
     if "ports" in svc:  # quoted: YAML 1.1 readers take 8000:8000 for a base-60 number
         from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
@@ -123,6 +120,64 @@ def fetch_name(spec: DeploySpec) -> str:
     return f"{spec.name}-fetch"
 
 
+# Swarm names GPUs as a generic resource of this kind (the node's daemon.json lists them as
+# node-generic-resources; NVIDIA Container Toolkit's swarm-resource setting, docs.docker.com
+# "docker service create --generic-resource").
+SWARM_GPU_KIND = "NVIDIA-GPU"
+# /dev/shm for a kind that asks for the host IPC namespace, which services cannot have.
+SWARM_IPC_HOST_SHM = "8g"
+
+
+def stack_document(spec: DeploySpec) -> dict:
+    """The service for `docker stack deploy`: only keys Swarm honours. GPUs as a generic resource,
+    /dev/shm as a tmpfs mount, the health check with a start period that also covers the download
+    (a stack cannot run a fetch phase first), rollback on a failed update."""
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString as Quoted
+
+    run = spec.run_spec()
+    svc: dict = {"image": run.image}
+    env = [k if v is None else f"{k}={v}" for k, v in run.env.items() if k != "HF_HUB_OFFLINE"]
+    if env:
+        svc["environment"] = env
+    if run.user:
+        svc["user"] = run.user
+    if run.ports:  # the routing mesh publishes on every node; a host address cannot be chosen
+        svc["ports"] = [{"target": p.container, "published": p.host or p.container, "protocol": p.protocol,
+                         "mode": "ingress"} for p in run.ports]
+    volumes: list = [Quoted(v.render()) if v.kind == "volume" else v.render() for v in run.volumes]
+    shm = spec.shm_size or (SWARM_IPC_HOST_SHM if spec.ipc == "host" else None)
+    if shm:  # services have no shm_size or ipc: a tmpfs at /dev/shm of the same size
+        volumes.append({"type": "tmpfs", "target": "/dev/shm", "tmpfs": {"size": int(units.size_bytes(shm) or 0)}})
+    if volumes:
+        svc["volumes"] = volumes
+    if run.ulimits:
+        svc["ulimits"] = run.compose_service()["ulimits"]
+    health = spec.health()
+    if health:
+        svc["healthcheck"] = replace(health, start_period=spec.stack_start_period_s).compose()
+    policy = spec.restart or "no"
+    name, _, count = policy.partition(":")
+    deploy: dict = {"replicas": 1, "restart_policy": {"condition": {"no": "none", "on-failure": "on-failure"}
+                                                      .get(name, "any")}}
+    if count:
+        deploy["restart_policy"]["max_attempts"] = int(count)
+    if spec.kind != "train":  # a failed update (tasks unhealthy within the monitor window) rolls back
+        monitor = f"{spec.stack_start_period_s + 30}s"
+        deploy["update_config"] = {"parallelism": 1, "order": "stop-first", "failure_action": "rollback",
+                                   "monitor": monitor}
+        deploy["rollback_config"] = {"parallelism": 1, "order": "stop-first", "monitor": monitor}
+    if spec.gpu_count:
+        deploy["resources"] = {"reservations": {"generic_resources": [
+            {"discrete_resource_spec": {"kind": SWARM_GPU_KIND, "value": spec.gpu_count}}]}}
+    svc["deploy"] = deploy
+    svc["stop_grace_period"] = "30s"
+    doc: dict = {"services": {spec.name: svc}}
+    named = sorted({v.source for v in run.volumes if v.kind == "volume"})
+    if named:
+        doc["volumes"] = {n: {} for n in named}
+    return doc
+
+
 def _http_get(path: str, port: int) -> dict:
     return {"httpGet": {"path": path, "port": port}}
 
@@ -130,7 +185,7 @@ def _http_get(path: str, port: int) -> dict:
 def k8s_documents(spec: DeploySpec) -> list[dict]:
     """The workload (Deployment, Job or Pod), its Service, and the claim that keeps the weights."""
     docs = _k8s_workload(spec)
-    if any(v.kind == "volume" and v.target in spec.cache_paths for v in spec.volumes):
+    if any(v.kind == "volume" and (v.target in spec.cache_paths or v.target == CHECKPOINTS) for v in spec.volumes):
         docs.append(cache_claim(spec))
     return docs
 
@@ -174,6 +229,9 @@ def _k8s_workload(spec: DeploySpec) -> list[dict]:
         if v.kind == "volume" and v.target in spec.cache_paths:  # weights and caches: on the claim
             cache_mounts.append({"name": "cache", "mountPath": v.target, "subPath": posixpath.basename(v.target)})
             continue
+        if v.kind == "volume" and v.target == CHECKPOINTS:  # a retried pod resumes from them
+            mounts.append({"name": "cache", "mountPath": v.target, "subPath": "checkpoints"})
+            continue
         if spec.model_path and v.target == spec.preset.get("model_dir"):  # the user's model files
             mounts.append({"name": "models", "mountPath": v.target, "readOnly": True})
             volumes.append({"name": "models", "persistentVolumeClaim": {"claimName": f"{spec.name}-models",
@@ -185,7 +243,7 @@ def _k8s_workload(spec: DeploySpec) -> list[dict]:
             mount["readOnly"] = True
         mounts.append(mount)
         volumes.append({"name": vname, "emptyDir": {}})
-    if cache_mounts:
+    if cache_mounts or any(m["name"] == "cache" for m in mounts):
         mounts += cache_mounts
         volumes.append({"name": "cache", "persistentVolumeClaim": {"claimName": f"{spec.name}-cache"}})
     container["volumeMounts"] = mounts
@@ -198,13 +256,12 @@ def _k8s_workload(spec: DeploySpec) -> list[dict]:
             ready = spec.preset["readiness"]
             live = spec.preset["liveness"] or ready
             container.update(health.k8s_probes(_http_get(ready, spec.port), _http_get(live, spec.port)))
-    if spec.user:
-        container["securityContext"] = {"runAsUser": APP_UID, "runAsNonRoot": True,
-                                        "allowPrivilegeEscalation": False}
+    container["securityContext"] = dict(RESTRICTED_CONTAINER)
+    if not spec.user:  # an image made to run as root, run as APP_UID here: give it a writable home
+        container.setdefault("env", []).append({"name": "HOME", "value": "/tmp"})
     labels = {"app.kubernetes.io/name": spec.name, "app.kubernetes.io/managed-by": "dlgen"}
-    pod_spec: dict = {"containers": [container], "volumes": volumes, "terminationGracePeriodSeconds": 30}
-    if spec.user:  # the claim is group-writable by the app user
-        pod_spec["securityContext"] = {"fsGroup": APP_UID}
+    pod_spec: dict = {"securityContext": dict(RESTRICTED_POD), "containers": [container], "volumes": volumes,
+                      "terminationGracePeriodSeconds": 30}
     fetch = spec.fetch_run_spec()
     if fetch and cache_mounts:
         init: dict = {"name": "fetch", "image": container["image"], "imagePullPolicy": "IfNotPresent",
@@ -216,8 +273,9 @@ def _k8s_workload(spec: DeploySpec) -> list[dict]:
                       # was too small for an 8 GB download through an older downloader)
                       "resources": {"requests": {"memory": FETCH_MEMORY_REQUEST},
                                     "limits": {"memory": FETCH_MEMORY_LIMIT}}}
-        if "securityContext" in container:
-            init["securityContext"] = container["securityContext"]
+        init["securityContext"] = dict(RESTRICTED_CONTAINER)
+        if not spec.user:
+            init["env"].append({"name": "HOME", "value": "/tmp"})
         pod_spec["initContainers"] = [init]
     meta = {"name": spec.name, "labels": labels}
     if spec.kind == "train":
@@ -235,7 +293,7 @@ def _k8s_workload(spec: DeploySpec) -> list[dict]:
     docs: list[dict] = [deployment]
     if spec.port:
         docs.append({"apiVersion": "v1", "kind": "Service", "metadata": meta,
-                     "spec": {"selector": {"app.kubernetes.io/name": spec.name},
+                     "spec": {"type": "ClusterIP", "selector": {"app.kubernetes.io/name": spec.name},
                               "ports": [{"name": f"p{p}", "port": p, "targetPort": p}
                                         for p in [spec.port, *spec.extra_ports]]}})
     return docs
@@ -296,6 +354,7 @@ def render(spec: DeploySpec, command_line: str, templates: str | None = None) ->
         "command": command, "has_requirements": has_requirements, "has_app": bool(app),
         "requirements": requirements(spec), "hf_home": HF_HOME, "app_uid": APP_UID, "heartbeat": HEARTBEAT_FILE,
         "docker_run": run.docker_run(quote_image_var="IMAGE"), "compose": compose_document(spec),
+        "stack": stack_document(spec) if spec.kind != "dev" else None,
         "fetch_run": fetch.docker_run(quote_image_var="IMAGE") if fetch else "",
         "k8s": k8s_documents(spec),
         "healthcheck": health.dockerfile(multiline=True) if health else "",
@@ -307,6 +366,7 @@ def render(spec: DeploySpec, command_line: str, templates: str | None = None) ->
         "run.sh": "run.sh.j2",
         "compose.yaml": "compose.yaml.j2",
         "k8s.yaml": "k8s.yaml.j2",
+        **({"stack.yaml": "stack.yaml.j2"} if spec.kind != "dev" else {}),
         "README.md": "README.md.j2",
     }
     if has_requirements:

@@ -71,6 +71,8 @@ def new(
                                                                     "GB/s (default 0.1)."),
     name: str | None = typer.Option(None, "--name", help="Image and container name."),
     templates: str | None = typer.Option(None, "--templates", help="Directory of templates overriding blocks."),
+    publish_all: bool = typer.Option(False, "--publish-all", help="Publish ports on every interface (default: "
+                                                                   "127.0.0.1 only)."),
     force: bool = typer.Option(False, "--force", "-f", help="Overwrite existing files."),
     stdout: bool = typer.Option(False, "--stdout", help="Print the Dockerfile instead of writing the bundle."),
 ):
@@ -80,7 +82,7 @@ def new(
     opts: dict[str, Any] = dict(
         model=model, params=params, dtype=dtype, kind=kind, server=server, torch=torch, cuda=cuda,
         variant=variant, image=image, port=port, gpus=gpus, gpu=gpu, gpu_memory=gpu_memory, restart=restart,
-        shm_size=shm_size, net_gbps=net_gbps, model_path=model_path,
+        shm_size=shm_size, net_gbps=net_gbps, model_path=model_path, publish_all=publish_all,
         docker_version=docker_version, start_period=start_period, disk_gbps=disk_gbps, margin=margin, name=name)
     made = bundle.new(opts, None if stdout else directory, templates=templates, force=force)
     spec = made.spec

@@ -15,7 +15,7 @@ KINDS = ("serve", "train", "notebook", "tensorboard", "dev")
 
 # Workload-kind defaults (product.md, "Workload kinds"); every one can be overridden.
 KIND_DEFAULTS: dict[str, dict] = {
-    "serve": {"restart": "unless-stopped", "shm_size": "2g", "ipc": None, "publish_ip": None, "gpu": True},
+    "serve": {"restart": "unless-stopped", "shm_size": "2g", "ipc": None, "publish_ip": "127.0.0.1", "gpu": True},
     "train": {"restart": "on-failure:3", "shm_size": None, "ipc": "host", "publish_ip": None, "gpu": True},
     "notebook": {"restart": "unless-stopped", "shm_size": "8g", "ipc": None, "publish_ip": "127.0.0.1", "gpu": True},
     "tensorboard": {"restart": "unless-stopped", "shm_size": None, "ipc": None, "publish_ip": "127.0.0.1",
@@ -100,6 +100,16 @@ class DeploySpec:
     fetch: dict | None = None     # {"entrypoint": [...], "command": [...]}: the one-off weight download
     net_gbps: float = DEFAULT_NET_GBPS
     model_path: str | None = None  # the user's model files on the host (servers that read files)
+    publish_all: bool = False      # ports on every interface instead of 127.0.0.1
+
+    @property
+    def stack_start_period_s(self) -> int:
+        """The start period where the download cannot come first (a Swarm stack): load plus download."""
+        if not self.fetch:
+            return self.timing.start_period_s
+        c = timing.Constants()
+        with_download = timing.round_up(c.margin * (self.timing.load_s + self.download_s), c.round_to_s)
+        return max(self.timing.start_period_s, with_download)
 
     @property
     def download_s(self) -> float:
@@ -160,7 +170,7 @@ class DeploySpec:
         dev = self.kind == "dev"
         ports = []
         if self.port and not dev:
-            ip = KIND_DEFAULTS[self.kind]["publish_ip"]
+            ip = None if self.publish_all else KIND_DEFAULTS[self.kind]["publish_ip"]
             ports = [Port(p, p, ip) for p in [self.port, *self.extra_ports]]
         return RunSpec(
             image=image or f"{self.name}:latest",
@@ -224,7 +234,7 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
           image: str | None = None, shm_size: str | None = None, start_period: int | None = None,
           disk_gbps: float | None = None, margin: float | None = None, gpu: str | None = None,
           gpu_memory: float | None = None, net_gbps: float | None = None,
-          model_path: str | None = None) -> DeploySpec:
+          model_path: str | None = None, publish_all: bool = False) -> DeploySpec:
     """Validate `dlgen new` options and derive everything else. Raises DlgenError on bad input."""
     for flag, value in (("--model", model), ("--params", params), ("--dtype", dtype), ("--kind", kind),
                         ("--server", server), ("--torch", torch), ("--cuda", cuda), ("--variant", variant),
@@ -388,7 +398,7 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
         ulimits=dict(TRAIN_ULIMITS) if kind == "train" or nccl else {}, user=user, docker_version=dv,
         python=python_cmd or "python", pip=list(preset.get("pip") or []),
         init=not preset.get("handles_sigterm", True), env=env, volumes=volumes, notes=notes, gpu_plan=plan,
-        fetch=fetch, net_gbps=net_gbps or timing.NET_GBPS, model_path=model_path,
+        fetch=fetch, net_gbps=net_gbps or timing.NET_GBPS, model_path=model_path, publish_all=publish_all,
     )
 
 

@@ -13,7 +13,8 @@ docker run --entrypoint python3 --rm -v hf-cache:/cache/huggingface \
   -e HF_HUB_DOWNLOAD_TIMEOUT=60 -e HF_HUB_ETAG_TIMEOUT=30 \
   -l ai.dlgen.phase=fetch "${IMAGE}" /app/fetch.py
 docker run -d --name llama-70b-serve --gpus 4 --restart unless-stopped \
-  --ipc=host --ulimit memlock=-1 --ulimit stack=67108864 -p 8000:8000 \
-  -v hf-cache:/cache/huggingface -v vllm-cache-root:/cache/vllm -e HF_TOKEN \
-  -e VLLM_CACHE_ROOT=/cache/vllm -e HF_HUB_OFFLINE=1 "${IMAGE}"
+  --ipc=host --ulimit memlock=-1 --ulimit stack=67108864 \
+  -p 127.0.0.1:8000:8000 -v hf-cache:/cache/huggingface \
+  -v vllm-cache-root:/cache/vllm -e HF_TOKEN -e VLLM_CACHE_ROOT=/cache/vllm \
+  -e HF_HUB_OFFLINE=1 "${IMAGE}"
 echo "started llama-70b-serve; health: docker inspect -f '{{.State.Health.Status}}' llama-70b-serve"

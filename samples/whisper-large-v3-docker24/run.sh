@@ -12,7 +12,7 @@ docker run --entrypoint python --rm -v hf-cache:/cache/huggingface \
   -e HF_TOKEN -e HF_ENDPOINT -e HF_HUB_DOWNLOAD_TIMEOUT=60 \
   -e HF_HUB_ETAG_TIMEOUT=30 -l ai.dlgen.phase=fetch "${IMAGE}" /app/fetch.py
 docker run -d --name whisper-large-v3-serve --gpus 1 \
-  --restart unless-stopped --shm-size=2g -p 8000:8000 \
+  --restart unless-stopped --shm-size=2g -p 127.0.0.1:8000:8000 \
   -v hf-cache:/cache/huggingface -e DLGEN_GPUS=1 -e HF_TOKEN \
   -e HF_HUB_OFFLINE=1 "${IMAGE}"
 echo "started whisper-large-v3-serve; health: docker inspect -f '{{.State.Health.Status}}' whisper-large-v3-serve"
