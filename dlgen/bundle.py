@@ -144,6 +144,12 @@ def stack_document(spec: DeploySpec) -> dict:
     if run.ports:  # the routing mesh publishes on every node; a host address cannot be chosen
         svc["ports"] = [{"target": p.container, "published": p.host or p.container, "protocol": p.protocol,
                          "mode": "ingress"} for p in run.ports]
+    # a bind source must exist on whichever node runs the task: the bundle's own folders
+    # (./notebooks, ./runs) become named volumes there
+    binds = {v.source: v.source.strip("./").replace("/", "-") for v in run.volumes
+             if v.kind == "bind" and v.source.startswith("./")}
+    run = replace(run, volumes=[replace(v, source=binds[v.source], kind="volume") if v.source in binds else v
+                                for v in run.volumes])
     volumes: list = [Quoted(v.render()) if v.kind == "volume" else v.render() for v in run.volumes]
     shm = spec.shm_size or (SWARM_IPC_HOST_SHM if spec.ipc == "host" else None)
     if shm:  # services have no shm_size or ipc: a tmpfs at /dev/shm of the same size
@@ -162,7 +168,10 @@ def stack_document(spec: DeploySpec) -> dict:
     if count:
         deploy["restart_policy"]["max_attempts"] = int(count)
     if spec.kind != "train":  # a failed update (tasks unhealthy within the monitor window) rolls back
-        monitor = f"{spec.stack_start_period_s + 30}s"
+        # a task whose probe always fails turns unhealthy after the start period plus `retries`
+        # intervals: the monitor window covers that, so such an update is rolled back
+        t = spec.timing
+        monitor = f"{spec.stack_start_period_s + (t.retries + 1) * t.interval_s}s"
         deploy["update_config"] = {"parallelism": 1, "order": "stop-first", "failure_action": "rollback",
                                    "monitor": monitor}
         deploy["rollback_config"] = {"parallelism": 1, "order": "stop-first", "monitor": monitor}

@@ -237,6 +237,8 @@ def verify(
                                                                     "(default: start period + 60)."),
     env: list[str] | None = typer.Option(None, "--env", "-e", help="KEY=VALUE added to the container's "
                                             "environment, e.g. MODEL_SOURCE=synthetic (repeatable)."),
+    target: str = typer.Option("docker", "--target", help="docker (run.sh's container), compose (docker compose "
+                                                          "up) or swarm (docker stack deploy of stack.yaml)."),
     volumes_of: str | None = typer.Option(None, "--volumes-of", help="Use the volumes (the weight cache) of an "
                                                                           "earlier --keep run: its run_id."),
 ):
@@ -255,8 +257,19 @@ def verify(
         if not eq or not key.strip():
             raise DlgenError(f"--env {item!r} is not KEY=VALUE", "write it like --env MODEL_SOURCE=synthetic")
         extra[key.strip()] = value
-    result = verify_mod.verify(directory, cpu=cpu, keep=keep, timeout_s=timeout, env=extra, volumes_of=volumes_of,
-                               progress=verify_mod.progress_to_stderr)
+    if target not in ("docker", "compose", "swarm"):
+        raise DlgenError(f"unknown --target {target!r}", "use docker, compose or swarm")
+    if target == "docker":
+        result = verify_mod.verify(directory, cpu=cpu, keep=keep, timeout_s=timeout, env=extra,
+                                   volumes_of=volumes_of, progress=verify_mod.progress_to_stderr)
+    else:
+        from dlgen import verify_targets
+
+        if volumes_of:
+            raise DlgenError("--volumes-of works with --target docker", "drop it, or use --target docker")
+        run = verify_targets.verify_compose if target == "compose" else verify_targets.verify_swarm
+        result = run(directory, cpu=cpu, keep=keep, timeout_s=timeout, env=extra,
+                     progress=verify_mod.progress_to_stderr)
     typer.echo(json.dumps(result, indent=2) if fmt == "json" else verify_mod.text_report(result))
     if result["failure"] or not result["healthy"]:
         raise typer.Exit(1)

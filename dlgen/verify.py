@@ -99,9 +99,9 @@ def prepare(spec: RunSpec, image: str, tag: str, cpu: bool, env: dict | None = N
 
 
 # ---------------------------------------------------------------------------- probing
-def http_status(port: int, path: str, timeout: float = 1.0) -> int | None:
+def http_status(port: int, path: str, timeout: float = 1.0, host: str = "127.0.0.1") -> int | None:
     try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
         conn.request("GET", path)
         status = conn.getresponse().status
         conn.close()
@@ -205,50 +205,8 @@ def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float
                 result["failure"]["hint"] = ("this engine has no NVIDIA GPU runtime: run on a GPU host with the "
                                              "NVIDIA Container Toolkit, or pass --cpu to drop the GPU request")
             return result
-        t0 = time.monotonic()
         result["container"] = container.name
-        hp = None
-        while time.monotonic() - t0 < deadline_s:
-            container.reload()
-            state = container.attrs.get("State") or {}
-            elapsed = time.monotonic() - t0
-            if port and hp is None:
-                hp = host_port(container, port)
-                if hp:
-                    result["readiness_url"] = f"http://127.0.0.1:{hp}{path}"
-            if hp and path and result["ready_s"] is None and http_status(hp, path) == 200:
-                result["ready_s"] = round(time.monotonic() - t0, 2)
-                say(f"ready after {result['ready_s']} s ({path} answered 200)")
-            status = (state.get("Health") or {}).get("Status")
-            if status == "healthy" and result["healthy_s"] is None:
-                result["healthy_s"] = round(elapsed, 2)
-                say(f"healthy after {result['healthy_s']} s")
-            if status == "unhealthy":
-                result["failure"] = {"stage": "health", **diagnosis(container)}
-                break
-            if state.get("Status") in ("exited", "dead") or (state.get("Restarting")):
-                result["failure"] = {"stage": "start", **diagnosis(container)}
-                break
-            if result["healthy_s"] is not None and (result["ready_s"] is not None or not hp):
-                break
-            time.sleep(POLL_S)
-        else:
-            result["failure"] = {"stage": "timeout", "timeout_s": deadline_s, **diagnosis(container)}
-        result["healthy"] = result["healthy_s"] is not None and result["failure"] is None
-        if result["ready_s"] is not None and result["healthy_s"] is not None:
-            result["health_lag_s"] = round(result["healthy_s"] - result["ready_s"], 2)
-        container.reload()
-        if (container.attrs.get("State") or {}).get("Running"):
-            t = time.monotonic()
-            container.stop(timeout=STOP_GRACE_S)
-            result["stop_s"] = round(time.monotonic() - t, 2)
-            container.reload()
-            result["stop_exit_code"] = (container.attrs.get("State") or {}).get("ExitCode")
-            say(f"stopped in {result['stop_s']} s, exit code {result['stop_exit_code']}")
-            if result["stop_exit_code"] not in (0, 143) and result["failure"] is None:
-                result["failure"] = {"stage": "stop", "error": f"docker stop ended with exit code "
-                                     f"{result['stop_exit_code']} (0 or 143 expected: SIGTERM not handled?)"}
-                result["healthy"] = False
+        watch(lambda: container, port, path, deadline_s, say, result)
         return result
     except KeyboardInterrupt:
         say("interrupted: removing what this verify run created (further Ctrl-C is ignored until done)")
@@ -261,6 +219,64 @@ def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float
 
 class BuildError(Exception):
     pass
+
+
+def watch(current, port: int | None, path: str | None, deadline_s: float, say, result: dict,
+          host: str = "127.0.0.1") -> None:
+    """Poll the running container (``current()``: it, or None while an orchestrator has not started
+    it yet) until Docker reports it healthy and the readiness endpoint answers 200, it fails, or the
+    deadline passes; then stop it and time the stop. Fills ``result``."""
+    t0 = time.monotonic()
+    hp = None
+    container = None
+    while time.monotonic() - t0 < deadline_s:
+        container = current()
+        if container is None:
+            time.sleep(POLL_S)
+            continue
+        container.reload()
+        state = container.attrs.get("State") or {}
+        elapsed = time.monotonic() - t0
+        if port and hp is None:
+            hp = result.get("published_port") or host_port(container, port)
+            if hp:
+                result["readiness_url"] = f"http://{host}:{hp}{path}"
+        if hp and path and result["ready_s"] is None and http_status(hp, path, host=host) == 200:
+            result["ready_s"] = round(time.monotonic() - t0, 2)
+            say(f"ready after {result['ready_s']} s ({path} answered 200)")
+        status = (state.get("Health") or {}).get("Status")
+        if status == "healthy" and result["healthy_s"] is None:
+            result["healthy_s"] = round(elapsed, 2)
+            say(f"healthy after {result['healthy_s']} s")
+        if status == "unhealthy":
+            result["failure"] = {"stage": "health", **diagnosis(container)}
+            break
+        if state.get("Status") in ("exited", "dead") or (state.get("Restarting")):
+            result["failure"] = {"stage": "start", **diagnosis(container)}
+            break
+        if result["healthy_s"] is not None and (result["ready_s"] is not None or not hp):
+            break
+        time.sleep(POLL_S)
+    else:
+        result["failure"] = {"stage": "timeout", "timeout_s": deadline_s,
+                             **(diagnosis(container) if container is not None else {"error": "never started"})}
+    result["healthy"] = result["healthy_s"] is not None and result["failure"] is None
+    if result["ready_s"] is not None and result["healthy_s"] is not None:
+        result["health_lag_s"] = round(result["healthy_s"] - result["ready_s"], 2)
+    if container is None:
+        return
+    container.reload()
+    if (container.attrs.get("State") or {}).get("Running"):
+        t = time.monotonic()
+        container.stop(timeout=STOP_GRACE_S)
+        result["stop_s"] = round(time.monotonic() - t, 2)
+        container.reload()
+        result["stop_exit_code"] = (container.attrs.get("State") or {}).get("ExitCode")
+        say(f"stopped in {result['stop_s']} s, exit code {result['stop_exit_code']}")
+        if result["stop_exit_code"] not in (0, 143) and result["failure"] is None:
+            result["failure"] = {"stage": "stop", "error": f"docker stop ended with exit code "
+                                 f"{result['stop_exit_code']} (0 or 143 expected: SIGTERM not handled?)"}
+            result["healthy"] = False
 
 
 def run_fetch(c, fetch_spec: RunSpec, image: str, tag: str, cpu: bool, env: dict | None, labels: dict,
@@ -346,6 +362,9 @@ class Owned:
     def _actions(self, label: str):
         c = self.client
         yield lambda: [ct.remove(force=True, v=True) for ct in c.containers.list(all=True, filters={"label": label})]
+        # a create that an interrupt cut off on this side can still finish on the engine's: look again
+        yield lambda: time.sleep(1)
+        yield lambda: [ct.remove(force=True, v=True) for ct in c.containers.list(all=True, filters={"label": label})]
         yield lambda: c.images.remove(self.image, force=True)
         for image_id in reversed(self.built):
             yield lambda i=image_id: c.images.remove(i, noprune=True)
@@ -377,7 +396,10 @@ def _term_as_interrupt():
 
 
 def text_report(r: dict) -> str:
-    lines = [f"bundle {r['bundle']} ({'CPU, GPU requests dropped' if r['cpu'] else 'as generated'})"]
+    lines = [f"bundle {r['bundle']} ({'CPU, GPU requests dropped' if r['cpu'] else 'as generated'}"
+             f"{', ' + r['target'] if r.get('target') else ''})"]
+    for warning in r.get("warnings") or []:
+        lines.append(f"  warning from the engine: {warning}")
     if r["build_s"] is not None:
         lines.append(f"  built in {r['build_s']} s")
     if r.get("fetch_s") is not None:

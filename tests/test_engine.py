@@ -102,9 +102,10 @@ def test_verify_removes_everything_when_the_build_fails(engine, tmp_path):
 def test_verify_removes_everything_when_the_run_is_refused(engine, tmp_path):
     """Without --cpu the GPU request fails on this engine: the container was created, not started."""
     path = make_bundle(tmp_path / "b", model="llama-8b")
-    proc = run_dlgen("verify", path, "--format", "json", timeout=600)
+    proc = run_dlgen("verify", path, "--format", "json", "-e", "MODEL_SOURCE=synthetic", timeout=600)
     r = json.loads(proc.stdout)
     assert proc.returncode == 1 and r["failure"]["stage"] == "run", r
+    assert r["fetch_exit_code"] == 0, "the fetch phase ran first (nothing to fetch for a synthetic model)"
     assert "--cpu" in r["failure"]["hint"]
     assert_nothing_left(engine, path, r)
 
@@ -135,7 +136,8 @@ def test_verify_removes_everything_on_ctrl_c(engine, tmp_path, interrupts):
     label = f"ai.dlgen.verify.bundle={os.path.realpath(path)}"
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and p.poll() is None:
-        if engine.containers.list(filters={"label": label, "status": "running"}):
+        if [c for c in engine.containers.list(filters={"label": label, "status": "running"})
+                if not c.name.endswith("-fetch")]:   # the server is loading (the fetch phase is done)
             break
         time.sleep(0.5)
     assert p.poll() is None, p.communicate()
@@ -156,10 +158,12 @@ def test_compose_up_wait_reaches_healthy(engine, tmp_path):
     (path / "compose.cpu.yaml").write_text(
         f"services:\n  {name}:\n    deploy:\n      resources: !reset {{}}\n"
         "    environment: [MODEL_SOURCE=synthetic, DLGEN_SYNTHETIC_DELAY_S=3]\n"
-        "    ports: !override ['127.0.0.1::8000']\n")
+        "    ports: !override ['127.0.0.1::8000']\n"
+        f"  {name}-fetch:\n    environment: [MODEL_SOURCE=synthetic]\n")
     cmd = ["docker", "compose", "-p", name, "-f", "compose.yaml", "-f", "compose.cpu.yaml"]
-    # The classic builder: BuildKit would fetch the `# syntax=` frontend from a registry this host cannot reach.
-    env = dict(os.environ, DOCKER_BUILDKIT="0", COMPOSE_DOCKER_CLI_BUILD="0")
+    # BuildKit, as compose uses by default: the Dockerfile has no `# syntax=` directive, so nothing is
+    # pulled from a registry (this host reaches none)
+    env = dict(os.environ)
     try:
         up = subprocess.run(cmd + ["up", "-d", "--build", "--wait", "--wait-timeout", "300"], cwd=path, env=env,
                             capture_output=True, text=True, timeout=900)

@@ -1,0 +1,281 @@
+"""dlgen verify --target compose|swarm: the bundle's compose.yaml through `docker compose`, or its
+stack.yaml through `docker stack deploy` on the engine's swarm (a single-node swarm initialised for
+the run, and left afterwards, when the engine had none). The same timings as the docker target
+(verify.watch); everything the run creates is removed unless --keep.
+
+Facts used: compose merges an override file given with a second -f, and `!reset` / `!override`
+drop or replace a value (Compose file merge reference); a stack's containers, networks and
+volumes carry the label com.docker.stack.namespace (docker stack deploy); a swarm publishes a
+port on every node through the routing mesh, a free one when `published` is left out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+from dlgen.errors import DlgenError
+from dlgen.verify import STOP_GRACE_S, diagnosis, readiness, watch
+
+WARNINGS = re.compile(r"Ignoring unsupported options|not supported|Ignoring deprecated", re.IGNORECASE)
+
+
+def _docker() -> str:
+    docker = shutil.which("docker")
+    if not docker:
+        raise DlgenError("the docker CLI is not installed", "install Docker (the CLI with compose) on this host")
+    return docker
+
+
+def _result(bundle: Path, target: str, cpu: bool, tag: str) -> dict:
+    return {"bundle": str(bundle), "target": target, "image": None, "cpu": cpu, "healthy": False, "ready_s": None,
+            "healthy_s": None, "health_lag_s": None, "stop_exit_code": None, "stop_s": None, "build_s": None,
+            "fetch_s": None, "fetch_exit_code": None, "readiness_url": None, "failure": None, "run_id": tag,
+            "warnings": []}
+
+
+def _deadline(bundle: Path, timeout_s: float | None, start_period: float) -> float:
+    return timeout_s or (start_period + 60)
+
+
+def _start_period(text: str) -> float:
+    m = re.search(r"--start-period=(\d+)s", text)
+    return float(m.group(1)) if m else 0.0
+
+
+# ---------------------------------------------------------------------------- compose
+def _flow(value) -> str:
+    return json.dumps(value)
+
+
+def verify_compose(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float | None = None,
+                   env: dict | None = None, progress=None) -> dict:
+    from dlgen.engine import client
+
+    docker, say, c = _docker(), progress or (lambda line: None), client()
+    tag = uuid.uuid4().hex[:10]
+    project = f"dlgen-verify-{tag}"
+    result = _result(bundle, "compose", cpu, tag)
+    compose = bundle / "compose.yaml"
+    if not compose.is_file():
+        raise DlgenError(f"{bundle}: no compose.yaml", "point dlgen verify at a directory written by dlgen new")
+    config = json.loads(subprocess.run([docker, "compose", "-f", str(compose), "config", "--format", "json"],
+                                       capture_output=True, text=True, cwd=bundle, check=True).stdout)
+    services = config["services"]
+    server = next(n for n in services if not n.endswith("-fetch"))
+    fetch = next((n for n in services if n.endswith("-fetch")), None)
+    port, path = readiness(bundle)
+    lines = ["services:"]
+    for name, svc in services.items():
+        lines.append(f"  {name}:")
+        lines.append(f"    labels: {_flow({'ai.dlgen.verify': tag, 'ai.dlgen.test': '1'})}")
+        if env:
+            lines.append(f"    environment: {_flow(env)}")
+        if name != server:
+            continue
+        lines.append("    container_name: !reset null")
+        if svc.get("ports"):  # a free loopback port: never collides with a running server
+            loopback = [f"127.0.0.1::{p['target']}" for p in svc["ports"]]
+            lines.append(f"    ports: !override {_flow(loopback)}")
+        if cpu:
+            lines.append("    deploy: !reset {}")
+            kept = {k: v for k, v in (svc.get("ulimits") or {}).items() if k != "memlock"}
+            if "memlock" in (svc.get("ulimits") or {}):
+                lines.append(f"    ulimits: !override {_flow(kept)}" if kept else "    ulimits: !reset {}")
+    override = bundle / f".dlgen-verify-{tag}.compose.yaml"
+    override.write_text("\n".join(lines) + "\n")
+    base = [docker, "compose", "-p", project, "-f", str(compose), "-f", str(override)]
+    try:
+        t = time.monotonic()
+        built = subprocess.run([*base, "build"], capture_output=True, text=True, cwd=bundle)
+        if built.returncode != 0:
+            result["failure"] = {"stage": "build", "error": (built.stderr or built.stdout)[-2000:]}
+            return result
+        result["build_s"] = round(time.monotonic() - t, 2)
+        say(f"built in {result['build_s']} s")
+        up = subprocess.run([*base, "up", "-d", "--no-build"], capture_output=True, text=True, cwd=bundle)
+        result["warnings"] = [line for line in up.stderr.splitlines() if WARNINGS.search(line)]
+        if fetch:
+            fc = _one(c, project, fetch)
+            if fc is not None:
+                fc.reload()
+                st = fc.attrs["State"]
+                result["fetch_exit_code"] = st.get("ExitCode")
+                result["fetch_s"] = _duration(st.get("StartedAt"), st.get("FinishedAt"))
+                if st.get("ExitCode"):
+                    d = diagnosis(fc)
+                    last = next((x for x in reversed(d["log_tail"]) if x.strip()), "")
+                    result["failure"] = {**d, "stage": "fetch", "error": f"the fetch exited {st['ExitCode']}: {last}"}
+                    return result
+        if up.returncode != 0:
+            result["failure"] = {"stage": "start", "error": up.stderr[-2000:]}
+            return result
+        container = _one(c, project, server)
+        if container is None:
+            result["failure"] = {"stage": "start", "error": f"compose started no {server} container"}
+            return result
+        result["container"] = container.name
+        image = c.api.inspect_image(container.attrs["Image"])
+        start_period = ((image["Config"].get("Healthcheck") or {}).get("StartPeriod") or 0) / 1e9
+        watch(lambda: container, port, path, _deadline(bundle, timeout_s, start_period), say, result)
+        return result
+    finally:
+        if not keep:
+            subprocess.run([*base, "down", "-v", "--rmi", "local", "--timeout", str(STOP_GRACE_S)],
+                           capture_output=True, cwd=bundle)
+        override.unlink(missing_ok=True)
+
+
+def _one(c, project: str, service: str):
+    found = c.containers.list(all=True, filters={"label": [f"com.docker.compose.project={project}",
+                                                           f"com.docker.compose.service={service}"]})
+    return found[0] if found else None
+
+
+def _duration(start: str | None, end: str | None) -> float | None:
+    from datetime import datetime
+
+    def parse(ts: str) -> datetime:
+        head, _, frac = ts.rstrip("Z").partition(".")
+        return datetime.fromisoformat(f"{head}.{(frac or '0')[:6]}+00:00")
+
+    try:
+        return round((parse(end or "") - parse(start or "")).total_seconds(), 2)
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------- swarm
+def verify_swarm(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float | None = None,
+                 env: dict | None = None, progress=None) -> dict:
+    from ruamel.yaml import YAML
+
+    from dlgen.engine import client
+
+    docker, say, c = _docker(), progress or (lambda line: None), client()
+    stack_file = bundle / "stack.yaml"
+    if not stack_file.is_file():
+        raise DlgenError(f"{bundle}: no stack.yaml", "regenerate the bundle with this dlgen (dev bundles have none)")
+    tag = uuid.uuid4().hex[:10]
+    stack = f"dlgen-verify-{tag}"
+    result = _result(bundle, "swarm", cpu, tag)
+    image = f"dlgen-verify/{re.sub(r'[^a-z0-9_.-]', '-', bundle.resolve().name.lower()) or 'bundle'}:{tag}"
+    result["image"] = image
+    labels = {"ai.dlgen.test": "1", "ai.dlgen.verify": tag, "ai.dlgen.verify.bundle": str(bundle.resolve())}
+    created_swarm = False
+    yaml = YAML(typ="safe", pure=True)
+    doc = yaml.load(stack_file.read_text())
+    (name, svc), = doc["services"].items()
+    port, path = readiness(bundle)
+    tmp = bundle / f".dlgen-verify-{tag}.stack.yaml"
+    try:
+        if (c.info().get("Swarm") or {}).get("LocalNodeState") != "active":
+            init = subprocess.run([docker, "swarm", "init", "--advertise-addr", "127.0.0.1"], capture_output=True,
+                                  text=True)
+            if init.returncode != 0:
+                result["failure"] = {"stage": "swarm", "error": init.stderr.strip()[-1000:]}
+                return result
+            created_swarm = True
+            say("initialised a single-node swarm for this run")
+        t = time.monotonic()
+        try:
+            c.images.build(path=str(bundle), tag=image, rm=True, forcerm=True, labels=labels)
+        except Exception as exc:
+            result["failure"] = {"stage": "build", "error": str(getattr(exc, "msg", exc))[-2000:]}
+            return result
+        result["build_s"] = round(time.monotonic() - t, 2)
+        svc["image"] = image
+        if env:
+            svc["environment"] = [*(svc.get("environment") or []), *(f"{k}={v}" for k, v in env.items())]
+        if svc.get("ports"):  # published on this node only (host mode), on free ports: no collision, no mesh
+            svc["ports"] = [{**p, "published": _free_port(), "mode": "host"} for p in svc["ports"]]
+        if cpu:
+            (svc.get("deploy") or {}).pop("resources", None)
+            if svc.get("ulimits"):
+                svc["ulimits"].pop("memlock", None)
+                if not svc["ulimits"]:
+                    del svc["ulimits"]
+        with open(tmp, "w") as fh:
+            yaml.dump(doc, fh)
+        deploy = subprocess.run([docker, "stack", "deploy", "--detach=true", "-c", str(tmp), stack],
+                                capture_output=True, text=True, cwd=bundle)
+        result["warnings"] = [line for line in (deploy.stdout + deploy.stderr).splitlines() if WARNINGS.search(line)]
+        if deploy.returncode != 0:
+            result["failure"] = {"stage": "deploy", "error": deploy.stderr.strip()[-2000:]}
+            return result
+        service = f"{stack}_{name}"
+        if port:
+            result["published_port"] = next((p["published"] for p in svc.get("ports") or [] if p["target"] == port),
+                                             None)
+        start_period = float(re.sub(r"s$", "", str((svc.get("healthcheck") or {}).get("start_period") or "0s")))
+
+        def current():
+            for task in c.api.tasks(filters={"service": service, "desired-state": "running"}):
+                cid = ((task.get("Status") or {}).get("ContainerStatus") or {}).get("ContainerID")
+                if cid:
+                    try:
+                        return c.containers.get(cid)
+                    except Exception:
+                        return None
+            return None
+
+        watch(current, port, path, _deadline(bundle, timeout_s, start_period), say, result)
+        return result
+    finally:
+        tmp.unlink(missing_ok=True)
+        if not keep:
+            remove_stack(c, docker, stack)
+            try:
+                c.images.remove(image, force=True)
+            except Exception:
+                pass
+        if created_swarm and not keep:
+            subprocess.run([docker, "swarm", "leave", "--force"], capture_output=True)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def remove_stack(c, docker: str, stack: str, wait_s: float = 60) -> None:
+    """docker stack rm, then wait until its containers are gone and remove its volumes and networks."""
+    subprocess.run([docker, "stack", "rm", stack], capture_output=True)
+    label = f"com.docker.stack.namespace={stack}"
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and c.containers.list(all=True, filters={"label": label}):
+        time.sleep(0.5)
+    for container in c.containers.list(all=True, filters={"label": label}):
+        container.remove(force=True, v=True)
+    for volume in c.volumes.list(filters={"label": label}):
+        for _ in range(20):
+            try:
+                volume.remove(force=True)
+                break
+            except Exception:
+                time.sleep(0.5)
+    for network in c.networks.list(filters={"label": label}):
+        try:
+            network.remove()
+        except Exception:
+            pass
+
+
+def left_by_stack(c, stack: str) -> dict:
+    label = f"com.docker.stack.namespace={stack}"
+    try:
+        services = [s.name for s in c.services.list(filters={"label": label})]
+    except Exception:  # not a swarm manager (any more): no services
+        services = []
+    return {"services": services,
+            "containers": [x.name for x in c.containers.list(all=True, filters={"label": label})],
+            "volumes": [v.name for v in c.volumes.list(filters={"label": label})],
+            "networks": [n.name for n in c.networks.list(filters={"label": label})]}

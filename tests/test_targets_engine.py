@@ -1,0 +1,124 @@
+"""verify --target compose and --target swarm on the real engine, the stack file as Swarm reads it,
+and a real rollback: an update to an image whose probe always fails is rolled back by Swarm."""
+
+import json
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from dlgen import reference
+from dlgen.verify_targets import left_by_stack, remove_stack
+from tests.conftest import run_dlgen
+from tests.test_engine import SYNTHETIC, make_bundle
+from tests.test_new_bundles import MODEL_FILES
+
+KINDS = {"serve": dict(model="llama-8b", kind="serve"), "train": dict(model="llama-8b", kind="train"),
+         "notebook": dict(kind="notebook")}
+TRAIN_ENV = ["-e", "DLGEN_STEP_SLEEP_S=0.05", "-e", "TRAIN_STEPS=100000"]
+
+
+def docker():
+    path = shutil.which("docker")
+    if not path or subprocess.run([path, "compose", "version"], capture_output=True).returncode != 0:
+        pytest.skip("the docker CLI with compose is not installed (scripts/test-engine.sh up)")
+    return path
+
+
+def swarm_state(engine):
+    return (engine.info().get("Swarm") or {}).get("LocalNodeState")
+
+
+def verify(path, target, *extra):
+    proc = run_dlgen("verify", path, "--cpu", "--format", "json", "--target", target, *SYNTHETIC, *extra,
+                     timeout=900)
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    return proc, json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("target", ["compose", "swarm"])
+def test_verify_target_turns_healthy_and_leaves_nothing(engine, tmp_path, kind, target):
+    docker()
+    before = swarm_state(engine)
+    path = make_bundle(tmp_path / kind, **KINDS[kind])
+    proc, r = verify(path, target, *(TRAIN_ENV if kind == "train" else []))
+    assert proc.returncode == 0 and r["healthy"], json.dumps(r, indent=2)[-3000:]
+    assert r["warnings"] == [], r["warnings"]
+    if kind != "train":
+        assert r["ready_s"] is not None
+    label = f"ai.dlgen.verify={r['run_id']}"
+    assert not engine.containers.list(all=True, filters={"label": label})
+    if target == "swarm":
+        assert left_by_stack(engine, f"dlgen-verify-{r['run_id']}") == {"services": [], "containers": [],
+                                                                          "volumes": [], "networks": []}
+        assert swarm_state(engine) == before, "a swarm verify created is left again"
+    else:
+        project = f"com.docker.compose.project=dlgen-verify-{r['run_id']}"
+        assert not engine.containers.list(all=True, filters={"label": project})
+        assert not engine.volumes.list(filters={"label": project})
+
+
+def test_stack_config_accepts_every_kind_and_preset(tmp_path):
+    cli = docker()
+    servers = reference.servers()["servers"]
+    cases = [dict(model="llama-8b", server=s, model_path=MODEL_FILES.get(s)) for s, p in servers.items()
+             if "serve" in p["kinds"]]
+    cases += [dict(model="llama-8b", kind="train"), dict(kind="notebook"), dict(kind="tensorboard"),
+              dict(model="llama-70b", server="vllm")]
+    for i, opts in enumerate(cases):
+        path = make_bundle(tmp_path / str(i), **{k: v for k, v in opts.items() if v is not None})
+        proc = subprocess.run([cli, "stack", "config", "-c", "stack.yaml"], capture_output=True, text=True, cwd=path)
+        assert proc.returncode == 0, (opts, proc.stderr)
+        assert not [l for l in proc.stderr.splitlines() if "unsupported" in l.lower() or "not supported" in l], opts
+
+
+def test_swarm_rolls_back_an_update_whose_probe_always_fails(engine, tmp_path):
+    cli = docker()
+    created = swarm_state(engine) != "active"
+    if created:
+        subprocess.run([cli, "swarm", "init", "--advertise-addr", "127.0.0.1"], check=True, capture_output=True)
+    stack = f"dlgen-rollback-{int(time.time())}"
+    path = make_bundle(tmp_path / "b", model="resnet50", kind="serve")
+    good, bad = f"dlgen-test/{stack}:good", f"dlgen-test/{stack}:bad"
+    try:
+        engine.images.build(path=str(path), tag=good, labels={"ai.dlgen.test": "1"})
+        (tmp_path / "bad").mkdir()
+        (tmp_path / "bad" / "Dockerfile").write_text(
+            f"FROM {good}\nUSER root\nRUN printf 'import sys\\nsys.exit(1)\\n' > /app/probe.py\nUSER 1000\n")
+        engine.images.build(path=str(tmp_path / "bad"), tag=bad, labels={"ai.dlgen.test": "1"})
+        from ruamel.yaml import YAML
+
+        yaml = YAML(typ="safe", pure=True)
+        stack_file = path / "stack.yaml"
+        doc = yaml.load(stack_file.read_text())
+        (svc,) = doc["services"].values()
+        svc["image"] = good
+        svc["environment"] = [*(svc.get("environment") or []), "MODEL_SOURCE=synthetic"]
+        svc["ports"] = [{k: v for k, v in p.items() if k != "published"} for p in svc.get("ports") or []]
+        svc["deploy"].pop("resources", None)
+        with open(stack_file, "w") as fh:
+            yaml.dump(doc, fh)
+        deploy = subprocess.run([cli, "stack", "deploy", "--detach=false", "-c", "stack.yaml", stack],
+                                capture_output=True, text=True, cwd=path, timeout=600)
+        assert deploy.returncode == 0, deploy.stderr
+        service = f"{stack}_resnet50-serve"
+        t0 = time.monotonic()
+        update = subprocess.run([cli, "service", "update", "--detach=false", "--image", bad, service],
+                                capture_output=True, text=True, timeout=900)
+        took = time.monotonic() - t0
+        spec = engine.api.inspect_service(service)
+        monitor_s = int(svc["deploy"]["update_config"]["monitor"].rstrip("s"))
+        assert (spec.get("UpdateStatus") or {}).get("State") == "rollback_completed", (update.stdout, update.stderr)
+        assert spec["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"].startswith(good)
+        assert took <= monitor_s + 120, (took, monitor_s)
+    finally:
+        remove_stack(engine, cli, stack)
+        for tag in (bad, good):
+            try:
+                engine.images.remove(tag, force=True)
+            except Exception:
+                pass
+        if created:
+            subprocess.run([cli, "swarm", "leave", "--force"], capture_output=True)
