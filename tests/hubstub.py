@@ -23,11 +23,18 @@ def make_tiny_llama(where: Path) -> Path:
     """A Llama model with random weights and a word-level tokenizer, in the hub layout (config.json,
     model.safetensors, tokenizer files): a few hundred kB."""
     import transformers
-    from tokenizers import Tokenizer, models, pre_tokenizers
 
     config = transformers.LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)
     transformers.LlamaForCausalLM(config).save_pretrained(where, safe_serialization=True)
+    return save_tiny_tokenizer(where)
+
+
+def save_tiny_tokenizer(where: Path) -> Path:
+    """A word-level tokenizer over a few words, saved in the hub layout (no hub needed)."""
+    import transformers
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
     vocab = {w: i for i, w in enumerate(["<unk>", "<s>", "</s>", "hello", "world"])}
     tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
@@ -58,7 +65,7 @@ class HubStub:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host.decode() if isinstance(host, bytes) else host}:{port}"
 
     def __enter__(self):
         self.thread.start()

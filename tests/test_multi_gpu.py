@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import dockerfile
 import pytest
@@ -202,8 +201,9 @@ def test_python_server_places_a_transformers_model_with_device_map_auto(tmp_path
     config = transformers.LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)
     transformers.LlamaForCausalLM(config).save_pretrained(model_dir)
-    tok_dir = _tiny_tokenizer(transformers, model_dir)
-    assert tok_dir == model_dir
+    from tests.hubstub import save_tiny_tokenizer
+
+    save_tiny_tokenizer(model_dir)
     spec = spec_mod.build(model="llama-8b", gpus="2", gpu_memory=80)
     assert spec.env["DLGEN_GPUS"] == "2"
     bundle.write(bundle.render(spec, "test"), tmp_path / "b")
@@ -224,16 +224,3 @@ def test_python_server_places_a_transformers_model_with_device_map_auto(tmp_path
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
     assert "device_map=auto" in out and proc.returncode == 0, out[-3000:]
-
-
-def _tiny_tokenizer(transformers, where: Path) -> Path:
-    """A word-level tokenizer over a few words, saved next to the model (no hub needed)."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-
-    vocab = {w: i for i, w in enumerate(["<unk>", "<s>", "</s>", "hello", "world"])}
-    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", bos_token="<s>",
-                                                eos_token="</s>")
-    fast.save_pretrained(where)
-    return where
