@@ -12,9 +12,9 @@ import shlex
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dlgen import __version__, textfile, units
+from dlgen import __version__, reference, textfile, units
 from dlgen.errors import DlgenError
-from dlgen.spec import APP_UID, HEARTBEAT_FILE, HF_HOME, DeploySpec
+from dlgen.spec import APP_UID, APP_USER, HEARTBEAT_FILE, HF_HOME, DeploySpec
 from dlgen.units import k8s_quantity
 
 # Pinned Python dependencies of the generated app per model task; torch (and torchvision)
@@ -33,6 +33,9 @@ PVC_MARGIN = 1.25
 PVC_EXTRA_GI = 5
 # The fetch init container streams the download to disk; huggingface_hub holds chunks of at most
 # a few hundred MB in memory.
+# The fetch image (Dockerfile.fetch) for servers whose image has no Python for app/fetch.py: the
+# huggingface_hub release that transformers 4.57.1 (the python images) installs.
+FETCH_PIP = ["huggingface_hub==0.36.2"]
 FETCH_MEMORY_REQUEST = "256Mi"
 FETCH_MEMORY_LIMIT = "2Gi"
 CHECKPOINTS = "/checkpoints"
@@ -106,7 +109,8 @@ def compose_document(spec: DeploySpec) -> dict:
         one_shot = fetch.compose_service()
         from ruamel.yaml.scalarstring import DoubleQuotedScalarString as Quoted
 
-        doc["services"] = {fetch_name(spec): {"build": svc["build"], **one_shot, "restart": Quoted("no")},
+        build = {"context": ".", "dockerfile": "Dockerfile.fetch"} if spec.fetch_image else svc["build"]
+        doc["services"] = {fetch_name(spec): {"build": build, **one_shot, "restart": Quoted("no")},
                            spec.name: {**svc, "depends_on": {fetch_name(spec): {
                                "condition": "service_completed_successfully"}}}}
     named = sorted({v.source for v in run.volumes if v.kind == "volume"})
@@ -273,7 +277,8 @@ def _k8s_workload(spec: DeploySpec) -> list[dict]:
                       "terminationGracePeriodSeconds": 30}
     fetch = spec.fetch_run_spec()
     if fetch and cache_mounts:
-        init: dict = {"name": "fetch", "image": container["image"], "imagePullPolicy": "IfNotPresent",
+        init: dict = {"name": "fetch", "image": spec.fetch_image or container["image"],
+                      "imagePullPolicy": "IfNotPresent",
                       "command": fetch.full_command(),
                       "env": [e for e in env if e["name"] == "HF_TOKEN"]
                       + [{"name": k, "value": v} for k, v in fetch.env.items() if v is not None],
@@ -283,7 +288,7 @@ def _k8s_workload(spec: DeploySpec) -> list[dict]:
                       "resources": {"requests": {"memory": FETCH_MEMORY_REQUEST},
                                     "limits": {"memory": FETCH_MEMORY_LIMIT}}}
         init["securityContext"] = dict(RESTRICTED_CONTAINER)
-        if not spec.user:
+        if not spec.user and not spec.fetch_image:
             init["env"].append({"name": "HOME", "value": "/tmp"})
         pod_spec["initContainers"] = [init]
     meta = {"name": spec.name, "labels": labels}
@@ -354,17 +359,19 @@ def render(spec: DeploySpec, command_line: str, templates: str | None = None) ->
     if spec.probe.tool in ("python", "heartbeat"):
         app["app/probe.py"] = "app/probe.py.j2"
     fetch = spec.fetch_run_spec()
-    if fetch and "/app/fetch.py" in fetch.full_command():
-        app["app/fetch.py"] = "app/fetch.py.j2"
+    if fetch and "/app/fetch.py" in fetch.full_command():  # the fetch image's copy stays out of app/
+        app["fetch/fetch.py" if spec.fetch_image else "app/fetch.py"] = "app/fetch.py.j2"
+    has_app = any(p.startswith("app/") for p in app)   # what the server's image gets in /app
     run = spec.run_spec()
     health = spec.health()
     ctx = {
         "spec": spec, "version": __version__, "command_line": command_line, "entrypoint": entrypoint,
-        "command": command, "has_requirements": has_requirements, "has_app": bool(app),
+        "command": command, "has_requirements": has_requirements, "has_app": has_app,
         "requirements": requirements(spec), "hf_home": HF_HOME, "app_uid": APP_UID, "heartbeat": HEARTBEAT_FILE,
         "docker_run": run.docker_run(quote_image_var="IMAGE"), "compose": compose_document(spec),
         "stack": stack_document(spec) if spec.kind != "dev" else None,
-        "fetch_run": fetch.docker_run(quote_image_var="IMAGE") if fetch else "",
+        "fetch_run": fetch.docker_run(quote_image_var="FETCH_IMAGE" if spec.fetch_image else "IMAGE") if fetch else "",
+        "fetch_base": reference.servers()["python_image"], "fetch_pip": FETCH_PIP, "app_user": APP_USER,
         "k8s": k8s_documents(spec),
         "healthcheck": health.dockerfile(multiline=True) if health else "",
         "gpu_summary": spec.gpu_plan.summary() if spec.gpu_plan else "", "gpu_use": gpu_use(spec),
@@ -376,6 +383,7 @@ def render(spec: DeploySpec, command_line: str, templates: str | None = None) ->
         "compose.yaml": "compose.yaml.j2",
         "k8s.yaml": "k8s.yaml.j2",
         **({"stack.yaml": "stack.yaml.j2"} if spec.kind != "dev" else {}),
+        **({"Dockerfile.fetch": "Dockerfile.fetch.j2"} if spec.fetch_image else {}),
         "README.md": "README.md.j2",
     }
     if has_requirements:

@@ -48,6 +48,7 @@ class Model:
     in_catalog: bool = True
     heads: int | None = None       # num_attention_heads (config.json), LLMs in the catalog
     kv_heads: int | None = None    # num_key_value_heads
+    gguf: tuple[str, str, float] | None = None   # (repo, file, GB) of a public GGUF for llama.cpp
 
     @property
     def weights_gb(self) -> float:
@@ -86,7 +87,8 @@ def parse_params(text: str) -> int:
 def _entry_model(entry: dict) -> Model:
     return Model(entry["name"], entry["hf_id"], entry["task"], int(entry["params"]), entry["dtype"],
                  entry["source"], entry.get("torchvision", ""), True, entry.get("num_attention_heads"),
-                 entry.get("num_key_value_heads"))
+                 entry.get("num_key_value_heads"),
+                 (g["repo"], g["file"], float(g["size_gb"])) if (g := entry.get("gguf")) else None)
 
 
 def _index() -> dict[str, dict]:
@@ -127,7 +129,8 @@ def resolve(name: str | None = None, params: str | None = None, dtype: str | Non
         task = base.task if base else "custom"
         return Model(label, base.hf_id if base else hf_id, task, count, normalize_dtype(dtype or "bf16"),
                      f"--params {params}", base.torchvision if base else "", False,
-                     base.heads if base else None, base.kv_heads if base else None)
+                     base.heads if base else None, base.kv_heads if base else None,
+                     base.gguf if base else None)
     if not name:
         raise DlgenError("no model given", "pass --model NAME (see `dlgen models`) or --params 8B")
     model = find(name)

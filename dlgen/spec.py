@@ -100,12 +100,14 @@ class DeploySpec:
     fetch: dict | None = None     # {"entrypoint": [...], "command": [...]}: the one-off weight download
     net_gbps: float = DEFAULT_NET_GBPS
     model_path: str | None = None  # the user's model files on the host (servers that read files)
+    model_files: dict | None = None  # {"repo", "file", "dir", "size_gb"}: files the fetch puts in a volume
     publish_all: bool = False      # ports on every interface instead of 127.0.0.1
 
     @property
     def stack_start_period_s(self) -> int:
-        """The start period where the download cannot come first (a Swarm stack): load plus download."""
-        if not self.fetch:
+        """The start period where the download cannot come first (a Swarm stack): load plus download
+        (model files for a server that cannot download them are put on the nodes before the deploy)."""
+        if not self.fetch or self.model_files:
             return self.timing.start_period_s
         c = timing.Constants()
         with_download = timing.round_up(c.margin * (self.timing.load_s + self.download_s), c.round_to_s)
@@ -114,13 +116,19 @@ class DeploySpec:
     @property
     def download_s(self) -> float:
         """Estimated duration of the fetch phase at ``net_gbps`` (off the health clock)."""
-        return timing.download_seconds(self.model.weights_gb, self.net_gbps)
+        size = (self.model_files or {}).get("size_gb") or self.model.weights_gb
+        return timing.download_seconds(size, self.net_gbps)
+
+    @property
+    def fetch_image(self) -> str | None:
+        """The small image the fetch runs in where the server's image has no Python for it, else None."""
+        return f"{self.name}-fetch:latest" if self.fetch and self.fetch.get("image") == "fetch" else None
 
     def fill(self, words) -> list[str]:
         """A preset's command words with {python}, {port}, {model}, {dtype} and {gpus} filled in."""
         values = {"python": self.python, "port": str(self.port), "model": self.model_ref,
                   "dtype": TORCH_DTYPE_NAMES.get(self.model.dtype, "auto"), "gpus": str(self.gpu_count or 1),
-                  "model_file": (self.model_path or "").rsplit("/", 1)[-1]}
+                  "model_file": (self.model_files or {}).get("file") or (self.model_path or "").rsplit("/", 1)[-1]}
         return [str(w).format(**values) for w in words]
 
     def fetch_run_spec(self, image: str | None = None) -> RunSpec | None:
@@ -130,7 +138,12 @@ class DeploySpec:
             return None
         env: dict[str, str | None] = {"HF_TOKEN": None, "HF_ENDPOINT": None}
         env.update(FETCH_ENV)
-        return RunSpec(image=image or f"{self.name}:latest", entrypoint=self.fill(self.fetch["entrypoint"]),
+        if self.model_files:  # files into the server's model folder, not the hub cache
+            files = {"MODEL_REPO": self.model_files["repo"], "MODEL_FILE": self.model_files["file"],
+                     "MODEL_PATTERNS": ",".join(self.model_files["patterns"]), "MODEL_DIR": self.model_files["dir"]}
+            env.update({k: v for k, v in files.items() if v})
+        return RunSpec(image=image or self.fetch_image or f"{self.name}:latest",
+                       entrypoint=self.fill(self.fetch["entrypoint"]),
                        command=self.fill(self.fetch.get("command") or []), remove=True,
                        volumes=[v for v in self.volumes if v.kind == "volume" and v.target in self.cache_paths],
                        env=env, labels={FETCH_LABEL: "fetch"}, origin="dlgen")
@@ -138,7 +151,8 @@ class DeploySpec:
     @property
     def cache_paths(self) -> list[str]:
         """Where the weights (and compile caches) live in the container: on named volumes."""
-        return [HF_HOME, *((self.preset.get("caches") or {}).values())]
+        models = [self.model_files["dir"]] if self.model_files else []
+        return [HF_HOME, *((self.preset.get("caches") or {}).values()), *models]
 
     @property
     def gpu_count(self) -> int:
@@ -234,12 +248,14 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
           image: str | None = None, shm_size: str | None = None, start_period: int | None = None,
           disk_gbps: float | None = None, margin: float | None = None, gpu: str | None = None,
           gpu_memory: float | None = None, net_gbps: float | None = None,
-          model_path: str | None = None, publish_all: bool = False) -> DeploySpec:
+          model_path: str | None = None, model_repo: str | None = None,
+          publish_all: bool = False) -> DeploySpec:
     """Validate `dlgen new` options and derive everything else. Raises DlgenError on bad input."""
     for flag, value in (("--model", model), ("--params", params), ("--dtype", dtype), ("--kind", kind),
                         ("--server", server), ("--torch", torch), ("--cuda", cuda), ("--variant", variant),
                         ("--gpus", gpus), ("--restart", restart), ("--docker-version", docker_version),
-                        ("--name", name), ("--image", image), ("--shm-size", shm_size), ("--gpu", gpu)):
+                        ("--name", name), ("--image", image), ("--shm-size", shm_size), ("--gpu", gpu),
+                        ("--model-repo", model_repo)):
         check_option(flag, value)
     if kind not in KINDS:
         raise DlgenError(f"unknown kind {kind!r}", f"use one of {', '.join(KINDS)}")
@@ -354,12 +370,20 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
     for key, value in (preset.get("env") or {}).items():
         env[str(key)] = str(value).format(gpus=plan.count if plan else 0)
     volumes: list[Volume] = []
-    fetch = None
-    if model_path and not preset.get("model_dir"):
-        raise DlgenError(f"the {server} server loads {mdl.name} from the hub (fetched into the cache volume)",
-                         "drop --model-path; it is for servers that read model files (llamacpp, triton, torchserve)")
-    if mdl.task != "none" and kind in ("serve", "train") and preset.get("model_dir"):
+    fetch = model_files = None
+    for flag, value in (("--model-path", model_path), ("--model-repo", model_repo)):
+        if value and not preset.get("model_dir"):
+            raise DlgenError(f"the {server} server loads {mdl.name} from the hub (fetched into the cache volume)",
+                             f"drop {flag}; it is for servers that read model files (llamacpp, triton, torchserve)")
+    if model_path and model_repo:
+        raise DlgenError("--model-path and --model-repo both name the model files",
+                         "give one: files on the host (--model-path) or a hub repository to fetch (--model-repo)")
+    if mdl.task != "none" and kind in ("serve", "train") and preset.get("model_dir") and model_path:
         volumes.append(_model_files(server, preset, model_path))  # the user's files, read-only: no hub
+    elif mdl.task != "none" and kind in ("serve", "train") and preset.get("model_dir"):
+        model_files = _model_repo(server, preset, model_repo, mdl)  # fetched into a volume, in a small image
+        volumes.append(Volume("models", model_files["dir"], "", "volume"))
+        fetch = {"image": "fetch", "entrypoint": ["python", "/app/fetch.py"], "command": []}
     elif mdl.task != "none" and kind in ("serve", "train"):
         env["HF_TOKEN"] = None  # passed by name: the value never lands in a file (DLG107)
         volumes.append(Volume("hf-cache", HF_HOME, "", "volume"))
@@ -398,7 +422,8 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
         ulimits=dict(TRAIN_ULIMITS) if kind == "train" or nccl else {}, user=user, docker_version=dv,
         python=python_cmd or "python", pip=list(preset.get("pip") or []),
         init=not preset.get("handles_sigterm", True), env=env, volumes=volumes, notes=notes, gpu_plan=plan,
-        fetch=fetch, net_gbps=net_gbps or timing.NET_GBPS, model_path=model_path, publish_all=publish_all,
+        fetch=fetch, net_gbps=net_gbps or timing.NET_GBPS, model_path=model_path, model_files=model_files,
+        publish_all=publish_all,
     )
 
 
@@ -417,6 +442,39 @@ def _model_files(server: str, preset: dict, model_path: str | None) -> Volume:
                          "give the .gguf file's path")
     source = model_path.rsplit("/", 1)[0] if needs_file else model_path.rstrip("/")
     return Volume(source or "/", target, "ro", "bind")
+
+
+_REPO_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}", re.ASCII)
+_REPO_FILE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,199}(/[A-Za-z0-9_][A-Za-z0-9._-]{0,199}){0,7}", re.ASCII)
+
+
+def _model_repo(server: str, preset: dict, model_repo: str | None, mdl: Model) -> dict:
+    """The hub files the fetch puts where the server's command reads them: ``REPO`` (a whole repository
+    laid out as the server expects, e.g. a Triton model repository) or ``REPO:FILE`` (one file, e.g. a
+    GGUF); the catalog's default GGUF for llama.cpp."""
+    target = preset["model_dir"]
+    needs_file = "{model_file}" in " ".join(map(str, preset.get("command") or []))
+    size = None
+    if not model_repo and needs_file and mdl.gguf:
+        repo, file, size = mdl.gguf
+    elif not model_repo:
+        raise DlgenError(f"the {server} server reads model files at {target}, and {mdl.name} has no default for them",
+                         f"pass --model-repo HUB_REPO{':FILE' if needs_file else ''} (fetched into a volume) or "
+                         f"--model-path HOST_PATH (mounted read-only at {target})")
+    else:
+        repo, _, file = model_repo.partition(":")
+        if not _REPO_RE.fullmatch(repo) or (file and (not _REPO_FILE_RE.fullmatch(file) or ".." in file.split("/"))):
+            raise DlgenError(f"--model-repo {model_repo!r} is not OWNER/NAME or OWNER/NAME:FILE",
+                             "e.g. --model-repo bartowski/Meta-Llama-3.1-8B-Instruct-GGUF:"
+                             "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf")
+    if needs_file and not file.endswith(".gguf"):
+        raise DlgenError(f"--model-repo {model_repo!r}: the {server} server loads one GGUF file",
+                         "name it after the repository: --model-repo OWNER/NAME:FILE.gguf")
+    if not needs_file and file:
+        raise DlgenError(f"--model-repo {model_repo!r}: the {server} server reads a folder, not one file",
+                         f"give the repository only (laid out as {target} expects)")
+    return {"repo": repo, "file": file, "dir": target, "size_gb": size,
+            "patterns": list(preset.get("fetch_patterns") or [])}
 
 
 def _probe(tool: str, python_cmd: str, port: int | None, preset: dict) -> Probe:

@@ -24,6 +24,7 @@ from dlgen.runspec import RunSpec
 POLL_S = 0.2
 STOP_GRACE_S = 10        # docker stop's default grace period (docker-runtime.md section 4)
 LOG_LINES = 20
+PROGRESS_S = 10.0        # a progress line at least this often while verify waits
 
 
 # ---------------------------------------------------------------------------- the bundle
@@ -161,21 +162,18 @@ def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float
                     "failure": None}
     owned = Owned(c, tag, bundle, image)
     result["run_id"] = tag
-    result["intermediate_images"] = owned.built   # this run's own build steps: removed with the rest
     container = None
     restore = _term_as_interrupt()
     try:
         t = time.monotonic()
-        try:
-            for chunk in c.api.build(path=str(bundle), tag=image, rm=True, forcerm=True, decode=True,
-                                     labels=owned.labels):
-                if "stream" in chunk and chunk["stream"].strip():
-                    owned.note_build_output(chunk["stream"])
-                    say(chunk["stream"].rstrip())
-                if "error" in chunk:
-                    raise BuildError(chunk["error"].strip())
-        except BuildError as exc:
-            result["failure"] = {"stage": "build", "error": str(exc)}
+        error = build_image(bundle, image, owned.labels, say)
+        if error is None and fetch_spec is not None and (bundle / FETCH_DOCKERFILE).is_file():
+            fetch_image = fetch_image_name(image)   # the server's image has no Python: a small image fetches
+            error = build_image(bundle, fetch_image, owned.labels, say, FETCH_DOCKERFILE)
+        else:
+            fetch_image = image
+        if error is not None:
+            result["failure"] = {"stage": "build", "error": error}
             return result
         result["build_s"] = round(time.monotonic() - t, 2)
         kw, volumes = prepare(spec, image, tag, cpu, env, owned.labels, volumes_of)
@@ -188,7 +186,8 @@ def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float
                 raise DlgenError(f"--volumes-of {volumes_of}: volume {missing[0]} is not on this engine",
                                  "keep the earlier run with --keep, or leave --volumes-of out")
         if fetch_spec is not None:
-            fetched = run_fetch(c, fetch_spec, image, tag, cpu, env, owned.labels, volumes_of, fetch_timeout_s, say)
+            fetched = run_fetch(c, fetch_spec, fetch_image, tag, cpu, env, owned.labels, volumes_of, fetch_timeout_s,
+                                say)
             result.update(fetched)
             if fetched.get("failure"):
                 result["failure"] = fetched["failure"]
@@ -202,8 +201,9 @@ def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float
             error = str(getattr(exc, "explanation", exc))
             result["failure"] = {"stage": "run", "error": error}
             if "could not select device driver" in error:
-                result["failure"]["hint"] = ("this engine has no NVIDIA GPU runtime: run on a GPU host with the "
-                                             "NVIDIA Container Toolkit, or pass --cpu to drop the GPU request")
+                result["failure"]["error"] = f"no GPU runtime on this host: use --cpu to test without GPUs ({error})"
+                result["failure"]["hint"] = ("use --cpu to test without GPUs, or run on a GPU host with the "
+                                             "NVIDIA Container Toolkit")
             return result
         result["container"] = container.name
         watch(lambda: container, port, path, deadline_s, say, result)
@@ -217,8 +217,61 @@ def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float
             owned.remove_all(say)
 
 
-class BuildError(Exception):
-    pass
+FETCH_DOCKERFILE = "Dockerfile.fetch"   # the fetch image, for servers whose image has no Python
+
+
+def fetch_image_name(image: str) -> str:
+    """verify's tag for the bundle's fetch image, beside the server's."""
+    repo, _, tag = image.rpartition(":")
+    return f"{repo}-fetch:{tag}"
+
+
+def build_image(bundle: Path, image: str, labels: dict, say, dockerfile: str = "Dockerfile") -> str | None:
+    """Build as run.sh builds: `docker build` with BuildKit (which leaves no intermediate images; a
+    `# syntax=` directive would make it pull a frontend). None, or the build's error lines."""
+    import os
+    import shutil
+    import subprocess
+
+    docker = shutil.which("docker")
+    if not docker:
+        raise DlgenError("the docker CLI is not installed", "install Docker (verify builds as run.sh does, "
+                                                            "with docker build)")
+    cmd = [docker, "build", "--progress=plain", "-t", image, "-f", str(bundle / dockerfile),
+           *(f"--label={k}={v}" for k, v in labels.items()), str(bundle)]
+    tail: list[str] = []
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                          env={**os.environ, "DOCKER_BUILDKIT": "1"}) as proc:
+        assert proc.stdout is not None
+        try:
+            for line in proc.stdout:
+                say(line.rstrip())
+                tail = [*tail[-29:], line.rstrip()]
+        except BaseException:  # Ctrl-C: the client ends, and BuildKit cancels the build with it
+            proc.kill()
+            raise
+    if proc.returncode == 0:
+        return None
+    errors = [line for line in tail if "ERROR" in line or "error" in line.lower()]
+    return "\n".join(errors[-8:] or tail[-8:]) or f"docker build exited {proc.returncode}"
+
+
+def progress_line(state: dict, hp: int | None, path: str | None, result: dict) -> str:
+    """Where a waiting run stands: Docker's health status, the last probe, the readiness endpoint."""
+    health = state.get("Health") or {}
+    parts = [f"health {health.get('Status') or state.get('Status') or 'unknown'}"]
+    log = health.get("Log") or []
+    if log:
+        last = log[-1]
+        out = (last.get("Output") or "").strip().splitlines()
+        parts.append(f"last probe exit {last.get('ExitCode')}" + (f" ({out[-1][:120]})" if out else ""))
+    else:
+        parts.append("no probe run yet")
+    if hp and path:
+        code = http_status(hp, path)
+        parts.append(f"{path} {'answered ' + str(code) if code else 'not answering'}"
+                     if result.get("ready_s") is None else f"{path} ready")
+    return "; ".join(parts)
 
 
 def watch(current, port: int | None, path: str | None, deadline_s: float, say, result: dict,
@@ -229,14 +282,21 @@ def watch(current, port: int | None, path: str | None, deadline_s: float, say, r
     t0 = time.monotonic()
     hp = None
     container = None
+    next_note = PROGRESS_S
     while time.monotonic() - t0 < deadline_s:
         container = current()
         if container is None:
+            if time.monotonic() - t0 >= next_note:
+                say(f"waiting {time.monotonic() - t0:.0f} s of {deadline_s:.0f} s: no container started yet")
+                next_note += PROGRESS_S
             time.sleep(POLL_S)
             continue
         container.reload()
         state = container.attrs.get("State") or {}
         elapsed = time.monotonic() - t0
+        if elapsed >= next_note:
+            say(f"waiting {elapsed:.0f} s of {deadline_s:.0f} s: {progress_line(state, hp, path, result)}")
+            next_note += PROGRESS_S
         if port and hp is None:
             hp = result.get("published_port") or host_port(container, port)
             if hp:
@@ -310,8 +370,7 @@ class Owned:
     """Everything one verify run puts on the engine, and its removal on every way out.
 
     The image, the container and the volumes carry the labels ``ai.dlgen.verify=<run id>`` and
-    ``ai.dlgen.verify.bundle=<bundle path>``; the legacy builder's intermediate images (which no
-    label reaches) are the ids its output names for steps this run built, not the cached ones.
+    ``ai.dlgen.verify.bundle=<bundle path>`` (BuildKit builds leave no intermediate images).
     Removal finds containers and volumes by label, so one created by a run that then failed to
     start is removed too, and it runs with Ctrl-C and SIGTERM ignored so a second interrupt cannot
     cut it short. Nothing another run or user made is touched."""
@@ -320,24 +379,6 @@ class Owned:
         self.client, self.tag, self.image = client, tag, image
         self.labels = {"ai.dlgen.test": "1", "ai.dlgen.verify": tag,
                        "ai.dlgen.verify.bundle": str(Path(bundle).resolve())}
-        self.built: list[str] = []      # intermediate image ids of steps this run executed
-        self._step_ran = False
-
-    def note_build_output(self, text: str) -> None:
-        """Read the legacy builder's output: each ``---> <id>`` ends a step; it is this run's own
-        image unless the step was ``FROM`` (the base) or said ``Using cache`` (an earlier build's)."""
-        for line in text.splitlines():
-            line = line.strip()
-            if re.match(r"Step \d+/\d+ : ", line):
-                self._step_ran = not re.match(r"Step \d+/\d+ : FROM\s", line, re.IGNORECASE)
-            elif line == "---> Using cache":
-                self._step_ran = False
-            else:
-                m = re.fullmatch(r"---> ([0-9a-f]{12,64})", line)
-                if m:
-                    if self._step_ran:
-                        self.built.append(m.group(1))
-                    self._step_ran = False
 
     def remove_all(self, say=None) -> None:
         import signal
@@ -366,8 +407,6 @@ class Owned:
         yield lambda: time.sleep(1)
         yield lambda: [ct.remove(force=True, v=True) for ct in c.containers.list(all=True, filters={"label": label})]
         yield lambda: c.images.remove(self.image, force=True)
-        for image_id in reversed(self.built):
-            yield lambda i=image_id: c.images.remove(i, noprune=True)
         yield lambda: [v.remove(force=True) for v in c.volumes.list(filters={"label": label})]
         yield lambda: [i.id and c.images.remove(i.id, force=True)
                        for i in c.images.list(all=True, filters={"label": label})]

@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 
 from dlgen.errors import DlgenError
-from dlgen.verify import STOP_GRACE_S, diagnosis, readiness, watch
+from dlgen.verify import STOP_GRACE_S, build_image, diagnosis, readiness, watch
 
 WARNINGS = re.compile(r"Ignoring unsupported options|not supported|Ignoring deprecated", re.IGNORECASE)
 
@@ -183,10 +183,9 @@ def verify_swarm(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s:
             created_swarm = True
             say("initialised a single-node swarm for this run")
         t = time.monotonic()
-        try:
-            c.images.build(path=str(bundle), tag=image, rm=True, forcerm=True, labels=labels)
-        except Exception as exc:
-            result["failure"] = {"stage": "build", "error": str(getattr(exc, "msg", exc))[-2000:]}
+        error = build_image(bundle, image, labels, say)
+        if error is not None:
+            result["failure"] = {"stage": "build", "error": error}
             return result
         result["build_s"] = round(time.monotonic() - t, 2)
         svc["image"] = image

@@ -111,3 +111,83 @@ def test_compose_up_wait_runs_the_fetch_service_first(engine, tiny, bundle_dir, 
         finally:
             subprocess.run([*compose, "down", "-v", "--rmi", "local", "--timeout", "5"], capture_output=True,
                            env=env, cwd=bundle_dir, timeout=300)
+
+
+# ---------------------------------------------------------------- model files (llama.cpp, Triton, TorchServe)
+def _file_repo(where, files: dict[str, bytes]):
+    for name, data in files.items():
+        (where / name).parent.mkdir(parents=True, exist_ok=True)
+        (where / name).write_bytes(data)
+    return where
+
+
+FILE_CASES = {
+    # a GGUF in a folder of its repository (bartowski's repos keep some quantisations in folders)
+    "llamacpp": ("dlgen-test/tiny-gguf:q4/tiny-Q4_K_M.gguf",
+                 {"q4/tiny-Q4_K_M.gguf": b"GGUF" + os.urandom(70000), "tiny-Q8_0.gguf": b"GGUF" + os.urandom(900),
+                  "README.md": b"# tiny\n"},
+                 {"q4/tiny-Q4_K_M.gguf"}),
+    # a Triton model repository: every file of the repository
+    "triton": ("dlgen-test/tiny-triton", {"tiny/config.pbtxt": b'name: "tiny"\nbackend: "onnxruntime"\n',
+                                         "tiny/1/model.onnx": os.urandom(5000)},
+               {"tiny/config.pbtxt", "tiny/1/model.onnx"}),
+    # TorchServe: the model archives only
+    "torchserve": ("dlgen-test/tiny-mar", {"tiny.mar": os.urandom(3000), "README.md": b"# archives\n"},
+                   {"tiny.mar"}),
+}
+
+
+@pytest.mark.parametrize("server", list(FILE_CASES))
+def test_the_fetch_image_puts_model_files_where_the_server_reads_them(engine, tmp_path, server):
+    """run.sh's fetch line for a server that reads files: Dockerfile.fetch is built, the one-off
+    container downloads the files into the volume at the preset's model folder (only those the server
+    reads), and a second run with the endpoint gone does nothing and succeeds."""
+    from dlgen import reference
+    from dlgen.verify import Owned, build_image, bundle_phases, fetch_image_name, prepare, run_fetch
+
+    spec_arg, files, wanted = FILE_CASES[server]
+    repo = spec_arg.split(":")[0]
+    repo_dir = _file_repo(tmp_path / "repo", files)
+    path = make_bundle(tmp_path / "b", model="llama-8b", server=server, model_repo=spec_arg)
+    model_dir = reference.servers()["servers"][server]["model_dir"]
+    fetch_spec, server_spec = bundle_phases(path)
+    assert fetch_spec is not None and any(v.target == model_dir for v in server_spec.volumes)
+    tag = uuid.uuid4().hex[:10]
+    owned = Owned(engine, tag, path, f"dlgen-test/files-{server}:{tag}")
+    image = fetch_image_name(owned.image)
+    try:
+        assert build_image(path, image, owned.labels, lambda line: None, "Dockerfile.fetch") is None
+        kw, volumes = prepare(fetch_spec, image, tag, True, None, owned.labels)
+        for name in volumes:
+            engine.volumes.create(name=name, labels=owned.labels)
+        with HubStub({repo: repo_dir}, host=gateway(engine)) as hub:
+            first = run_fetch(engine, fetch_spec, image, tag, True, {"HF_ENDPOINT": hub.url}, owned.labels, None,
+                              300, lambda line: None)
+        assert first.get("failure") is None and first["fetch_exit_code"] == 0, first
+        volume = next(v for v in volumes if v.endswith("-models"))
+        listing = engine.containers.run(
+            image, entrypoint=["python", "-c", "import hashlib, pathlib, sys\n"
+                               "root = pathlib.Path(sys.argv[1])\n"
+                               "for p in sorted(root.rglob('*')):\n"
+                               "    if p.is_file() and '.cache' not in p.parts:\n"
+                               "        print(p.relative_to(root), hashlib.sha256(p.read_bytes()).hexdigest())\n",
+                               model_dir],
+            volumes={volume: {"bind": model_dir, "mode": "ro"}}, remove=True, labels=owned.labels).decode()
+        got = dict(line.split() for line in listing.splitlines())
+        import hashlib
+
+        assert {k: v for k, v in got.items() if k != ".dlgen-fetched"} == {
+            name: hashlib.sha256(files[name]).hexdigest() for name in wanted}, listing
+        if server == "llamacpp":  # the server's command names the file where the fetch put it
+            assert f'"{model_dir}/q4/tiny-Q4_K_M.gguf"' in (path / "Dockerfile").read_text()
+        # the endpoint is gone: the files in the volume are enough
+        second = run_fetch(engine, fetch_spec, image, uuid.uuid4().hex[:10], True, {"HF_ENDPOINT": "http://127.0.0.1:9"},
+                           owned.labels, tag, 120, lambda line: None)
+        assert second.get("failure") is None and second["fetch_exit_code"] == 0, second
+    finally:
+        owned.remove_all()
+        try:
+            engine.images.remove(image, force=True)
+        except Exception:
+            pass
+    assert left_by(engine, path) == {"containers": [], "volumes": [], "images": []}

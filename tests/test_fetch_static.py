@@ -94,9 +94,67 @@ def test_servers_that_read_files_get_them_where_their_command_reads(server, tmp_
     paths = [w.split("=", 1)[-1] for w in argv if "/" in w and not w.startswith("http")]
     assert paths and all(p.startswith(target) for p in paths if p.startswith("/") and "model" in p), argv
     assert "HF_TOKEN" not in serve.env and not any(v.kind == "volume" for v in serve.volumes)
-    with pytest.raises(DlgenError, match="nothing would provide") as err:
-        spec_mod.build(model="llama-8b", server=server)
-    assert "--model-path" in err.value.hint
+    if server != "llamacpp":  # no catalog default for a Triton repository or a .mar
+        with pytest.raises(DlgenError, match="has no default") as err:
+            spec_mod.build(model="llama-8b", server=server)
+        assert "--model-path" in err.value.hint and "--model-repo" in err.value.hint
+
+
+REPOS = {"llamacpp": None, "triton": "acme/triton-repo", "torchserve": "acme/mar-store"}
+
+
+@pytest.mark.parametrize("server", list(REPOS))
+def test_servers_that_read_files_get_them_fetched_into_the_volume_their_command_reads(server):
+    """--model-repo (llama.cpp: the catalog's GGUF by default): a small fetch image fills a volume
+    at the preset's model folder on every target, before the server starts."""
+    spec = spec_mod.build(model="llama-8b", server=server, model_repo=REPOS[server])
+    files = bundle.render(spec, "test")
+    target = reference.servers()["servers"][server]["model_dir"]
+    assert "Dockerfile.fetch" in files and "fetch/fetch.py" in files and "app/fetch.py" not in files
+    assert "COPY fetch/" in files["Dockerfile.fetch"]
+    fetch_df = dockerfile.parse_string(files["Dockerfile.fetch"])
+    assert [c.value for c in fetch_df if c.cmd == "USER"] == [("app",)]
+    fetch, serve = run_lines(files["run.sh"])
+    assert fetch.image == "${FETCH_IMAGE}" and serve.image == "${IMAGE}"
+    assert 'docker build -t "${FETCH_IMAGE}" -f Dockerfile.fetch .' in files["run.sh"]
+    assert files["run.sh"].index("Dockerfile.fetch") < files["run.sh"].index("docker run")
+    (fv,) = [v for v in fetch.volumes if v.target == target]
+    (sv,) = [v for v in serve.volumes if v.target == target]
+    assert fv.source == sv.source and fv.kind == sv.kind == "volume"
+    assert fetch.env["MODEL_DIR"] == target and fetch.env["MODEL_REPO"] == spec.model_files["repo"]
+    argv = [w for c in dockerfile.parse_string(files["Dockerfile"]) if c.cmd in ("ENTRYPOINT", "CMD") for w in c.value]
+    if server == "llamacpp":
+        repo, file, size = spec.model.gguf
+        assert fetch.env["MODEL_FILE"] == file and f"{target}/{file}" in argv
+        assert spec.download_s == pytest.approx(size / 0.1, rel=0.01), "the GGUF's size, not the bf16 weights'"
+    else:
+        assert "MODEL_FILE" not in fetch.env and any(w.endswith(target) for w in argv)
+    services = yaml.load(files["compose.yaml"])["services"]
+    one_shot = services[f"{spec.name}-fetch"]
+    assert one_shot["build"]["dockerfile"] == "Dockerfile.fetch" and one_shot["image"] == spec.fetch_image
+    assert services[spec.name]["depends_on"][f"{spec.name}-fetch"]["condition"] == "service_completed_successfully"
+    docs = list(yaml.load_all(files["k8s.yaml"]))
+    pod = docs[0]["spec"]["template"]["spec"]
+    (init,) = pod["initContainers"]
+    assert init["image"] == spec.fetch_image
+    assert {m["mountPath"] for m in init["volumeMounts"]} == {target}
+    assert target in {m["mountPath"] for m in pod["containers"][0]["volumeMounts"] if m["name"] == "cache"}
+    assert "docker run --rm -v" in files["stack.yaml"], "the stack header says how to fill the volume"
+    stack = yaml.load(files["stack.yaml"])["services"][spec.name]
+    assert stack["healthcheck"]["start_period"] == f"{spec.timing.start_period_s}s", "no download on the clock"
+
+
+def test_model_repo_values_are_checked():
+    for value, match in (("nope", "OWNER/NAME"), ("a/b:../x.gguf", "OWNER/NAME"), ("a/b:x.bin", "one GGUF"),
+                         ("a/b", "one GGUF")):
+        with pytest.raises(DlgenError, match=match):
+            spec_mod.build(model="llama-8b", server="llamacpp", model_repo=value)
+    with pytest.raises(DlgenError, match="a folder, not one file"):
+        spec_mod.build(model="llama-8b", server="triton", model_repo="a/b:model.onnx")
+    with pytest.raises(DlgenError, match="both name"):
+        spec_mod.build(model="llama-8b", server="triton", model_repo="a/b", model_path="/srv/m")
+    with pytest.raises(DlgenError, match="from the hub"):
+        spec_mod.build(model="llama-8b", server="vllm", model_repo="a/b")
 
 
 def test_model_path_is_refused_where_the_server_fetches_from_the_hub():

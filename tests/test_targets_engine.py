@@ -122,3 +122,61 @@ def test_swarm_rolls_back_an_update_whose_probe_always_fails(engine, tmp_path):
                 pass
         if created:
             subprocess.run([cli, "swarm", "leave", "--force"], capture_output=True)
+
+
+def test_stack_deploy_prints_no_warning_for_every_kind_and_preset(engine, tmp_path):
+    """`docker stack deploy` of every stack.yaml, as its header says to run it, on a real swarm: no
+    "Ignoring unsupported options" or "not supported" line, the service is created with the GPU
+    reservation, /dev/shm tmpfs and health check the file asks for, and the stack is removed again.
+    The images are not built: --resolve-image never keeps the deploy from asking a registry."""
+    cli = docker()
+    created = swarm_state(engine) != "active"
+    if created:
+        subprocess.run([cli, "swarm", "init", "--advertise-addr", "127.0.0.1"], check=True, capture_output=True)
+    servers = reference.servers()["servers"]
+    cases = [dict(model="llama-8b", server=s, model_path=MODEL_FILES.get(s) if s != "llamacpp" else None)
+             for s, p in servers.items() if "serve" in p["kinds"]]
+    cases += [dict(model="llama-8b", kind="train"), dict(kind="notebook"), dict(kind="tensorboard"),
+              dict(model="llama-70b", server="vllm"), dict(model="llama-8b", server="llamacpp")]
+    stacks = []
+    try:
+        for i, opts in enumerate(cases):
+            path = make_bundle(tmp_path / str(i), **{k: v for k, v in opts.items() if v is not None})
+            stack = f"dlgen-deploy-{uuid_tag()}-{i}"
+            stacks.append(stack)
+            proc = subprocess.run([cli, "stack", "deploy", "--detach=true", "--resolve-image", "never", "-c",
+                                   "stack.yaml", stack], capture_output=True, text=True, cwd=path, timeout=120)
+            assert proc.returncode == 0, (opts, proc.stderr)
+            said = proc.stdout + proc.stderr
+            assert not [line for line in said.splitlines() if "unsupported" in line.lower()
+                        or "not supported" in line.lower()], (opts, said)
+            from ruamel.yaml import YAML
+
+            doc = YAML(typ="safe", pure=True).load((path / "stack.yaml").read_text())
+            (name, svc), = doc["services"].items()
+            spec = engine.api.inspect_service(f"{stack}_{name}")["Spec"]
+            task = spec["TaskTemplate"]
+            gpus = [r["DiscreteResourceSpec"] for r in
+                    ((task.get("Resources") or {}).get("Reservations") or {}).get("GenericResources") or []]
+            want = (svc["deploy"].get("resources") or {}).get("reservations", {}).get("generic_resources") or []
+            assert [(g["Kind"], g["Value"]) for g in gpus] == [
+                (w["discrete_resource_spec"]["kind"], w["discrete_resource_spec"]["value"]) for w in want], opts
+            mounts = {m["Target"]: m for m in task["ContainerSpec"].get("Mounts") or []}
+            if any(isinstance(v, dict) and v.get("target") == "/dev/shm" for v in svc.get("volumes") or []):
+                assert mounts["/dev/shm"]["Type"] == "tmpfs", opts
+            if svc.get("healthcheck"):
+                hc = task["ContainerSpec"]["Healthcheck"]
+                assert hc["StartPeriod"] == int(svc["healthcheck"]["start_period"].rstrip("s")) * 10**9, opts
+            remove_stack(engine, cli, stack)
+            assert left_by_stack(engine, stack) == {"services": [], "containers": [], "volumes": [], "networks": []}
+    finally:
+        for stack in stacks:
+            remove_stack(engine, cli, stack)
+        if created:
+            subprocess.run([cli, "swarm", "leave", "--force"], capture_output=True)
+
+
+def uuid_tag():
+    import uuid
+
+    return uuid.uuid4().hex[:8]

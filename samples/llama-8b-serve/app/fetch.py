@@ -10,6 +10,11 @@ partial files, and retries with backoff. Environment:
   HF_ENDPOINT           a mirror of the hub
   HF_HUB_DOWNLOAD_TIMEOUT, HF_HUB_ETAG_TIMEOUT   seconds without data / for metadata (default 60 / 30)
   DLGEN_FETCH_RETRIES   attempts before giving up (default 5)
+  MODEL_REPO, MODEL_FILE, MODEL_PATTERNS, MODEL_DIR
+                        for servers that read files (llama.cpp, Triton, TorchServe): the repository,
+                        one file of it (or the comma-separated patterns of the files the server
+                        reads; empty: all), and the folder they go to, where the server's command
+                        reads them
 """
 import os
 import sys
@@ -19,6 +24,11 @@ MODEL_ID = os.environ.get("MODEL_ID", "meta-llama/Llama-3.1-8B-Instruct")
 MODEL_SOURCE = os.environ.get("MODEL_SOURCE", "auto")
 TORCHVISION_NAME = ""
 RETRIES = int(os.environ.get("DLGEN_FETCH_RETRIES", "5"))
+MODEL_REPO = os.environ.get("MODEL_REPO", "")
+MODEL_FILE = os.environ.get("MODEL_FILE", "")
+MODEL_PATTERNS = [p for p in os.environ.get("MODEL_PATTERNS", "").split(",") if p]
+MODEL_DIR = os.environ.get("MODEL_DIR", "")
+DONE = ".dlgen-fetched"   # written in MODEL_DIR once everything is there: what was fetched
 # huggingface_hub reads these when it is imported: a stalled download or metadata request fails
 # and is retried instead of hanging for ever
 os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "60")
@@ -51,19 +61,58 @@ def fetch_hub():
             raise SystemExit(f"fetch: {MODEL_ID} is not in the cache and HF_HUB_OFFLINE=1 forbids the download") \
                 from None
     ignore = list(IGNORE)
+
+    def download():
+        info = HfApi().model_info(MODEL_ID, files_metadata=False, timeout=ETAG_TIMEOUT)
+        files = [s.rfilename for s in info.siblings or []]
+        if any(f.endswith(".safetensors") for f in files):
+            ignore.append("*.bin")  # the same weights twice: keep the safetensors
+        t0 = time.monotonic()
+        path = snapshot_download(MODEL_ID, ignore_patterns=ignore, etag_timeout=ETAG_TIMEOUT)
+        return f"{MODEL_ID} downloaded to {path} in {time.monotonic() - t0:.1f} s"
+
+    return with_retries(MODEL_ID, download, (GatedRepoError, RepositoryNotFoundError))
+
+def fetch_files():
+    """The server's model files into MODEL_DIR (a volume the server mounts where its command reads)."""
+    from huggingface_hub import hf_hub_download, snapshot_download
+    from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, RepositoryNotFoundError
+
+    what = f"{MODEL_REPO}:{MODEL_FILE}" if MODEL_FILE else f"{MODEL_REPO} ({','.join(MODEL_PATTERNS) or 'all files'})"
+    done = os.path.join(MODEL_DIR, DONE)
+    try:
+        with open(done) as fh:
+            if fh.read().strip() == what:
+                return f"{what} already in {MODEL_DIR}; nothing to download"
+    except OSError:
+        pass
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        raise SystemExit(f"fetch: {what} is not in {MODEL_DIR} and HF_HUB_OFFLINE=1 forbids the download")
+
+    def download():
+        t0 = time.monotonic()
+        if MODEL_FILE:  # lands at MODEL_DIR/MODEL_FILE; partial files resume (MODEL_DIR/.cache)
+            hf_hub_download(MODEL_REPO, MODEL_FILE, local_dir=MODEL_DIR, etag_timeout=ETAG_TIMEOUT)
+        else:
+            snapshot_download(MODEL_REPO, local_dir=MODEL_DIR, allow_patterns=MODEL_PATTERNS or None,
+                              etag_timeout=ETAG_TIMEOUT)
+        tmp = f"{done}.tmp"
+        with open(tmp, "w") as fh:
+            fh.write(what + "\n")
+        os.replace(tmp, done)
+        return f"{what} downloaded to {MODEL_DIR} in {time.monotonic() - t0:.1f} s"
+
+    return with_retries(what, download, (GatedRepoError, RepositoryNotFoundError, EntryNotFoundError))
+
+def with_retries(what, download, fatal):
+    """download() until it works, with backoff; errors that another try cannot fix end it at once."""
     last = None
     for attempt in range(1, RETRIES + 1):
         try:
-            info = HfApi().model_info(MODEL_ID, files_metadata=False, timeout=ETAG_TIMEOUT)
-            files = [s.rfilename for s in info.siblings or []]
-            if any(f.endswith(".safetensors") for f in files):
-                ignore.append("*.bin")  # the same weights twice: keep the safetensors
-            t0 = time.monotonic()
-            path = snapshot_download(MODEL_ID, ignore_patterns=ignore, etag_timeout=ETAG_TIMEOUT)
-            return f"{MODEL_ID} downloaded to {path} in {time.monotonic() - t0:.1f} s"
-        except (GatedRepoError, RepositoryNotFoundError) as exc:
-            raise SystemExit(f"fetch: {MODEL_ID}: {type(exc).__name__}: {str(exc).splitlines()[0]} "
-                             "(a gated model needs HF_TOKEN; check the id)") from None
+            return download()
+        except fatal as exc:
+            raise SystemExit(f"fetch: {what}: {type(exc).__name__}: {str(exc).splitlines()[0]} "
+                             "(a gated model needs HF_TOKEN; check the id and file name)") from None
         except Exception as exc:  # network, 5xx, timeouts: partial files resume on the next try
             last = exc
             if attempt < RETRIES:
@@ -71,10 +120,13 @@ def fetch_hub():
                 say(f"attempt {attempt}/{RETRIES} failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]});"
                     f" retrying in {wait} s")
                 time.sleep(wait)
-    raise SystemExit(f"fetch: {MODEL_ID}: giving up after {RETRIES} attempts: {type(last).__name__}: "
+    raise SystemExit(f"fetch: {what}: giving up after {RETRIES} attempts: {type(last).__name__}: "
                      f"{str(last).splitlines()[0][:300]}")
 
 def main():
+    if MODEL_DIR:
+        say(fetch_files())
+        return 0
     if MODEL_SOURCE != "auto":
         say(f"MODEL_SOURCE={MODEL_SOURCE}: nothing to fetch")
         return 0
