@@ -261,8 +261,9 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
         raise DlgenError(f"unknown kind {kind!r}", f"use one of {', '.join(KINDS)}")
     servers = reference.servers()
     server = server or servers["defaults"][kind]
-    if server not in servers["servers"]:
-        raise DlgenError(f"unknown server {server!r}", f"use one of {', '.join(servers['servers'])}")
+    if server not in servers["servers"] or servers["servers"][server].get("lint_only"):
+        raise DlgenError(f"unknown server {server!r}", "use one of " + ", ".join(
+            n for n, p in servers["servers"].items() if not p.get("lint_only")))
     preset = servers["servers"][server]
     if kind not in preset["kinds"]:
         ok = [n for n, s in servers["servers"].items() if kind in s["kinds"]]

@@ -1,10 +1,10 @@
 """DLG112 model-cache-not-persisted.
 
 What it does: reports a server that downloads its weights from the hub at start (a known server
-preset, vLLM, SGLang or TGI, given a Hugging Face repository id as its model) when no volume
+preset, vLLM, SGLang, TGI or TEI, given a Hugging Face repository id as its model) when no volume
 holds the cache path that server uses: `$HF_HOME` (or `$HF_HUB_CACHE`) when the run sets it, else
 the server image's own default from servers.yaml (`hf_cache`: vLLM and SGLang
-`/root/.cache/huggingface`, TGI `/data`), or the directory the server's own option names
+`/root/.cache/huggingface`, TGI and TEI `/data`), or the directory the server's own option names
 (`--download-dir`, `--huggingface-hub-cache`). Also reports a cache volume mounted at one of those
 paths that this server does not use.
 Why is this bad: without the volume every new container (each restart after `docker rm`, each
@@ -27,6 +27,8 @@ FAIL = [
     "--model-id meta-llama/Llama-3.1-8B-Instruct\n",
     "services:\n  llm:\n    image: vllm/vllm-openai:v0.11.0\n    command: [--model, Qwen/Qwen2.5-7B-Instruct]\n"
     "    environment: [HF_HOME=/hf]\n    volumes: [cache:/root/.cache/huggingface]\n",
+    "docker run -d --gpus all -p 8080:80 ghcr.io/huggingface/text-embeddings-inference:1.8 "
+    "--model-id BAAI/bge-large-en-v1.5\n",
 ]
 PASS = [
     "docker run -d --gpus 1 -v hf-cache:/root/.cache/huggingface vllm/vllm-openai:v0.11.0 "
@@ -38,6 +40,8 @@ PASS = [
     "--download-dir /hf_cache/\n",
     "services:\n  llm:\n    image: vllm/vllm-openai:v0.11.0\n    command: [--model, Qwen/Qwen2.5-7B-Instruct]\n"
     "    environment: [HF_HOME=/hf]\n    volumes: [cache:/hf]\n",
+    "docker run -d --gpus all -p 8080:80 -v tei:/data ghcr.io/huggingface/text-embeddings-inference:1.8 "
+    "--model-id BAAI/bge-large-en-v1.5\n",
 ]
 
 

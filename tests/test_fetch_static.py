@@ -16,7 +16,8 @@ from dlgen.runspec import RunSpec
 from tests.test_new_bundles import MODEL_FILES
 
 yaml = YAML(typ="safe", pure=True)
-SERVERS = [n for n, p in reference.servers()["servers"].items() if p.get("serves_model") or n == "trainer"]
+SERVERS = [n for n, p in reference.servers()["servers"].items()
+           if (p.get("serves_model") and not p.get("lint_only")) or n == "trainer"]
 HUB = [n for n in SERVERS if not reference.servers()["servers"][n].get("model_dir")]
 
 
