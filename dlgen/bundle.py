@@ -463,6 +463,18 @@ class NewResult:
     written: list[Path] = field(default_factory=list)
 
 
+def summary(spec: DeploySpec) -> str:
+    """One line about a written bundle: kind, server, the health budget where there is one, GPUs."""
+    parts = [spec.kind, spec.server]
+    health = spec.health()
+    if health and health.start_period:
+        parts.append(f"start period {spec.timing.start_period_s}s"
+                     + (" (--start-period)" if spec.timing.start_period_given else ""))
+    if spec.gpu_plan:
+        parts.append(spec.gpu_plan.summary())
+    return ", ".join(parts)
+
+
 def new(opts: dict, directory: Path | None, templates: str | None = None, force: bool = False) -> NewResult:
     """`dlgen new`: validate the options, render the bundle, write it to ``directory`` (None: only render)."""
     from dlgen import spec as spec_mod

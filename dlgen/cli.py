@@ -8,13 +8,20 @@ from typing import Any
 
 import click
 import typer
+import typer.core
 
 from dlgen import __version__
 from dlgen.errors import DlgenError
 
+# typer escapes the brackets of "[default: ...]" and "[required]" for rich's markup whenever rich
+# is installed, also with rich_markup_mode=None, and plain help then shows the backslashes
+# ("\\[default: .]"): dlgen's help is plain click help.
+typer.core.HAS_RICH = False
+
 app = typer.Typer(
     name="dlgen",
-    help="Dockerfiles and run configurations for PyTorch on GPUs: generate (new), lint, verify, explain.",
+    help="Dockerfiles and run configurations for PyTorch on GPUs: generate (new, models), lint, verify, "
+         "diagnose (doctor, explain).",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -97,9 +104,7 @@ def new(
     written = made.written
     for note in spec.notes:
         typer.echo(f"note: {note}", err=True)
-    gpus = f", {spec.gpu_plan.summary()}" if spec.gpu_plan else ""
-    typer.echo(f"wrote {len(written)} files to {directory}/ ({spec.kind}, {spec.server}, start period "
-               f"{spec.timing.start_period_s}s{gpus})")
+    typer.echo(f"wrote {len(written)} files to {directory}/ ({bundle.summary(spec)})")
 
 
 @app.command()
@@ -147,7 +152,8 @@ def models(
 def lint(
     paths: list[str] = typer.Argument(..., help="Dockerfiles, compose files, scripts/Makefiles/Markdown, directories."),
     fmt: str = typer.Option("text", "--format", help="text, json, sarif or github."),
-    kind: str | None = typer.Option(None, "--kind", help="Force the file kind: dockerfile, compose or run."),
+    kind: str | None = typer.Option(None, "--file-kind", "--kind", help="Force the file kind: dockerfile, compose "
+                                                                       "or run (--kind is the old spelling)."),
     model: str | None = typer.Option(None, "--model", help="Model the images serve (for start-period rules)."),
     threshold: str | None = typer.Option(None, "--failure-threshold",
                                             help="info, warning (default) or error: lowest severity that fails."),

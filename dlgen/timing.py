@@ -76,6 +76,7 @@ class Timing:
     retries: int
     k8s_startup_period_s: int
     k8s_startup_failure_threshold: int
+    start_period_given: bool = False   # set by --start-period (or a measurement), not the estimate
 
     @property
     def k8s_startup_budget_s(self) -> int:
@@ -108,6 +109,7 @@ def health_timing(weights_gb: float, boot_s: float, warmup_s: float, *,
     boot and warm-up times. ``start_period_s`` overrides the computed start period."""
     c = constants
     load_s = load_seconds(weights_gb, boot_s, warmup_s, c.disk_gbps)
+    given = start_period_s is not None
     if start_period_s is None:
         start_period_s = max(c.min_start_period_s, round_up(c.margin * load_s, c.round_to_s))
     has_start_interval = docker_version is None or docker_version >= START_INTERVAL_MIN_ENGINE
@@ -122,6 +124,7 @@ def health_timing(weights_gb: float, boot_s: float, warmup_s: float, *,
         retries=c.retries,
         k8s_startup_period_s=K8S_STARTUP_PERIOD_S,
         k8s_startup_failure_threshold=threshold,
+        start_period_given=given,
     )
 
 

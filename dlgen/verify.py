@@ -435,7 +435,7 @@ def _term_as_interrupt():
 
 
 def text_report(r: dict) -> str:
-    lines = [f"bundle {r['bundle']} ({'CPU, GPU requests dropped' if r['cpu'] else 'as generated'}"
+    lines = [f"dlgen verify {r['bundle']} ({'CPU, GPU requests dropped' if r['cpu'] else 'as generated'}"
              f"{', ' + r['target'] if r.get('target') else ''})"]
     for warning in r.get("warnings") or []:
         lines.append(f"  warning from the engine: {warning}")
