@@ -65,6 +65,8 @@ def new(
                                            help="Hub repository the fetch phase downloads for servers that read "
                                                 "files: OWNER/NAME (triton, torchserve) or OWNER/NAME:FILE.gguf "
                                                 "(llamacpp; default: the catalog's GGUF)."),
+    mount: str | None = typer.Option(None, "--mount", help="dev: the project folder on the host mounted at /app "
+                                                            "(default: the folder run.sh is in)."),
     port: int | None = typer.Option(None, "--port", "-p", help="Port the server listens on."),
     gpus: str | None = typer.Option(None, "--gpus", help="GPU count, or device indexes 0,1 (default: the "
                                                           "fewest that hold the model)."),
@@ -94,7 +96,7 @@ def new(
         model=model, params=params, dtype=dtype, kind=kind, server=server, torch=torch, cuda=cuda,
         variant=variant, image=image, port=port, gpus=gpus, gpu=gpu, gpu_memory=gpu_memory, restart=restart,
         shm_size=shm_size, net_gbps=net_gbps, model_path=model_path, model_repo=model_repo,
-        publish_all=publish_all,
+        publish_all=publish_all, mount=mount,
         docker_version=docker_version, start_period=start_period, disk_gbps=disk_gbps, margin=margin, name=name)
     made = bundle.new(opts, None if stdout else directory, templates=templates, force=force)
     spec = made.spec

@@ -251,6 +251,7 @@ ROWS: tuple[Row, ...] = (
     Row("ulimits", "--ulimit", "ulimits", "ulimits", ULIMITS, compose_types=(dict,)),
     Row("memory", "--memory", "mem_limit", "mem_limit", TEXT, short="m", joined=True, compose_types=(str, int)),
     Row("stop_timeout", "--stop-timeout", "stop_grace_period", None, SECONDS, compose_types=(str, int)),
+    Row("stop_signal", "--stop-signal", "stop_signal", "stop_signal", TEXT, joined=True),
     Row("user", "--user", "user", "user", TEXT, short="u", compose_types=(str, int)),
     Row("workdir", "--workdir", "working_dir", "working_dir", TEXT, short="w"),
     Row("network", "--network", "network_mode", "network_mode", TEXT, aliases=("--net",), joined=True),

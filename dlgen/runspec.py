@@ -254,6 +254,7 @@ class RunSpec:
     security_opt: list[str] = field(default_factory=list)
     memory: str | None = None
     stop_timeout: int | None = None
+    stop_signal: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     # where it was read from (for lint messages)
     origin: str = ""          # "docker-run" | "compose"

@@ -35,6 +35,14 @@ FETCH_ENV = {"HF_HUB_DOWNLOAD_TIMEOUT": "60", "HF_HUB_ETAG_TIMEOUT": "30"}
 TORCH_DTYPE_NAMES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 APP_USER = "app"
 APP_UID = 1000
+# Kinds that write into a folder of the host (notebooks, the project of a dev container) run as the
+# invoking user, so what they write is theirs: run.sh sets RUN_AS to `id -u`:`id -g` (uid 1000 for
+# a notebook started by root); compose and stack files read the same variable.
+RUN_AS = f"${{RUN_AS:-{APP_UID}:{APP_UID}}}"
+RUN_AS_KINDS = ("notebook", "dev")
+# An interactive bash ignores SIGTERM but exits on SIGHUP: a dev container stops at once on
+# `docker stop` with this stop signal (bash(1), SIGNALS), under --init.
+DEV_STOP_SIGNAL = "SIGHUP"
 
 # Every option value is matched in full (fullmatch: no `$` that admits a trailing newline) and in
 # ASCII: these values are rendered into shell, YAML and Dockerfiles, where U+2028, U+0085 or a
@@ -102,6 +110,7 @@ class DeploySpec:
     model_path: str | None = None  # the user's model files on the host (servers that read files)
     model_files: dict | None = None  # {"repo", "file", "dir", "size_gb"}: files the fetch puts in a volume
     publish_all: bool = False      # ports on every interface instead of 127.0.0.1
+    mount: str | None = None       # the dev container's project folder on the host (default: run.sh's)
 
     @property
     def stack_start_period_s(self) -> int:
@@ -195,7 +204,9 @@ class DeploySpec:
             detach=not dev,
             interactive=dev,
             tty=dev,
-            init=self.init,
+            init=self.init or dev,
+            stop_signal=DEV_STOP_SIGNAL if dev else None,
+            user=RUN_AS if self.kind in RUN_AS_KINDS else None,
             shm_size=self.shm_size,
             ipc=self.ipc,
             ulimits=dict(self.ulimits),
@@ -249,7 +260,7 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
           disk_gbps: float | None = None, margin: float | None = None, gpu: str | None = None,
           gpu_memory: float | None = None, net_gbps: float | None = None,
           model_path: str | None = None, model_repo: str | None = None,
-          publish_all: bool = False) -> DeploySpec:
+          publish_all: bool = False, mount: str | None = None) -> DeploySpec:
     """Validate `dlgen new` options and derive everything else. Raises DlgenError on bad input."""
     for flag, value in (("--model", model), ("--params", params), ("--dtype", dtype), ("--kind", kind),
                         ("--server", server), ("--torch", torch), ("--cuda", cuda), ("--variant", variant),
@@ -404,8 +415,14 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
         volumes.append(Volume("checkpoints", "/checkpoints", "", "volume"))
     if kind == "tensorboard":
         volumes.append(Volume("./runs", "/logs", "ro", "bind"))
+    if mount and kind != "dev":
+        raise DlgenError(f"--mount is for the dev kind, not {kind}", "drop --mount, or use --kind dev")
+    if mount:
+        _host_path("--mount", mount)
     if kind == "dev":
-        volumes.append(Volume(".", "/app", "", "bind"))
+        volumes.append(Volume(mount.rstrip("/") or "/" if mount else ".", "/app", "", "bind"))
+    if kind in RUN_AS_KINDS:  # another uid than the image's: give it a home it can write
+        env["HOME"] = "/tmp"
     # NCCL between worker processes: locked memory and a large stack (NVIDIA's PyTorch container
     # documentation runs with --ulimit memlock=-1 --ulimit stack=67108864)
     nccl = bool(plan and plan.count > 1 and (preset.get("parallel") or {}).get("nccl"))
@@ -424,8 +441,14 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
         python=python_cmd or "python", pip=list(preset.get("pip") or []),
         init=not preset.get("handles_sigterm", True), env=env, volumes=volumes, notes=notes, gpu_plan=plan,
         fetch=fetch, net_gbps=net_gbps or timing.NET_GBPS, model_path=model_path, model_files=model_files,
-        publish_all=publish_all,
+        publish_all=publish_all, mount=mount,
     )
+
+
+def _host_path(flag: str, path: str) -> None:
+    if not re.fullmatch(r"/[A-Za-z0-9._/@+-]{0,250}", path, re.ASCII) or "/../" in path + "/":
+        raise DlgenError(f"{flag} {path!r} is not an absolute path of plain characters",
+                         "docker mounts absolute host paths: give /srv/... (letters, digits, . _ / @ + -)")
 
 
 def _model_files(server: str, preset: dict, model_path: str | None) -> Volume:
@@ -434,9 +457,7 @@ def _model_files(server: str, preset: dict, model_path: str | None) -> Volume:
     if not model_path:
         raise DlgenError(f"the {server} server reads model files at {target}, which nothing would provide",
                          f"pass --model-path HOST_PATH (mounted read-only at {target})")
-    if not re.fullmatch(r"/[A-Za-z0-9._/@+-]{1,250}", model_path, re.ASCII) or "/../" in model_path + "/":
-        raise DlgenError(f"--model-path {model_path!r} is not an absolute path of plain characters",
-                         "docker mounts absolute host paths: give /srv/models/... (letters, digits, . _ / @ + -)")
+    _host_path("--model-path", model_path)
     needs_file = "{model_file}" in " ".join(map(str, preset.get("command") or []))
     if needs_file and not model_path.endswith(".gguf"):
         raise DlgenError(f"--model-path {model_path!r}: the {server} server loads one GGUF file",

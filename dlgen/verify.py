@@ -24,6 +24,7 @@ from dlgen.runspec import RunSpec
 POLL_S = 0.2
 STOP_GRACE_S = 10        # docker stop's default grace period (docker-runtime.md section 4)
 LOG_LINES = 20
+SETTLE_S = 3.0           # a container without a health check or endpoint counts once it runs this long
 PROGRESS_S = 10.0        # a progress line at least this often while verify waits
 
 
@@ -82,6 +83,8 @@ def prepare(spec: RunSpec, image: str, tag: str, cpu: bool, env: dict | None = N
     (``volume_tag`` names an earlier kept run whose volumes are used instead)."""
     if env:
         spec = replace(spec, env={**spec.env, **env})
+    if spec.user and "$" in spec.user:  # run.sh's ${RUN_AS:-uid:gid}: verify runs as the default
+        spec = replace(spec, user=shell_default(spec.user))
     if cpu:
         spec = spec.without_gpus()
         spec = replace(spec, ulimits={k: v for k, v in spec.ulimits.items() if k != "memlock"})
@@ -97,6 +100,12 @@ def prepare(spec: RunSpec, image: str, tag: str, cpu: bool, env: dict | None = N
     if spec.ports:  # a free host port on the loopback interface: never collides with a running server
         kw["ports"] = {f"{p.container}/{p.protocol}": ("127.0.0.1", None) for p in spec.ports}
     return kw, made
+
+
+def shell_default(word: str) -> str:
+    """``${VAR:-default}`` as the shell expands it where VAR is unset: the default."""
+    m = re.fullmatch(r"\$\{\w+:-([^}]*)\}", word)
+    return m.group(1) if m else word
 
 
 # ---------------------------------------------------------------------------- probing
@@ -256,6 +265,17 @@ def build_image(bundle: Path, image: str, labels: dict, say, dockerfile: str = "
     return "\n".join(errors[-8:] or tail[-8:]) or f"docker build exited {proc.returncode}"
 
 
+def stop_signal_number(container) -> int:
+    """The signal `docker stop` sends this container (its StopSignal, SIGTERM by default)."""
+    import signal
+
+    name = str((container.attrs.get("Config") or {}).get("StopSignal") or "SIGTERM").upper()
+    try:
+        return int(name) if name.isdigit() else int(signal.Signals[name if name.startswith("SIG") else f"SIG{name}"])
+    except (KeyError, ValueError):
+        return int(signal.SIGTERM)
+
+
 def progress_line(state: dict, hp: int | None, path: str | None, result: dict) -> str:
     """Where a waiting run stands: Docker's health status, the last probe, the readiness endpoint."""
     health = state.get("Health") or {}
@@ -316,11 +336,17 @@ def watch(current, port: int | None, path: str | None, deadline_s: float, say, r
             break
         if result["healthy_s"] is not None and (result["ready_s"] is not None or not hp):
             break
+        if not state.get("Health") and not path and state.get("Running") and elapsed >= SETTLE_S:
+            # nothing to probe (a dev shell): it counts once it has kept running this long
+            result["running_s"] = round(elapsed, 2)
+            say(f"no health check: still running after {result['running_s']} s")
+            break
         time.sleep(POLL_S)
     else:
         result["failure"] = {"stage": "timeout", "timeout_s": deadline_s,
                              **(diagnosis(container) if container is not None else {"error": "never started"})}
-    result["healthy"] = result["healthy_s"] is not None and result["failure"] is None
+    result["healthy"] = (result["healthy_s"] is not None or result.get("running_s") is not None) \
+        and result["failure"] is None
     if result["ready_s"] is not None and result["healthy_s"] is not None:
         result["health_lag_s"] = round(result["healthy_s"] - result["ready_s"], 2)
     if container is None:
@@ -333,7 +359,8 @@ def watch(current, port: int | None, path: str | None, deadline_s: float, say, r
         container.reload()
         result["stop_exit_code"] = (container.attrs.get("State") or {}).get("ExitCode")
         say(f"stopped in {result['stop_s']} s, exit code {result['stop_exit_code']}")
-        if result["stop_exit_code"] not in (0, 143) and result["failure"] is None:
+        expected = {0, 143, 128 + stop_signal_number(container)}   # ended by the signal docker stop sent
+        if result["stop_exit_code"] not in expected and result["failure"] is None:
             result["failure"] = {"stage": "stop", "error": f"docker stop ended with exit code "
                                  f"{result['stop_exit_code']} (0 or 143 expected: SIGTERM not handled?)"}
             result["healthy"] = False
@@ -444,8 +471,11 @@ def text_report(r: dict) -> str:
     if r.get("fetch_s") is not None:
         lines.append(f"  fetched the weights in {r['fetch_s']} s (exit code {r['fetch_exit_code']})")
     fmt = lambda v: "-" if v is None else f"{v} s"  # noqa: E731
-    lines.append(f"  ready (first 200 from readiness): {fmt(r['ready_s'])}")
-    lines.append(f"  healthy (Docker):                 {fmt(r['healthy_s'])}")
+    if r.get("running_s") is not None:
+        lines.append(f"  no health check; running after:   {r['running_s']} s")
+    else:
+        lines.append(f"  ready (first 200 from readiness): {fmt(r['ready_s'])}")
+        lines.append(f"  healthy (Docker):                 {fmt(r['healthy_s'])}")
     if r["health_lag_s"] is not None:
         lines.append(f"  healthy - ready:                  {r['health_lag_s']} s")
     if r["stop_s"] is not None:
@@ -461,7 +491,8 @@ def text_report(r: dict) -> str:
         for line in (f.get("log_tail") or [])[-10:]:
             lines.append(f"    | {line}")
     else:
-        lines.append("  OK: builds, turns healthy, stops cleanly" if r["healthy"] else "  not healthy")
+        ok = "runs" if r.get("running_s") is not None else "turns healthy"
+        lines.append(f"  OK: builds, {ok}, stops cleanly" if r["healthy"] else "  not healthy")
     return "\n".join(lines)
 
 

@@ -39,6 +39,7 @@ def docker_runs(draw):
         a += ["--ulimit", "memlock=-1"]
     for flag, values in (("--runtime", st.just("nvidia")), ("--memory", st.sampled_from(["16g", "512m"])),
                          ("--stop-timeout", st.sampled_from(["0", "30", "120"])), ("-w", st.just("/app")),
+                         ("--stop-signal", st.sampled_from(["SIGHUP", "SIGINT"])),
                          ("--network", st.sampled_from(["host", "none"])), ("--pid", st.just("host")),
                          ("--entrypoint", st.sampled_from(["python", "/bin/sh", ""]))):
         if draw(st.booleans()):
@@ -155,7 +156,7 @@ def test_compose_accepts_every_key_the_table_writes(tmp_path):
     argv = ["docker", "run", "-d", "--name", "all-rows", "--entrypoint", "python", "-it", "--gpus", "2",
             "--runtime=nvidia", "--device", "/dev/fuse", "--restart", "on-failure:3", "--init", "--ipc=host",
             "--shm-size=8g", "--ulimit", "memlock=-1", "--ulimit", "stack=67108864", "--memory=16g",
-            "--stop-timeout", "30", "--user", "1000:1000", "-w", "/app", "--network=host", "--pid=host",
+            "--stop-timeout", "30", "--stop-signal=SIGHUP", "--user", "1000:1000", "-w", "/app", "--network=host", "--pid=host",
             "--read-only", "--cap-drop", "ALL", "--cap-add", "SYS_PTRACE", "--security-opt",
             "no-new-privileges:true", "-p", "127.0.0.1:8000:8000", "-v", "data:/data:ro", "--env-file", "x.env",
             "-e", "A=1", "-e", "HF_TOKEN", "--label", "k=v", "--health-cmd", "true", "--health-start-period=80s",

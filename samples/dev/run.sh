@@ -5,4 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 IMAGE="${IMAGE:-shell-dev:latest}"
 docker build -t "${IMAGE}" .
-docker run -it --rm --gpus 1 --shm-size=8g -v "$PWD:/app" "${IMAGE}" bash
+# The shell runs as you (HOME=/tmp), so what it creates in the project is yours on the host.
+export RUN_AS="$(id -u):$(id -g)"
+docker run -it --rm --gpus 1 --init --shm-size=8g --stop-signal=SIGHUP \
+  -u "${RUN_AS:-1000:1000}" -v "$PWD:/app" -e HOME=/tmp "${IMAGE}" bash

@@ -12,8 +12,13 @@ if [ -z "${JUPYTER_TOKEN:-}" ]; then
 fi
 export JUPYTER_TOKEN
 mkdir -p notebooks
+# Jupyter runs as you, so the notebooks it saves in ./notebooks are yours; started by root, it runs
+# as uid 1000 and the folder is given to that uid (never as root in the container).
+RUN_AS="$(id -u):$(id -g)"
+if [ "$(id -u)" = 0 ]; then RUN_AS="1000:1000"; chown "${RUN_AS}" notebooks; fi
+export RUN_AS
 docker rm -f jupyter-notebook >/dev/null 2>&1 || true
 docker run -d --name jupyter-notebook --gpus 1 --restart unless-stopped \
-  --shm-size=8g -p 127.0.0.1:8888:8888 -v "$PWD/notebooks:/app/notebooks" \
-  -e JUPYTER_TOKEN "${IMAGE}"
+  --shm-size=8g -u "${RUN_AS:-1000:1000}" -p 127.0.0.1:8888:8888 \
+  -v "$PWD/notebooks:/app/notebooks" -e JUPYTER_TOKEN -e HOME=/tmp "${IMAGE}"
 echo "started jupyter-notebook; health: docker inspect -f '{{.State.Health.Status}}' jupyter-notebook"
