@@ -9,6 +9,7 @@ import math
 import os
 import posixpath
 import shlex
+import textwrap
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -350,24 +351,71 @@ def requirements(spec: DeploySpec) -> list[str]:
     return reqs
 
 
-def render(spec: DeploySpec, command_line: str, templates: str | None = None) -> dict[str, str]:
+def project_requirements(project: Path) -> dict:
+    """What the user's project installs: {"file": "requirements.txt"}, or the dependencies of its
+    pyproject.toml ({"pyproject": [...]}), or nothing."""
+    if (project / "requirements.txt").is_file():
+        return {"file": "requirements.txt"}
+    if (project / "pyproject.toml").is_file():
+        import tomllib
+
+        try:
+            data = tomllib.loads((project / "pyproject.toml").read_text())
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise DlgenError(f"{project / 'pyproject.toml'}: {exc}", "fix pyproject.toml, or add a requirements.txt") \
+                from None
+        deps = [str(d) for d in (data.get("project") or {}).get("dependencies") or []]
+        if any(not isinstance(d, str) or "\n" in d for d in deps):
+            raise DlgenError(f"{project / 'pyproject.toml'}: [project] dependencies is not a list of strings",
+                             "fix pyproject.toml")
+        return {"pyproject": deps}
+    return {}
+
+
+PROJECT_MARKERS = (".git", "requirements.txt", "pyproject.toml", "setup.py", "setup.cfg")
+
+
+def is_project(directory: Path) -> bool:
+    """A folder that holds someone's code (not an empty or a dlgen-made one): dlgen writes beside
+    its files, never over them."""
+    return directory.is_dir() and (any((directory / m).exists() for m in PROJECT_MARKERS)
+                                   or any(directory.glob("*.py")))
+
+
+def render(spec: DeploySpec, command_line: str, templates: str | None = None,
+           project: Path | None = None) -> dict[str, str]:
     """All files of the bundle, path -> text. Same input, same bytes."""
     env = environment(templates)
     entrypoint, command = entrypoint_and_command(spec)
     has_requirements = spec.preset["image"] in ("torch", "python")
+    in_project = project is not None   # the user's project: their README and requirements stay theirs
+    requirements_file = "requirements-dlgen.txt" if in_project else "requirements.txt"
+    user_requirements = project_requirements(project) if project is not None else {}
+    pip_cuda_comment = "".join(f"# {part}\n" for line in spec.pip_source_cuda_notes
+                               for part in textwrap.wrap(line, 96, break_long_words=False))
+    if pip_cuda_comment:
+        pip_cuda_comment += "# dlgen: ignore=DLG021\n"
     app: dict[str, str] = dict(spec.preset.get("app") or {})
+    bundle_dir, image_dir = spec.app_dirs
     if spec.probe.tool in ("python", "heartbeat"):
-        app["app/probe.py"] = "app/probe.py.j2"
+        app[f"{bundle_dir}/probe.py"] = "app/probe.py.j2"
     fetch = spec.fetch_run_spec()
-    if fetch and "/app/fetch.py" in fetch.full_command():  # the fetch image's copy stays out of app/
-        app["fetch/fetch.py" if spec.fetch_image else "app/fetch.py"] = "app/fetch.py.j2"
-    has_app = any(p.startswith("app/") for p in app)   # what the server's image gets in /app
+    if fetch and spec.fetch_image:  # the fetch image's copy stays out of the server's image
+        app["fetch/fetch.py"] = "app/fetch.py.j2"
+    elif fetch and f"{image_dir}/fetch.py" in fetch.full_command():
+        app[f"{bundle_dir}/fetch.py"] = "app/fetch.py.j2"
+    has_app = any(p.startswith(f"{bundle_dir}/") for p in app)   # what the server's image gets
     run = spec.run_spec()
     health = spec.health()
     ctx = {
         "spec": spec, "version": __version__, "command_line": command_line, "entrypoint": entrypoint,
         "command": command, "has_requirements": has_requirements, "has_app": has_app,
-        "requirements": requirements(spec), "hf_home": HF_HOME, "app_uid": APP_UID, "heartbeat": HEARTBEAT_FILE,
+        "app_bundle_dir": bundle_dir, "app_image_dir": image_dir,
+        "user_requirements": user_requirements, "requirements_file": requirements_file,
+        "in_project": in_project, "pip_cuda_comment": pip_cuda_comment,
+        "requirements": [*requirements(spec), *user_requirements.get("pyproject", []),
+                         *(FETCH_PIP if in_project and fetch else [])],
+        "hf_home": HF_HOME, "app_uid": APP_UID, "heartbeat": HEARTBEAT_FILE,
         "docker_run": run.docker_run(quote_image_var="IMAGE"), "compose": compose_document(spec),
         "stack": stack_document(spec) if spec.kind != "dev" else None,
         "fetch_run": fetch.docker_run(quote_image_var="FETCH_IMAGE" if spec.fetch_image else "IMAGE") if fetch else "",
@@ -386,8 +434,10 @@ def render(spec: DeploySpec, command_line: str, templates: str | None = None) ->
         **({"Dockerfile.fetch": "Dockerfile.fetch.j2"} if spec.fetch_image else {}),
         "README.md": "README.md.j2",
     }
+    if in_project:
+        files["DEPLOY.md"] = files.pop("README.md")
     if has_requirements:
-        files["requirements.txt"] = "requirements.txt.j2"
+        files[requirements_file] = "requirements.txt.j2"
     files.update(app)
     out = {}
     for path, tpl in files.items():
@@ -410,15 +460,37 @@ def _tidy(text: str) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def write(files: dict[str, str], out_dir: Path, force: bool = False) -> list[Path]:
-    """Write all files or none: refuse existing files without ``force``; each file atomically."""
+# Files that dlgen writes in a user's project and may replace with --force (it made them); any other
+# existing file of the same name is the user's.
+OWN_FILES = ("Dockerfile", "run.sh", "compose.yaml", "k8s.yaml", "stack.yaml", "DEPLOY.md",
+             "requirements-dlgen.txt", "dlgen_app/serve.py", "dlgen_app/probe.py", "dlgen_app/fetch.py")
+
+
+def merge_dockerignore(path: Path, ours: str) -> str:
+    """The project's .dockerignore with dlgen's patterns it lacks appended (nothing of it changed)."""
+    if not path.is_file():
+        return ours
+    theirs = path.read_text()
+    have = {line.strip() for line in theirs.splitlines()}
+    missing = [line for line in ours.splitlines()
+               if line.strip() and not line.startswith("#") and line.strip() not in have]
+    if not missing:
+        return theirs
+    sep = "" if theirs.endswith("\n") or not theirs else "\n"
+    return theirs + sep + f"# added by dlgen {__version__}: weights, caches and VCS out of the build context\n" + \
+        "\n".join(missing) + "\n"
+
+
+def write(files: dict[str, str], out_dir: Path, force: bool = False, merged: set[str] | None = None) -> list[Path]:
+    """Write all files or none: refuse existing files without ``force`` (``merged``: files whose
+    existing text the new one keeps); each file atomically."""
     out_dir = Path(out_dir)
     for d in [out_dir, *out_dir.parents]:   # the nearest existing ancestor must be a directory
         if os.path.lexists(d):
             if not d.is_dir():
                 raise DlgenError(f"{d} exists and is not a directory", f"choose another DIR than {out_dir}")
             break
-    existing = [p for p in files if (out_dir / p).exists()]
+    existing = [p for p in files if (out_dir / p).exists() and p not in (merged or set())]
     if existing and not force:
         raise DlgenError(f"{out_dir / existing[0]} already exists"
                          + (f" (and {len(existing) - 1} more bundle files)" if len(existing) > 1 else ""),
@@ -426,6 +498,8 @@ def write(files: dict[str, str], out_dir: Path, force: bool = False) -> list[Pat
     written = []
     for rel, text in files.items():
         path = out_dir / rel
+        if rel in (merged or set()) and path.is_file() and path.read_text() == text:
+            continue
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             textfile.write_text(path, text, mode=0o755 if rel in EXECUTABLE else 0o644)
@@ -440,8 +514,10 @@ def write(files: dict[str, str], out_dir: Path, force: bool = False) -> list[Pat
 
 
 # `dlgen new` options in the order the "Regenerate with" line writes them.
-NEW_OPTIONS = ("model", "params", "dtype", "kind", "server", "torch", "cuda", "variant", "image", "port", "gpus",
-               "restart", "shm_size", "docker_version", "start_period", "disk_gbps", "margin", "name")
+NEW_OPTIONS = ("app", "model", "params", "dtype", "kind", "server", "torch", "cuda", "variant", "image", "model_path",
+               "model_repo", "mount", "health_path", "ready_path", "port", "gpus", "gpu", "gpu_memory", "restart",
+               "shm_size", "docker_version", "start_period", "disk_gbps", "margin", "net_gbps", "name", "publish_all",
+               "find_links", "extra_index_url")
 
 
 def canonical_command(opts: dict) -> str:
@@ -452,7 +528,8 @@ def canonical_command(opts: dict) -> str:
         if value is None or value is False:
             continue
         flag = "--" + key.replace("_", "-")
-        parts += [flag] if value is True else [flag, str(value)]
+        for one in value if isinstance(value, (list, tuple)) else [value]:
+            parts += [flag] if one is True else [flag, str(one)]
     return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -479,7 +556,23 @@ def new(opts: dict, directory: Path | None, templates: str | None = None, force:
     """`dlgen new`: validate the options, render the bundle, write it to ``directory`` (None: only render)."""
     from dlgen import spec as spec_mod
 
+    if opts.get("app") and not opts.get("name") and directory is not None:  # named after the project
+        import re
+
+        folder = re.sub(r"[^a-z0-9_.-]+", "-", Path(directory).resolve().name.lower()).strip("-._")[:63]
+        opts = {**opts, "name": folder or None}
     spec = spec_mod.build(**opts)
-    files = render(spec, canonical_command(opts), templates)
-    written = write(files, directory, force=force) if directory is not None else []
+    # A user's project: their app (--app), or a dev container on a folder that holds their code.
+    project = Path(directory) if directory is not None and (
+        spec.user_app or (spec.kind == "dev" and is_project(Path(directory)))) else None
+    files = render(spec, canonical_command(opts), templates, project=project)
+    keep: set[str] = set()
+    if project is not None:
+        files[".dockerignore"] = merge_dockerignore(project / ".dockerignore", files[".dockerignore"])
+        keep = {".dockerignore"}   # merged: the user's lines kept as they are, dlgen's missing ones added
+        theirs = [p for p in files if p not in keep and (project / p).exists() and p not in OWN_FILES]
+        if theirs:  # never overwritten, not even with --force
+            raise DlgenError(f"{project / theirs[0]} is your file, and dlgen would write one of that name",
+                             "rename or move it; dlgen never overwrites a project's own files")
+    written = write(files, directory, force=force, merged=keep) if directory is not None else []
     return NewResult(spec, files, written)

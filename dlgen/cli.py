@@ -65,6 +65,14 @@ def new(
                                            help="Hub repository the fetch phase downloads for servers that read "
                                                 "files: OWNER/NAME (triton, torchserve) or OWNER/NAME:FILE.gguf "
                                                 "(llamacpp; default: the catalog's GGUF)."),
+    app: str | None = typer.Option(None, "--app", help="Your own ASGI/WSGI app in DIR, MODULE:ATTR (main:app): "
+                                                        "served behind dlgen's health endpoints."),
+    health_path: str | None = typer.Option(None, "--health-path", help="--app: your app's own liveness path."),
+    ready_path: str | None = typer.Option(None, "--ready-path", help="--app: your app's own readiness path."),
+    find_links: list[str] | None = typer.Option(None, "--find-links", help="A wheel page or folder for the image's "
+                                                     "pip install (repeatable); its CUDA tag must match the base's."),
+    extra_index_url: list[str] | None = typer.Option(None, "--extra-index-url", help="Another package index for the "
+                                                          "image's pip install (repeatable), CUDA checked as above."),
     mount: str | None = typer.Option(None, "--mount", help="dev: the project folder on the host mounted at /app "
                                                             "(default: the folder run.sh is in)."),
     port: int | None = typer.Option(None, "--port", "-p", help="Port the server listens on."),
@@ -96,7 +104,8 @@ def new(
         model=model, params=params, dtype=dtype, kind=kind, server=server, torch=torch, cuda=cuda,
         variant=variant, image=image, port=port, gpus=gpus, gpu=gpu, gpu_memory=gpu_memory, restart=restart,
         shm_size=shm_size, net_gbps=net_gbps, model_path=model_path, model_repo=model_repo,
-        publish_all=publish_all, mount=mount,
+        publish_all=publish_all, mount=mount, app=app, find_links=find_links or None,
+        extra_index_url=extra_index_url or None, health_path=health_path, ready_path=ready_path,
         docker_version=docker_version, start_period=start_period, disk_gbps=disk_gbps, margin=margin, name=name)
     made = bundle.new(opts, None if stdout else directory, templates=templates, force=force)
     spec = made.spec

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from dlgen import reference
@@ -106,3 +107,53 @@ def tag_exists(image: str) -> bool | None:
     if not same:  # a series the matrix does not cover (1.x, or newer than it): cannot judge
         return None
     return any(parts["cuda"] in r["tag_cuda"] and parts["cudnn"] == int(r["cudnn"]) for r in same)
+
+
+# Where a pip command names the CUDA of the wheels it installs (torch-cuda.md section 3).
+WHEEL_CUDA = (
+    re.compile(r"/whl/(?:nightly/|test/)?cu(\d{3,4})\b"),          # index URLs
+    re.compile(r"(?:-f|--find-links)[= ]\S*?cu(\d{3,4})\b"),         # find-links pages
+    re.compile(r"\+cu(\d{3,4})\b"),                                  # local version pins
+)
+
+
+@dataclass(frozen=True)
+class CudaClash:
+    wheel: str       # the wheel source's CUDA, 12.1
+    base: str        # the base image's CUDA, 12.8
+    major: bool      # True: another major (an error); False: only the minor differs
+
+    @property
+    def message(self) -> str:
+        return (f"wheels for CUDA {self.wheel} on a CUDA {self.base} base image"
+                + ("" if self.major else " (minor version differs)"))
+
+    @property
+    def hint(self) -> str:
+        b = "".join(self.base.split("."))
+        return f"use the cu{b} wheel index" + (f" (or a CUDA {self.wheel} base)" if self.major else "")
+
+
+def wheel_cuda_clashes(pip_text: str, base_cuda: str) -> list[CudaClash]:
+    """The wheel sources in ``pip_text`` (index URLs, find-links pages, +cuXXX pins) whose CUDA is
+    not the base image's, once per CUDA version, in order of appearance."""
+    found: list[tuple[int, str]] = []
+    for pat in WHEEL_CUDA:
+        found += [(m.start(), normalize_cuda("cu" + m.group(1))) for m in pat.finditer(pip_text)]
+    bmaj, bmin = base_cuda.split(".")[:2]
+    out, seen = [], set()
+    for _, wheel in sorted(found):
+        if wheel in seen or wheel == f"{bmaj}.{bmin}":
+            continue
+        seen.add(wheel)
+        out.append(CudaClash(wheel, f"{bmaj}.{bmin}", wheel.split(".")[0] != bmaj))
+    return out
+
+
+def image_cuda(image: str) -> str | None:
+    """The CUDA (12.8) of a pytorch/pytorch or nvidia/cuda tag; None for other images."""
+    tag = parse_tag(image)
+    if tag:
+        return tag["cuda"]
+    m = re.match(r"^(?:docker\.io/)?nvidia/cuda:(\d+)\.(\d+)", image)
+    return f"{m.group(1)}.{m.group(2)}" if m else None

@@ -111,6 +111,30 @@ class DeploySpec:
     model_files: dict | None = None  # {"repo", "file", "dir", "size_gb"}: files the fetch puts in a volume
     publish_all: bool = False      # ports on every interface instead of 127.0.0.1
     mount: str | None = None       # the dev container's project folder on the host (default: run.sh's)
+    user_app: str | None = None    # MODULE:ATTR of the user's own app (dlgen new --app)
+    app_paths: list[str] = field(default_factory=list)   # health paths the user's app serves itself
+    pip_sources: list[tuple[str, str]] = field(default_factory=list)   # (--find-links|--extra-index-url, URL)
+
+    @property
+    def pip_source_args(self) -> str:
+        """The wheel sources as pip options, quoted for a shell-form RUN ("" without any)."""
+        import shlex
+
+        return "".join(f" {opt} {shlex.quote(url)}" for opt, url in self.pip_sources)
+
+    @property
+    def pip_source_cuda_notes(self) -> list[str]:
+        """One line per wheel source whose CUDA minor differs from the base image's."""
+        cuda = matrix.image_cuda(self.base_image)
+        return [f"{opt} {url} has wheels for CUDA {c.wheel} on this CUDA {c.base} base: CUDA's minor-version "
+                "compatibility runs them on the newer runtime" for opt, url in self.pip_sources
+                for c in (matrix.wheel_cuda_clashes(f"{opt} {url}", cuda) if cuda else [])]
+
+    @property
+    def app_dirs(self) -> tuple[str, str]:
+        """(folder in the bundle, folder in the image) of dlgen's own app files."""
+        d = self.preset.get("app_dir") or {}
+        return d.get("bundle", "app"), d.get("image", "/app")
 
     @property
     def stack_start_period_s(self) -> int:
@@ -260,7 +284,9 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
           disk_gbps: float | None = None, margin: float | None = None, gpu: str | None = None,
           gpu_memory: float | None = None, net_gbps: float | None = None,
           model_path: str | None = None, model_repo: str | None = None,
-          publish_all: bool = False, mount: str | None = None) -> DeploySpec:
+          publish_all: bool = False, mount: str | None = None, app: str | None = None,
+          health_path: str | None = None, ready_path: str | None = None,
+          find_links: list[str] | None = None, extra_index_url: list[str] | None = None) -> DeploySpec:
     """Validate `dlgen new` options and derive everything else. Raises DlgenError on bad input."""
     for flag, value in (("--model", model), ("--params", params), ("--dtype", dtype), ("--kind", kind),
                         ("--server", server), ("--torch", torch), ("--cuda", cuda), ("--variant", variant),
@@ -271,16 +297,36 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
     if kind not in KINDS:
         raise DlgenError(f"unknown kind {kind!r}", f"use one of {', '.join(KINDS)}")
     servers = reference.servers()
+    app_preset = next(n for n, p in servers["servers"].items() if p.get("user_app"))   # serves --app
+    if app is not None:
+        if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_][\w.]*", app, re.ASCII):
+            raise DlgenError(f"--app {app!r} is not MODULE:ATTR", "e.g. --app main:app (the object in main.py)")
+        if kind != "serve":
+            raise DlgenError(f"--app serves an app; the {kind} kind runs none", "drop --kind, or drop --app")
+        if server not in (None, app_preset):
+            raise DlgenError(f"--app runs your app with uvicorn behind dlgen's wrapper, not the {server} server",
+                             "drop --server")
+        server = app_preset
+    elif server == app_preset:
+        raise DlgenError("the app server runs your own app", "pass --app MODULE:ATTR (e.g. --app main:app)")
+    if (health_path or ready_path) and app is None:
+        raise DlgenError("--health-path/--ready-path name your app's own endpoints", "use them with --app")
+    for flag, value in (("--health-path", health_path), ("--ready-path", ready_path)):
+        if value is not None and not re.fullmatch(r"/[A-Za-z0-9._~/-]{0,200}", value, re.ASCII):
+            raise DlgenError(f"{flag} {value!r} is not a URL path", "write it like /healthz")
     server = server or servers["defaults"][kind]
     if server not in servers["servers"] or servers["servers"][server].get("lint_only"):
         raise DlgenError(f"unknown server {server!r}", "use one of " + ", ".join(
             n for n, p in servers["servers"].items() if not p.get("lint_only")))
     preset = servers["servers"][server]
+    if health_path or ready_path:   # the app serves these itself: probes go there
+        preset = {**preset, "liveness": health_path or preset["liveness"],
+                  "readiness": ready_path or preset["readiness"]}
     if kind not in preset["kinds"]:
         ok = [n for n, s in servers["servers"].items() if kind in s["kinds"]]
         raise DlgenError(f"server {server!r} does not run kind {kind!r}", f"for {kind} use {', '.join(ok)}")
 
-    if model is None and params is None and kind in ("notebook", "tensorboard", "dev"):
+    if model is None and params is None and (kind in ("notebook", "tensorboard", "dev") or app is not None):
         mdl = Model("none", "", "none", 0, "bf16", "no model", in_catalog=False)
     else:
         mdl = catalog.resolve(model, params, dtype)
@@ -332,6 +378,7 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
             raise DlgenError(f"the {server} preset uses its project's image {preset['image']}",
                              "drop --torch/--cuda/--variant, or pass --image to pick another tag")
         base_image = preset["image"]
+    pip_sources = _pip_sources(find_links or [], extra_index_url or [], preset, server, base_image)
     facts = reference.image_facts(base_image) or {"curl": None, "wget": None, "python": "python", "nvcc": None,
                                              "torch": None, "gpu": True, "source": "unknown image"}
 
@@ -405,9 +452,10 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
         if preset.get("fetch"):
             fetch = dict(preset["fetch"])
         elif python_cmd and (mdl.hf_id or mdl.torchvision):
-            fetch = {"entrypoint": ["{python}", "/app/fetch.py"], "command": []}
-        if fetch:  # the weights are in the cache before the server starts: it never asks the hub
-            env["HF_HUB_OFFLINE"] = "1"
+            app_image_dir = (preset.get("app_dir") or {}).get("image", "/app")
+            fetch = {"entrypoint": ["{python}", f"{app_image_dir}/fetch.py"], "command": []}
+        if fetch and not preset.get("user_app"):  # the weights are in the cache first: it never asks the hub
+            env["HF_HUB_OFFLINE"] = "1"   # (the user's app may fetch more than the model: it stays online)
     if kind == "notebook":
         env["JUPYTER_TOKEN"] = None
         volumes.append(Volume("./notebooks", "/app/notebooks", "", "bind"))
@@ -431,7 +479,7 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
     if torch_base and not torch_base.tags_verified:
         notes.append(f"pytorch/pytorch tags for torch {torch_base.torch} are not verified in dlgen's matrix; "
                      "check that the tag exists before building")
-    return DeploySpec(
+    made = DeploySpec(
         name=name or _default_name(mdl if mdl.task != "none" else Model(server, "", "", 0, "bf16", ""), kind),
         model=mdl, kind=kind, server=server, preset=preset, base_image=base_image, facts=facts,
         torch_base=torch_base, port=port_ if kind != "dev" else None,
@@ -441,8 +489,37 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
         python=python_cmd or "python", pip=list(preset.get("pip") or []),
         init=not preset.get("handles_sigterm", True), env=env, volumes=volumes, notes=notes, gpu_plan=plan,
         fetch=fetch, net_gbps=net_gbps or timing.NET_GBPS, model_path=model_path, model_files=model_files,
-        publish_all=publish_all, mount=mount,
+        publish_all=publish_all, mount=mount, user_app=app, app_paths=[p for p in (health_path, ready_path) if p],
+        pip_sources=pip_sources,
     )
+    made.notes.extend(made.pip_source_cuda_notes)
+    return made
+
+
+_WHEEL_SOURCE_RE = re.compile(r"(https?://[A-Za-z0-9.-]+(:\d+)?|file://)?/[A-Za-z0-9._~/%+=&?@:-]{0,400}")
+
+
+def _pip_sources(find_links: list[str], extra_index_urls: list[str], preset: dict, server: str,
+                 base_image: str) -> list[tuple[str, str]]:
+    """(pip option, URL) pairs for the image's pip install; a wheel source whose CUDA is another
+    major than the base image's is refused (DLG021), one with another minor is allowed (CUDA's
+    minor-version compatibility) and written down with its reason."""
+    sources = [("--find-links", u) for u in find_links] + [("--extra-index-url", u) for u in extra_index_urls]
+    if not sources:
+        return []
+    if preset["image"] not in ("torch", "python"):
+        raise DlgenError(f"the {server} preset's image installs no Python packages of the bundle",
+                         "drop --find-links/--extra-index-url, or use a kind on a torch base (train, dev, serve)")
+    for option, url in sources:
+        if not _WHEEL_SOURCE_RE.fullmatch(url) or not url.isascii():
+            raise DlgenError(f"{option} {url!r} is not a URL or absolute path of plain characters",
+                             "give https://host/path/ (or /path on the build's file system)")
+        cuda = matrix.image_cuda(base_image)
+        for clash in matrix.wheel_cuda_clashes(f"{option} {url}", cuda) if cuda else []:
+            if clash.major:
+                raise DlgenError(f"{option} {url}: {clash.message}",
+                                 f"{clash.hint}, or generate with --cuda {clash.wheel} (DLG021)")
+    return sources
 
 
 def _host_path(flag: str, path: str) -> None:
@@ -500,11 +577,12 @@ def _model_repo(server: str, preset: dict, model_repo: str | None, mdl: Model) -
 
 
 def _probe(tool: str, python_cmd: str, port: int | None, preset: dict) -> Probe:
+    probe_file = f"{(preset.get('app_dir') or {}).get('image', '/app')}/probe.py"
     if tool == "none":
         return Probe("none", [])
     if tool == "heartbeat":
-        return Probe("heartbeat", [python_cmd, "/app/probe.py", "--heartbeat", HEARTBEAT_FILE,
+        return Probe("heartbeat", [python_cmd, probe_file, "--heartbeat", HEARTBEAT_FILE,
                                    "--max-age", str(HEARTBEAT_MAX_AGE_S)],
                      heartbeat=HEARTBEAT_FILE, max_age_s=HEARTBEAT_MAX_AGE_S)
     url = f"http://127.0.0.1:{port}{preset['readiness']}"
-    return Probe(tool, probes.http_command(tool, url, python_cmd, probe_file="/app/probe.py"), url=url)
+    return Probe(tool, probes.http_command(tool, url, python_cmd, probe_file=probe_file), url=url)

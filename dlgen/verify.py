@@ -70,7 +70,7 @@ def readiness(bundle: Path) -> tuple[int | None, str | None]:
     labels = doc.labels()
     preset = reference.servers()["servers"].get(labels.get("ai.dlgen.server", ""), {})
     ports = doc.exposed_ports()
-    path = preset.get("readiness") or None
+    path = labels.get("ai.dlgen.readiness") or preset.get("readiness") or None   # an app's own path first
     port = ports[0] if ports else (preset.get("port") or None)
     return (port, path) if path and port else (None, None)
 

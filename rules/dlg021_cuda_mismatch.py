@@ -31,22 +31,14 @@ PASS = ['FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\n'
         'CMD ["python3", "s.py"]\n',
         'FROM python:3.11-slim\nRUN pip install --no-cache-dir torch --index-url https://wheels.example/whl/cpu\n'
         'CMD ["python", "s.py"]\n']
-WHEEL_CUDA = (
-    re.compile(r"/whl/(?:nightly/|test/)?cu(\d{3,4})\b"),          # index URLs
-    re.compile(r"(?:-f|--find-links)[= ]\S*?cu(\d{3,4})\b"),         # find-links pages
-    re.compile(r"\+cu(\d{3,4})\b"),                                  # local version pins
-)
 PACKAGE_MAJOR = re.compile(r"\b[a-z][\w.]*-cu(\d{2})\b|\bcupy-cuda(\d{2})x\b")
 
 
 def _cuda_of_base(doc):
     image = rulekit.base_image(doc)
-    tag = matrix.parse_tag(image)
-    if tag:
-        return tag["cuda"]
-    m = re.match(r"^(?:docker\.io/)?nvidia/cuda:(\d+)\.(\d+)", image)
-    if m:
-        return f"{m.group(1)}.{m.group(2)}"
+    cuda = matrix.image_cuda(image)
+    if cuda:
+        return cuda
     for name, value in doc.args.items():
         if re.fullmatch(r"CUDA(_VERSION|_VER)?", name, re.IGNORECASE) and re.match(r"^\d+\.\d+", value):
             return ".".join(value.split(".")[:2])
@@ -57,22 +49,12 @@ def check(doc, ctx):
     base = _cuda_of_base(doc)
     if not base:
         return
-    bmaj, bmin = base.split(".")
+    bmaj = base.split(".")[0]
     for ins, text in rulekit.run_texts(doc, rulekit.chain(doc)):
         for cmd in rulekit.pip_installs(text):
-            seen = set()
-            for pat in WHEEL_CUDA:
-                for m in pat.finditer(cmd):
-                    wheel = matrix.normalize_cuda("cu" + m.group(1))
-                    if wheel in seen:
-                        continue
-                    seen.add(wheel)
-                    wmaj, wmin = wheel.split(".")
-                    if wmaj != bmaj:
-                        yield rulekit.Hit(line=ins.line, message=f"wheels for CUDA {wheel} on a CUDA {base} base image", hint=f"use the cu{bmaj}{bmin} wheel index (or a CUDA {wheel} base)")
-                    elif wmin != bmin:
-                        yield rulekit.Hit(line=ins.line, message=f"wheels for CUDA {wheel} on a CUDA {base} base image "
-                                                       "(minor version differs)", hint=f"use the cu{bmaj}{bmin} wheel index", severity="warning")
+            for clash in matrix.wheel_cuda_clashes(cmd, base):
+                yield rulekit.Hit(line=ins.line, message=clash.message, hint=clash.hint,
+                                  **({} if clash.major else {"severity": "warning"}))
             for m in PACKAGE_MAJOR.finditer(cmd):
                 major = m.group(1) or m.group(2)
                 if major != bmaj:

@@ -13,7 +13,7 @@ from dlgen import bundle, reference
 from dlgen import spec as spec_mod
 from dlgen.errors import DlgenError
 from dlgen.runspec import RunSpec
-from tests.test_new_bundles import MODEL_FILES
+from tests.test_new_bundles import MODEL_FILES, needs
 
 yaml = YAML(typ="safe", pure=True)
 SERVERS = [n for n, p in reference.servers()["servers"].items()
@@ -23,7 +23,7 @@ HUB = [n for n in SERVERS if not reference.servers()["servers"][n].get("model_di
 
 def render(server, model="llama-8b"):
     kind = "train" if server == "trainer" else "serve"
-    spec = spec_mod.build(model=model, kind=kind, server=server, model_path=MODEL_FILES.get(server))
+    spec = spec_mod.build(model=model, kind=kind, server=server, **needs(server))
     return spec, bundle.render(spec, "test")
 
 
@@ -41,7 +41,9 @@ def test_hub_servers_fetch_first_on_every_target(server):
     assert fetch.remove and fetch.labels.get("ai.dlgen.phase") == "fetch" and not fetch.detach
     assert {v.target for v in fetch.volumes} == {v.target for v in serve.volumes if v.target in cache}
     assert "HF_TOKEN" in fetch.env and fetch.env["HF_TOKEN"] is None and "HF_ENDPOINT" in fetch.env
-    assert serve.env.get("HF_HUB_OFFLINE") == "1"
+    # the weights are in the cache first, so dlgen's servers never ask the hub again; a user's own
+    # app may download more than the model (a tokenizer of another repo, a dataset), so it stays online
+    assert serve.env.get("HF_HUB_OFFLINE") == (None if spec.user_app else "1")
     # compose: the server waits for the fetch service to complete
     services = yaml.load(files["compose.yaml"])["services"]
     one_shot = services[f"{spec.name}-fetch"]

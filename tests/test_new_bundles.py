@@ -45,9 +45,20 @@ MODEL_FILES = {"llamacpp": "/srv/models/llama-8b-q4_k_m.gguf", "triton": "/srv/t
                "torchserve": "/srv/model-store"}
 
 
-def make(model, kind, server=None, **kw):
+
+
+def needs(server):
+    """What a preset needs besides a model: the files servers read (--model-path), or the user's
+    app (--app) for the app preset."""
     if server in MODEL_FILES:
-        kw.setdefault("model_path", MODEL_FILES[server])
+        return {"model_path": MODEL_FILES[server]}
+    if (reference.servers()["servers"].get(server) or {}).get("user_app"):
+        return {"app": "main:app"}
+    return {}
+
+
+def make(model, kind, server=None, **kw):
+    kw = {**needs(server), **kw}
     spec = spec_mod.build(model=model, kind=kind, server=server, **kw)
     return spec, bundle.render(spec, f"dlgen new --model {model} --kind {kind}")
 

@@ -6,7 +6,7 @@ from ruamel.yaml import YAML
 
 from dlgen import bundle, reference
 from dlgen import spec as spec_mod
-from tests.test_new_bundles import MODEL_FILES
+from tests.test_new_bundles import needs
 
 yaml = YAML(typ="safe", pure=True)
 ALLOWED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
@@ -76,7 +76,7 @@ def test_every_manifest_passes_restricted():
     cases += [("llama-8b", "train", None), (None, "notebook", None), (None, "tensorboard", None), (None, "dev", None)]
     checked = 0
     for model, kind, server in cases:
-        spec = spec_mod.build(model=model, kind=kind, server=server, model_path=MODEL_FILES.get(server))
+        spec = spec_mod.build(model=model, kind=kind, server=server, **needs(server))
         text = bundle.render(spec, "test")["k8s.yaml"]
         assert "pod-security.kubernetes.io/enforce=restricted" in text
         for name, pod in pods(text):

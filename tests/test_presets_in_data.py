@@ -80,8 +80,8 @@ def test_a_preset_added_in_data_generates_and_lints_a_bundle(tmp_path):
 def test_no_preset_name_is_a_string_literal_in_dlgen():
     """Knowledge about a preset is in servers.yaml. Names that are also other words of dlgen's
     vocabulary are left out: `python` (an image kind and the interpreter), `shell` (a file kind),
-    `tensorboard` (a workload kind)."""
-    other_vocabulary = {"python", "shell", "tensorboard"}
+    `tensorboard` (a workload kind), `app` (the --app option, the image's user, the app/ folder)."""
+    other_vocabulary = {"python", "shell", "tensorboard", "app"}
     names = set(reference.servers()["servers"]) - other_vocabulary
     found = []
     for f in sorted((ROOT / "dlgen").glob("*.py")):

@@ -12,7 +12,7 @@ from dlgen import reference
 from dlgen.verify_targets import left_by_stack, remove_stack
 from tests.conftest import run_dlgen
 from tests.test_engine import SYNTHETIC, make_bundle
-from tests.test_new_bundles import MODEL_FILES
+from tests.test_new_bundles import needs
 
 KINDS = {"serve": dict(model="llama-8b", kind="serve"), "train": dict(model="llama-8b", kind="train"),
          "notebook": dict(kind="notebook")}
@@ -63,7 +63,7 @@ def test_verify_target_turns_healthy_and_leaves_nothing(engine, tmp_path, kind, 
 def test_stack_config_accepts_every_kind_and_preset(tmp_path):
     cli = docker()
     servers = reference.servers()["servers"]
-    cases = [dict(model="llama-8b", server=s, model_path=MODEL_FILES.get(s)) for s, p in servers.items()
+    cases = [dict(model="llama-8b", server=s, **needs(s)) for s, p in servers.items()
              if "serve" in p["kinds"]]
     cases += [dict(model="llama-8b", kind="train"), dict(kind="notebook"), dict(kind="tensorboard"),
               dict(model="llama-70b", server="vllm")]
@@ -134,7 +134,7 @@ def test_stack_deploy_prints_no_warning_for_every_kind_and_preset(engine, tmp_pa
     if created:
         subprocess.run([cli, "swarm", "init", "--advertise-addr", "127.0.0.1"], check=True, capture_output=True)
     servers = reference.servers()["servers"]
-    cases = [dict(model="llama-8b", server=s, model_path=MODEL_FILES.get(s) if s != "llamacpp" else None)
+    cases = [dict(model="llama-8b", server=s, **(needs(s) if s != "llamacpp" else {}))
              for s, p in servers.items() if "serve" in p["kinds"]]
     cases += [dict(model="llama-8b", kind="train"), dict(kind="notebook"), dict(kind="tensorboard"),
               dict(model="llama-70b", server="vllm"), dict(model="llama-8b", server="llamacpp")]
