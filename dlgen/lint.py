@@ -462,4 +462,6 @@ def example_kind(rule: Rule, example: str) -> str:
     """How a rule's documented example is read: a Dockerfile, a compose file or a shell line."""
     if rule.target == "dockerfile":
         return "dockerfile"
-    return "compose" if example.lstrip().startswith("services:") else "shell"
+    if example.lstrip().startswith("services:"):
+        return "compose"
+    return "markdown" if "\n```" in example else "shell"

@@ -26,8 +26,9 @@ def _sections(rule) -> dict[str, str]:
 
 def _example_block(text: str, markdown: bool, lang: str) -> str:
     text = text.rstrip("\n")
-    if markdown:
-        return f"```{lang}\n{text}\n```"
+    if markdown:   # a fence longer than any run of backticks inside (a Markdown example holds fences)
+        fence = "`" * max(3, 1 + max((len(r) for r in re.findall(r"`+", text)), default=0))
+        return f"{fence}{lang}\n{text}\n{fence}"
     return textwrap.indent(text, "    ")
 
 
@@ -52,7 +53,7 @@ def page(rule, markdown: bool = True) -> str:
         out.append(f"{'**' + label + '**' if markdown else label}:\n")
         for ex in examples:
             kind = example_kind(rule, ex)
-            lang = {"dockerfile": "dockerfile", "compose": "yaml"}.get(kind, "sh")
+            lang = {"dockerfile": "dockerfile", "compose": "yaml", "markdown": "md"}.get(kind, "sh")
             out.append(_example_block(ex, markdown, lang) + "\n")
     return "\n".join(out).rstrip() + "\n"
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dlgen import probes, reference
+from dlgen import matrix, probes, reference
 from dlgen.sources import pairs
 
 
@@ -100,6 +100,23 @@ def final_command(doc) -> list[str]:
     ep = chain_instrs(doc, "ENTRYPOINT")
     cmd = chain_instrs(doc, "CMD")
     return [*(command_argv(ep[-1]) if ep else []), *(command_argv(cmd[-1]) if cmd else [])]
+
+
+def inherited_command(doc) -> list[str]:
+    """What the final image runs: ENTRYPOINT + CMD of its chain of stages, completed from the base
+    image's own (images.yaml) as Docker does: an ENTRYPOINT set here drops the base's CMD."""
+    ep = chain_instrs(doc, "ENTRYPOINT")
+    cmd = chain_instrs(doc, "CMD")
+    facts = image_facts(doc)
+    entry = command_argv(ep[-1]) if ep else list(facts.get("entrypoint") or [])
+    args = command_argv(cmd[-1]) if cmd else ([] if ep else list(facts.get("cmd") or []))
+    return [*entry, *args]
+
+
+def base_user(doc) -> str | None:
+    """The USER the base image runs as (images.yaml); None: root or unknown."""
+    user = image_facts(doc).get("user")
+    return str(user) if user is not None else None
 
 
 def exposed_ports(doc) -> list[int]:
@@ -384,6 +401,94 @@ PIP_INSTALL = re.compile(r"(?:^|\s|/)(?:pip3?|python3?(?:\.\d+)?\s+-m\s+pip|uv\s
 def pip_installs(text: str) -> list[str]:
     """The `pip install ...` simple commands in a RUN's text (not uv/conda)."""
     return [c for c in shell_commands(text) if PIP_INSTALL.search(c)]
+
+
+# A torch requirement as one word: torch, torch==2.4.1, "torch>=2.0", torch[opt]~=2.3
+TORCH_REQ = re.compile(r"^[\"']?torch(?:\[[\w,]+\])?(?:(==|===)\s*([\w.+*]+)|([<>!~]=?.*))?[\"']?$")
+
+
+def torch_requirements(doc, ctx, cmd: str) -> list[tuple[re.Match, str]]:
+    """The torch requirements of one `pip install`: (match of TORCH_REQ, where) for its words and
+    the lines of the requirements files it reads (where: " (requirements.txt line 3)")."""
+    words = [(w, "") for w in cmd.split()]
+    for name in requirement_files(cmd):
+        words += [(req.replace(" ", ""), f" ({file} line {no})") for file, no, req in requirement_lines(doc, ctx, name)]
+    out = []
+    for word, where in words:
+        m = TORCH_REQ.match(word.split(";")[0])
+        if m:
+            out.append((m, where))
+    return out
+
+
+def base_cuda(doc) -> str | None:
+    """The CUDA (12.4) of the final image's base: its tag, or a CUDA ARG the file declares."""
+    cuda = matrix.image_cuda(base_image(doc))
+    if cuda:
+        return cuda
+    for name, value in doc.args.items():
+        if re.fullmatch(r"CUDA(_VERSION|_VER)?", name, re.IGNORECASE) and re.match(r"^\d+\.\d+", value):
+            return ".".join(value.split(".")[:2])
+    return None
+
+
+REQ_FLAG = re.compile(r"^(?:-r|--requirement)(?:=?(.+))?$")
+
+
+def requirement_files(cmd: str) -> list[str]:
+    """The files a `pip install` reads requirements from (-r FILE, --requirement=FILE, -rFILE)."""
+    words = cmd.split()
+    out = []
+    for i, w in enumerate(words):
+        m = REQ_FLAG.match(w)
+        if m:
+            name = m.group(1) or (words[i + 1] if i + 1 < len(words) else "")
+            if name:
+                out.append(name.strip("\"'"))
+    return out
+
+
+def requirement_lines(doc, ctx, name: str, depth: int = 0) -> list[tuple[str, int, str]]:
+    """(file, line number, requirement) of a requirements file a RUN installs from, read from the
+    build context (the Dockerfile's folder): the path as written, else where a COPY put it, else
+    its name; nested -r files followed once. Empty when the file is not there."""
+    from pathlib import Path, PurePosixPath
+
+    from dlgen import textfile
+
+    root = Path(ctx.path).parent if ctx.path else None
+    if root is None or "$" in name:
+        return []
+    candidates = [name.lstrip("/")] if not name.startswith("/") else []
+    for ins in doc.chain_instrs("COPY", "ADD"):
+        if ins.flag("from") is not None or len(ins.value) < 2:
+            continue
+        *sources, dest = ins.value
+        for src in sources:
+            image_path = PurePosixPath(dest) / PurePosixPath(src).name if dest.endswith("/") or len(sources) > 1 \
+                else PurePosixPath(dest)
+            if str(image_path) == name or PurePosixPath(name).name == PurePosixPath(src).name:
+                candidates.append(src.lstrip("/"))
+            elif src in (".", "./"):   # the whole context: the path below the destination
+                prefix = dest.rstrip("/") + "/"
+                candidates.append(name[len(prefix):] if name.startswith(prefix) else name.lstrip("/"))
+    candidates.append(PurePosixPath(name).name)
+    for cand in dict.fromkeys(candidates):
+        path = root / cand
+        try:
+            text = textfile.read_text(path, max_bytes=1 << 20).text
+        except (OSError, textfile.FileProblem):
+            continue
+        out = []
+        for no, line in enumerate(text.splitlines(), 1):
+            req = line.split(" #", 1)[0].strip()
+            if req.startswith(("-r ", "--requirement")) and depth < 1:
+                for nested in requirement_files(req):
+                    out += requirement_lines(doc, ctx, str(PurePosixPath(cand).parent / nested), depth + 1)
+            elif req and not req.startswith(("#", "-")):
+                out.append((cand, no, req))
+        return out
+    return []
 
 
 def run_texts(doc, stages=None) -> list:

@@ -45,6 +45,15 @@ class Instr:
                 return val if eq else ""
         return None
 
+    def flags_named(self, name: str) -> list[str]:
+        """Every value of a repeatable flag (RUN --mount=... --mount=...)."""
+        out = []
+        for f in self.flags:
+            key, eq, val = f.lstrip("-").partition("=")
+            if key == name:
+                out.append(val if eq else "")
+        return out
+
     @property
     def text(self) -> str:
         """Arguments as one string (shell form), heredoc bodies appended."""
@@ -129,12 +138,17 @@ class DockerfileDoc:
 
     def resolve(self, text: str) -> str:
         """Substitute ${ARG} / $ARG defaults (unknown ones stay)."""
-        def sub(m):
-            name = m.group(1) or m.group(3)
-            if self.args.get(name):
-                return self.args[name]
-            return m.group(2) if m.group(2) is not None else m.group(0)
-        return re.sub(r"\$\{(\w+)(?::?-([^}]*))?\}|\$(\w+)", sub, text)
+        return _expand(text, self.args)
+
+
+def _expand(text: str, args: dict[str, str]) -> str:
+    """${NAME}, ${NAME:-default}, $NAME from ``args`` (unknown ones stay, or take their default)."""
+    def sub(m):
+        name = m.group(1) or m.group(3)
+        if args.get(name):
+            return args[name]
+        return m.group(2) if m.group(2) is not None else m.group(0)
+    return re.sub(r"\$\{(\w+)(?::?-([^}]*))?\}|\$(\w+)", sub, text)
 
 
 def pairs(ins: Instr) -> list[tuple[str, str]]:
@@ -175,8 +189,9 @@ def parse_dockerfile(text: str, path: str = "Dockerfile") -> DockerfileDoc:
         if cmd == "ARG":
             for v in c.value:
                 k, eq, d = v.partition("=")
-                if eq and k not in args:
-                    args[k] = d.strip("\"'")
+                if eq and k not in args:   # a default may use the ARGs above it, as BuildKit expands it
+                    value = _expand(d.strip("\"'"), args)
+                    args[k] = value if len(value) <= 4096 else d.strip("\"'")   # no doubling blow-up
         instrs.append(inst)
         if stages and cmd != "FROM":
             stages[-1].instrs.append(inst)
@@ -278,8 +293,29 @@ def run_lines(text: str, flavour: str = "shell") -> list[RunSpec]:
             words = words[1:]
         spec = RunSpec.from_docker_run(words, line=no)
         if spec.image:
+            spec.extra["prose"] = _prose_above(raw, no, {n for n, _ in numbered} if flavour == "markdown" else None)
             specs.append(spec)
     return specs
+
+
+def _prose_above(raw: list[str], no: int, code: set[int] | None, most: int = 10) -> str:
+    """What the file says just above a `docker run` (line ``no``): the comment lines right above it
+    and, in Markdown (``code``: the code lines), the text above its code block up to the heading."""
+    out: list[str] = []
+    i = no - 2   # index of the line above
+    while i >= 0 and len(out) < most and raw[i].strip().startswith("#") and (code is None or i + 1 in code):
+        out.append(raw[i].strip())
+        i -= 1
+    if code is not None:
+        while i >= 0 and i + 1 in code:   # the rest of this code block
+            i -= 1
+        i -= 1 if i >= 0 and raw[i].strip().startswith(("```", "~~~")) else 0
+        while i >= 0 and len(out) < most and i + 1 not in code and not raw[i].strip().startswith(("```", "~~~")):
+            out.append(raw[i].strip())
+            if raw[i].lstrip().startswith("#"):
+                break   # the heading of this section
+            i -= 1
+    return "\n".join(reversed(out))
 
 
 # ---------------------------------------------------------------------------- compose

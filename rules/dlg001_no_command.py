@@ -14,16 +14,21 @@ SEVERITY = "warning"
 TARGET = "dockerfile"
 WHY = "Without CMD or ENTRYPOINT the container runs the base image's default shell and exits at once."
 FAIL = ["FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nCOPY app.py /app/\n"]
-PASS = ['FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nCOPY app.py /app/\nCMD ["python", "/app/app.py"]\n']
+PASS = ['FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nCOPY app.py /app/\nCMD ["python", "/app/app.py"]\n',
+        # the base image's own ENTRYPOINT runs (TGI's launcher; images.yaml)
+        'FROM ghcr.io/huggingface/text-generation-inference:2.4.1\nCOPY models/ /data/\n',
+        # the stage it builds FROM has the CMD
+        'FROM python:3.11-slim AS app\nCMD ["python", "serve.py"]\nFROM app\nCOPY extra.py /app/\n']
 
 
 def check(doc, ctx):
-    final = doc.final
-    if final.find("CMD", "ENTRYPOINT"):
+    if rulekit.inherited_command(doc):   # this file's CMD/ENTRYPOINT, an earlier stage's, or the base image's
         return
-    serving = final.find("EXPOSE", "HEALTHCHECK")
+    final = doc.final
+    serving = rulekit.chain_instrs(doc, "EXPOSE", "HEALTHCHECK")
     last = final.instrs[-1]
     msg = "the final stage has no CMD or ENTRYPOINT: the container runs the base image's default and exits"
     if serving:
         msg += " (this image EXPOSEs a port or has a HEALTHCHECK, so it is meant to serve)"
-    yield rulekit.Hit(line=last.line, message=msg, hint='add an exec-form CMD, e.g. CMD ["python", "server.py"]', severity="error" if serving else None)
+    yield rulekit.Hit(line=last.line, message=msg, hint='add an exec-form CMD, e.g. CMD ["python", "server.py"]',
+                      severity="error" if serving else None)

@@ -18,13 +18,24 @@ SEVERITY = "warning"
 TARGET = "dockerfile"
 FIXABLE = True
 WHY = "Without a HEALTHCHECK nothing can tell a loading or dead model server from a ready one."
-FAIL = ['FROM vllm/vllm-openai:v0.11.0\nEXPOSE 8000\nCMD ["--model", "x"]\n']
+FAIL = ['FROM vllm/vllm-openai:v0.11.0\nEXPOSE 8000\nCMD ["--model", "x"]\n',
+        # llama-cpp-python's server (abetlen/llama-cpp-python docker/cuda_simple/Dockerfile shape)
+        'FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN pip install --no-cache-dir llama-cpp-python==0.3.2\n'
+        'CMD ["python3", "-m", "llama_cpp.server", "--model", "/models/m.gguf"]\n']
 PASS = ['FROM vllm/vllm-openai:v0.11.0\nEXPOSE 8000\n'
         'HEALTHCHECK --start-period=300s --start-interval=2s CMD ["curl", "-fsS", "http://localhost:8000/health"]\n'
         'CMD ["--model", "x"]\n',
-        'FROM python:3.11-slim\nCMD ["python", "train.py"]\n']
+        'FROM python:3.11-slim\nCMD ["python", "train.py"]\n',
+        # a base image for others to build on: EXPOSE, but no program that serves
+        'FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nEXPOSE 8000\n',
+        # the base image ships its own HEALTHCHECK (llama.cpp server images; images.yaml)
+        'FROM ghcr.io/ggml-org/llama.cpp:server-cuda\nCMD ["-m", "/models/m.gguf", "--port", "8080"]\n',
+        # the server's image kept alive for `docker exec` (its ENTRYPOINT replaced)
+        'FROM ghcr.io/huggingface/text-generation-inference:2.4.1\nENTRYPOINT ["tail"]\nCMD ["-f", "/dev/null"]\n']
 SERVERS = re.compile(r"\b(vllm|uvicorn|gunicorn|fastapi|text-generation-launcher|tritonserver|torchserve|"
-                     r"sglang\.launch_server|llama-server|flask|streamlit|gradio|jupyter|tensorboard|ray serve)\b")
+                     r"sglang\.launch_server|llama-server|llama_cpp\.server|text-embeddings-router|flask|streamlit|"
+                     r"gradio|jupyter|tensorboard|ray serve)\b")
+BARE_SHELL = re.compile(r"(/usr)?(/bin/)?(ba|z|da|a)?sh( -[li])*")
 
 
 def _fix(doc, ctx, before):
@@ -44,13 +55,19 @@ def _fix(doc, ctx, before):
 
 
 def check(doc, ctx):
+    if rulekit.chain_instrs(doc, "HEALTHCHECK") or rulekit.image_facts(doc).get("healthcheck"):
+        return   # this file's, an earlier stage's, or the base image's own check (images.yaml)
     final = doc.final
-    if final.find("HEALTHCHECK"):
-        return
-    expose = final.find("EXPOSE")
-    cmds = final.find("CMD", "ENTRYPOINT")
-    text = " ".join(" ".join(i.value) for i in cmds)
-    if expose or SERVERS.search(text) or rulekit.image_server(doc) in rulekit.model_servers():
+    expose = rulekit.chain_instrs(doc, "EXPOSE")
+    cmds = rulekit.chain_instrs(doc, "CMD", "ENTRYPOINT")
+    text = " ".join(rulekit.inherited_command(doc))
+    runs_program = bool(text) and not BARE_SHELL.fullmatch(text)   # a lone EXPOSE serves nothing
+    # an ENTRYPOINT of this file replaces the base image's server: then only the command can say
+    server = rulekit.server_of(text) if rulekit.chain_instrs(doc, "ENTRYPOINT") else rulekit.image_server(doc)
+    if SERVERS.search(text) or server in rulekit.model_servers() or (expose and runs_program):
         at = (cmds or expose or final.instrs[-1:])[-1]
-        before = cmds[0].line if cmds else final.instrs[-1].end_line + 1
-        yield rulekit.Hit(line=at.line, message="this image serves something but has no HEALTHCHECK", hint="add a HEALTHCHECK on the readiness endpoint (dlgen new shows one sized to the model)", fix=_fix(doc, ctx, before))
+        own = final.find("CMD", "ENTRYPOINT")
+        before = own[0].line if own else final.instrs[-1].end_line + 1
+        yield rulekit.Hit(line=at.line, message="this image serves something but has no HEALTHCHECK",
+                          hint="add a HEALTHCHECK on the readiness endpoint (dlgen new shows one sized to the model)",
+                          fix=_fix(doc, ctx, before))

@@ -14,10 +14,15 @@ NAME = "floating-base-tag"
 SEVERITY = "warning"
 TARGET = "dockerfile"
 WHY = "An untagged or latest base image changes under you, CUDA major version included."
-FAIL = ['FROM pytorch/pytorch\nCMD ["python", "s.py"]\n', 'FROM nvidia/cuda:latest\nCMD ["bash"]\n']
+FAIL = ['FROM pytorch/pytorch\nCMD ["python", "s.py"]\n', 'FROM nvidia/cuda:latest\nCMD ["bash"]\n',
+        # nested ARG defaults (the jupyter/docker-stacks images' REGISTRY/OWNER/BASE_IMAGE pattern)
+        'ARG REGISTRY=quay.io\nARG OWNER=jupyter\nARG BASE_IMAGE=$REGISTRY/$OWNER/scipy-notebook\n'
+        'FROM $BASE_IMAGE\nCMD ["start-notebook.py"]\n']
 PASS = ['FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nCMD ["python", "s.py"]\n',
         'FROM python@sha256:' + "a" * 64 + '\nCMD ["python"]\n',
-        'FROM python:3.11-slim AS build\nFROM build\nCMD ["python"]\n', 'FROM scratch\nCOPY x /x\n']
+        'FROM python:3.11-slim AS build\nFROM build\nCMD ["python"]\n', 'FROM scratch\nCOPY x /x\n',
+        'ARG REGISTRY=quay.io\nARG OWNER=jupyter\nARG BASE_IMAGE=$REGISTRY/$OWNER/scipy-notebook:2024-10-07\n'
+        'FROM $BASE_IMAGE\nCMD ["start-notebook.py"]\n']
 
 
 def check(doc, ctx):

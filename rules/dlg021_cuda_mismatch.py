@@ -34,19 +34,8 @@ PASS = ['FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\n'
 PACKAGE_MAJOR = re.compile(r"\b[a-z][\w.]*-cu(\d{2})\b|\bcupy-cuda(\d{2})x\b")
 
 
-def _cuda_of_base(doc):
-    image = rulekit.base_image(doc)
-    cuda = matrix.image_cuda(image)
-    if cuda:
-        return cuda
-    for name, value in doc.args.items():
-        if re.fullmatch(r"CUDA(_VERSION|_VER)?", name, re.IGNORECASE) and re.match(r"^\d+\.\d+", value):
-            return ".".join(value.split(".")[:2])
-    return None
-
-
 def check(doc, ctx):
-    base = _cuda_of_base(doc)
+    base = rulekit.base_cuda(doc)
     if not base:
         return
     bmaj = base.split(".")[0]

@@ -9,7 +9,6 @@ Use instead: use the base's torch (pin the same version, or leave torch out of r
 start from a base without torch.
 """
 
-import re
 
 from dlgen import matrix, rulekit
 
@@ -27,7 +26,6 @@ PASS = ['FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nRUN pip install --n
         'FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nRUN pip install --no-cache-dir torch==2.6.0\n'
         'CMD ["python", "s.py"]\n',
         'FROM python:3.11-slim\nRUN pip install --no-cache-dir torch\nCMD ["python", "s.py"]\n']
-TORCH_REQ = re.compile(r"^[\"']?torch(?:\[[\w,]+\])?(?:(==|===)\s*([\w.+]+)|([<>!~]=?.*))?[\"']?$")
 
 
 def check(doc, ctx):
@@ -39,10 +37,7 @@ def check(doc, ctx):
     base_version = tag["torch"] if tag else None
     for ins, text in rulekit.run_texts(doc, rulekit.chain(doc)):
         for cmd in rulekit.pip_installs(text):
-            for word in cmd.split():
-                m = TORCH_REQ.match(word)
-                if not m:
-                    continue
+            for m, where in rulekit.torch_requirements(doc, ctx, cmd):
                 pinned = m.group(2)
                 if pinned is None and m.group(3):
                     continue  # a range: pip keeps the installed torch when it satisfies it
@@ -50,4 +45,5 @@ def check(doc, ctx):
                     continue
                 what = f"torch=={pinned}" if pinned else "an unpinned torch"
                 have = f"torch {base_version}" if base_version else "torch"
-                yield rulekit.Hit(line=ins.line, message=f"pip installs {what} on {image}, which already ships {have}", hint="drop torch from this install (or pin the base's version)")
+                yield rulekit.Hit(line=ins.line, message=f"pip installs {what}{where} on {image}, which already "
+                                  f"ships {have}", hint="drop torch from this install (or pin the base's version)")

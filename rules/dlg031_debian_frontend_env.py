@@ -17,10 +17,18 @@ FIXABLE = True
 WHY = "ENV DEBIAN_FRONTEND persists into the running container; it is only needed at build time."
 FAIL = ['FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nENV DEBIAN_FRONTEND=noninteractive\nCMD ["bash"]\n',
         'FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nENV DEBIAN_FRONTEND=noninteractive TZ=UTC\nCMD ["bash"]\n']
-PASS = ['FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nARG DEBIAN_FRONTEND=noninteractive\nCMD ["bash"]\n']
+PASS = ['FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nARG DEBIAN_FRONTEND=noninteractive\nCMD ["bash"]\n',
+        # set for the build, then reset (the shape of NVIDIA's and many CUDA Dockerfiles)
+        'FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nENV DEBIAN_FRONTEND=noninteractive\n'
+        'RUN apt-get update && apt-get install -y --no-install-recommends git && rm -rf /var/lib/apt/lists/*\n'
+        'ENV DEBIAN_FRONTEND=dialog\nCMD ["bash"]\n']
 
 
 def check(doc, ctx):
+    settings = [v for ins in rulekit.chain_instrs(doc, "ENV") for k, v in rulekit.env_pairs(ins)
+                if k == "DEBIAN_FRONTEND"]
+    if settings and settings[-1] != "noninteractive":
+        return   # a later ENV resets it: it does not reach the running container
     for ins in rulekit.chain_instrs(doc, "ENV"):
         pairs = rulekit.env_pairs(ins)
         if not any(k == "DEBIAN_FRONTEND" and v == "noninteractive" for k, v in pairs):

@@ -21,14 +21,53 @@ WHY = "Recommends, leftover package lists and a lone apt-get update make images 
 FAIL = ['FROM ubuntu:22.04\nRUN apt-get update && apt-get install -y git && rm -rf /var/lib/apt/lists/*\n',
         'FROM ubuntu:22.04\nRUN apt-get update && apt-get install -y --no-install-recommends git\n',
         'FROM ubuntu:22.04\nRUN apt-get update\nRUN apt-get install -y --no-install-recommends git '
-        '&& rm -rf /var/lib/apt/lists/*\n']
+        '&& rm -rf /var/lib/apt/lists/*\n',
+        # /bin/sh (dash) has no brace expansion: nothing is removed
+        'FROM ubuntu:22.04\nRUN apt-get update && apt-get install -y --no-install-recommends git '
+        '&& rm -rf /var/lib/apt/lists/{partial,lock}\n']
 PASS = ['FROM ubuntu:22.04\nRUN apt-get update && apt-get install -y --no-install-recommends git '
         '&& rm -rf /var/lib/apt/lists/*\n',
         'FROM ubuntu:22.04\nRUN --mount=type=cache,target=/var/lib/apt/lists apt-get update '
-        '&& apt-get install -y --no-install-recommends git\n']
+        '&& apt-get install -y --no-install-recommends git\n',
+        # the docker build docs' cache-mount example: /var/cache/apt and /var/lib/apt, two mounts
+        'FROM ubuntu:22.04\nRUN --mount=type=cache,target=/var/cache/apt,sharing=locked '
+        '--mount=type=cache,target=/var/lib/apt,sharing=locked apt-get update '
+        '&& apt-get install -y --no-install-recommends git\n',
+        'FROM ubuntu:22.04\nRUN apt-get update && apt-get install -y --no-install-recommends git '
+        '&& find /var/lib/apt/lists -type f -delete\n',
+        'FROM ubuntu:22.04\nSHELL ["/bin/bash", "-c"]\nRUN apt-get update && apt-get install -y '
+        '--no-install-recommends git && rm -rf /var/lib/apt/lists/{partial,lock} /var/lib/apt/lists/*\n']
 APT_INSTALL = re.compile(r"^(?:sudo\s+)?(?:\w+=\S+\s+)*apt(?:-get)?\s+(?:-\S+\s+)*install\b")
-LISTS_RM = re.compile(r"\brm\s+(-\w+\s+)*[^&;|]*/var/lib/apt/lists")
+LISTS_RM = re.compile(r"\brm\s+(-\w+\s+)*[^&;|]*/var/lib/apt/lists(\S*)")
+LISTS_FIND = re.compile(r"\bfind\s+/var/lib/apt/lists\b[^&;|]*(-delete\b|-exec\s+rm\b)")
 APT_UPDATE = re.compile(r"^(?:sudo\s+)?(?:\w+=\S+\s+)*apt(?:-get)?\s+(?:-\S+\s+)*update\b")
+BRACE_SHELLS = re.compile(r"(^|/)(bash|zsh|ksh|mksh)$")
+
+
+def _lists_mounted(ins) -> bool:
+    """A cache or tmpfs mount on /var/lib/apt(/lists) keeps the lists out of the layer."""
+    for mount in ins.flags_named("mount"):
+        opts = dict(p.partition("=")[::2] for p in mount.split(","))
+        target = (opts.get("target") or opts.get("dst") or opts.get("destination") or "").rstrip("/")
+        if opts.get("type") in ("cache", "tmpfs") and target in ("/var/lib/apt", "/var/lib/apt/lists"):
+            return True
+    return False
+
+
+def _shell(doc, ins) -> str:
+    """The shell a shell-form RUN runs in: the last SHELL above it in its stage, else /bin/sh."""
+    shells = [i for i in doc.instrs if i.cmd == "SHELL" and i.stage == ins.stage and i.line < ins.line]
+    return shells[-1].value[0] if shells and shells[-1].value else "/bin/sh"
+
+
+def _lists_removed(doc, ins, text) -> bool:
+    if LISTS_FIND.search(text):
+        return True
+    for m in LISTS_RM.finditer(text):
+        if "{" in m.group(2) and not BRACE_SHELLS.search(_shell(doc, ins)):
+            continue   # /bin/sh has no brace expansion: rm gets the literal name and removes nothing
+        return True
+    return False
 
 
 def check(doc, ctx):
@@ -36,12 +75,14 @@ def check(doc, ctx):
         cmds = rulekit.shell_commands(text)
         installs = [c for c in cmds if APT_INSTALL.search(c)]
         updates = [c for c in cmds if APT_UPDATE.search(c)]
-        lists_mounted = "/var/lib/apt" in (ins.flag("mount") or "")
         for c in installs:
             if "--no-install-recommends" not in c and "Install-Recommends" not in c:
-                yield rulekit.Hit(line=ins.line, message="apt-get install without --no-install-recommends", hint="add --no-install-recommends")
+                yield rulekit.Hit(line=ins.line, message="apt-get install without --no-install-recommends",
+                                  hint="add --no-install-recommends")
                 break
-        if installs and not lists_mounted and not LISTS_RM.search(text):
-            yield rulekit.Hit(line=ins.line, message="the apt package lists stay in this layer", hint="end the RUN with && rm -rf /var/lib/apt/lists/*")
+        if installs and not _lists_mounted(ins) and not _lists_removed(doc, ins, text):
+            yield rulekit.Hit(line=ins.line, message="the apt package lists stay in this layer",
+                              hint="end the RUN with && rm -rf /var/lib/apt/lists/*")
         if updates and not installs:
-            yield rulekit.Hit(line=ins.line, message="apt-get update alone in a RUN: the cached layer goes stale", hint="run update and install in the same RUN")
+            yield rulekit.Hit(line=ins.line, message="apt-get update alone in a RUN: the cached layer goes stale",
+                              hint="run update and install in the same RUN")

@@ -6,7 +6,6 @@ reached as root; many clusters (OpenShift, restricted Pod Security) refuse root 
 Use instead: create a user and switch to it before CMD: `USER 1000` (`dlgen new` does).
 """
 
-import re
 
 from dlgen import rulekit
 
@@ -18,16 +17,15 @@ WHY = "The final image runs as root: an escape or a mounted host path is reached
 FAIL = ['FROM python:3.11-slim\nCMD ["python", "s.py"]\n',
         'FROM python:3.11-slim\nUSER app\nUSER root\nCMD ["python", "s.py"]\n']
 PASS = ['FROM python:3.11-slim\nRUN useradd -m -u 1000 app\nUSER 1000\nCMD ["python", "s.py"]\n',
-        'FROM quay.io/jupyter/pytorch-notebook:cuda12-2024-10-07\nCMD ["start-notebook.py"]\n']
-# Images whose default user is not root (the servers' own Dockerfiles: docker-stacks `jovyan`,
-# TorchServe `model-server`).
-NON_ROOT_BASES = re.compile(r"^(quay\.io/)?jupyter/|pytorch/torchserve")
+        'FROM quay.io/jupyter/pytorch-notebook:cuda12-2024-10-07\nCMD ["start-notebook.py"]\n',
+        'FROM quay.io/jupyter/scipy-notebook:2024-10-07\nRUN pip install --no-cache-dir polars==1.9.0\n']
 
 
 def check(doc, ctx):
     users = rulekit.chain_instrs(doc, "USER")
     if not users:
-        if NON_ROOT_BASES.search(rulekit.base_image(doc)) or not doc.final.base:
+        base_user = rulekit.base_user(doc)   # the base image's own USER (images.yaml): jovyan, model-server
+        if (base_user and base_user not in ("root", "0")) or not doc.final.base:
             return
         at = doc.final.instrs[-1] if doc.final.instrs else None
         yield rulekit.Hit(line=at.line if at else 1, message="the final image runs as root (no USER)", hint="add a user and USER 1000 before CMD")

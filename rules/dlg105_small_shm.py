@@ -1,34 +1,80 @@
 """DLG105 small-shm.
 
-What it does: reports a PyTorch GPU container with neither `--shm-size` of at least 1g nor
-`--ipc=host` (`shm_size` / `ipc: host` in compose).
+What it does: reports a GPU container that uses shared memory and has neither `--shm-size` of
+at least 1g nor `--ipc=host` (`shm_size` / `ipc: host` in compose). A container uses it when it
+runs PyTorch training or DataLoader workers, a PyTorch notebook, several NCCL processes
+(tensor parallelism or shards above 1, torchrun with several processes), or a server whose docs
+ask for it (vLLM, TGI, SGLang, NGC PyTorch: `shm: true` in images.yaml). Servers that do not use
+PyTorch shared memory (llama.cpp, TEI, Triton without its python backend, TensorRT, Ollama) and
+single-process inference scripts are left alone.
 Why is this bad: /dev/shm defaults to 64 MiB; DataLoader workers and NCCL fall back to shared
-memory and die with SIGBUS (exit 135) (docker run reference, --shm-size and --ipc; PyTorch docs, "Multiprocessing best practices").
+memory and die with SIGBUS (exit 135) (docker run reference, --shm-size and --ipc; PyTorch docs,
+"Multiprocessing best practices"; the vLLM and TGI docker docs ask for --ipc=host / --shm-size 1g).
 Use instead: `--shm-size=8g` (or `--ipc=host`).
 """
 
 import re
 
-from dlgen import rulekit
+from dlgen import reference, rulekit
 
 ID = "DLG105"
 NAME = "small-shm"
 SEVERITY = "warning"
 TARGET = "run"
-WHY = "The 64 MiB default /dev/shm kills PyTorch DataLoader workers with SIGBUS (exit 135)."
+WHY = "The 64 MiB default /dev/shm kills PyTorch DataLoader workers and NCCL with SIGBUS (exit 135)."
 FAIL = ["docker run --gpus all pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime python train.py\n",
-        "docker run --gpus all --shm-size=256m pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime python train.py\n"]
+        "docker run --gpus all --shm-size=256m pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime python train.py\n",
+        "docker run --gpus all -p 8000:8000 vllm/vllm-openai:v0.11.0 --model m\n",
+        "docker run --gpus all my/infer:1 torchrun --nproc_per_node 2 infer.py\n",
+        # an interactive shell on a PyTorch image, where training is started by hand
+        "docker run -it --gpus all -v $PWD:/app pytorch_gpu:0.1 /bin/bash\n"]
 PASS = ["docker run --gpus all ollama/ollama:0.5.7\n",
         "docker run --gpus all --shm-size=8g pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime python train.py\n",
-        "docker run --gpus all --ipc=host pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime python train.py\n"]
+        "docker run --gpus all --ipc=host pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime python train.py\n",
+        # huggingface/text-embeddings-inference README: a Rust router, no PyTorch shared memory
+        "docker run --gpus all -p 8080:80 ghcr.io/huggingface/text-embeddings-inference:1.5 --model-id m\n",
+        # NVIDIA TensorRT quick start: trtexec builds an engine in one process
+        "docker run --gpus all nvcr.io/nvidia/tensorrt:24.08-py3 trtexec --onnx=model.onnx\n",
+        # Triton with ONNX/TensorRT models (no python backend)
+        "docker run --gpus all -p 8000:8000 nvcr.io/nvidia/tritonserver:24.08-py3 tritonserver "
+        "--model-repository=/models\n",
+        # one inference process (faster-whisper's docker README shape)
+        "docker run --gpus all my/whisper:1 python transcribe.py audio.wav\n"]
 from dlgen.units import size_bytes  # noqa: E402
 
-# GPU servers that do not run PyTorch (no DataLoader workers, no NCCL shared memory).
-NOT_TORCH = re.compile(r"ollama/|llama\.cpp|ggml-org|open-webui", re.IGNORECASE)
+# What a command line does that needs shared memory.
+TRAINING = re.compile(r"(?<![\w-])(train\w*|finetune\w*|fine_tune\w*|pretrain\w*|sft|dpo|torchrun|deepspeed|"
+                      r"accelerate\s+launch|torch\.distributed\.\w+|lightning|fit)(?![\w-])|--num[_-]workers",
+                      re.IGNORECASE)
+NOTEBOOK = re.compile(r"\bjupyter(-lab|-notebook)?\b|start-notebook")
+BARE_SHELL = re.compile(r"(/usr)?(/bin/)?(ba|z|da)?sh( -[li])*")
+PARALLEL = re.compile(r"--(?:tensor-parallel-size|tp|tp-size|num-shard|nproc[_-]per[_-]node|"
+                      r"pipeline-parallel-size)[= ](\d+)")
+
+
+def uses_shm(spec) -> bool:
+    words = [*(spec.entrypoint or []), *spec.command]
+    text = " ".join(words)
+    if any(int(n) > 1 for n in PARALLEL.findall(text)) or any(
+            k in spec.env and str(spec.env[k] or "").isdigit() and int(spec.env[k] or 0) > 1
+            for k in ("NUM_SHARD", "TENSOR_PARALLEL_SIZE")):
+        return True
+    shm = (reference.image_facts(spec.image or "") or {}).get("shm")
+    if isinstance(shm, bool):
+        return shm
+    if isinstance(shm, str):
+        return bool(re.search(shm, text))
+    torchish = (reference.image_facts(spec.image or "") or {}).get("torch")
+    if torchish is None:   # an image of the user's own: its name may say
+        torchish = True if re.search(r"torch", spec.image or "", re.IGNORECASE) else None
+    named = f"{text} {spec.image or ''} {spec.service}"
+    shell = spec.interactive and (not words or BARE_SHELL.fullmatch(text))   # where training is run by hand
+    return bool(TRAINING.search(text) or (NOTEBOOK.search(named) and torchish is not False)
+                or (shell and torchish))
 
 
 def check(spec, ctx):
-    if not spec.requests_gpu or spec.ipc == "host" or NOT_TORCH.search(spec.image or ""):
+    if not spec.requests_gpu or spec.ipc == "host" or not uses_shm(spec):
         return
     size = size_bytes(spec.shm_size) if spec.shm_size else None
     if size is not None and size >= 2**30:
@@ -36,4 +82,5 @@ def check(spec, ctx):
     if spec.shm_size and size is None:
         return  # a variable or an unknown unit: cannot judge
     have = f"--shm-size={spec.shm_size}" if spec.shm_size else "the 64 MiB default /dev/shm"
-    yield rulekit.Hit(line=spec.line, message=f"GPU container with {have}: DataLoader workers die with SIGBUS (exit 135)", hint="add --shm-size=8g (shm_size: 8g in compose) or --ipc=host")
+    yield rulekit.Hit(line=spec.line, message=f"GPU container with {have}: DataLoader workers and NCCL die with "
+                      "SIGBUS (exit 135)", hint="add --shm-size=8g (shm_size: 8g in compose) or --ipc=host")

@@ -8,7 +8,7 @@ import pytest
 
 from dlgen import matrix
 
-DGL_CU121 = "https://data.dgl.ai/wheels/torch-2.4/cu121/repo.html"   # dgl's find-links page layout
+DGL_CU121 = "https://wheels.example/wheels/torch-2.4/cu121/repo.html"   # dgl's find-links page layout
 
 
 def make_code(path):
