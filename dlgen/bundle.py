@@ -13,7 +13,7 @@ import textwrap
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dlgen import __version__, reference, textfile, units
+from dlgen import __version__, reference, textfile, timing, units
 from dlgen.errors import DlgenError
 from dlgen.spec import APP_UID, APP_USER, HEARTBEAT_FILE, HF_HOME, DeploySpec
 from dlgen.units import k8s_quantity
@@ -176,7 +176,7 @@ def stack_document(spec: DeploySpec) -> dict:
         # a task whose probe always fails turns unhealthy after the start period plus `retries`
         # intervals: the monitor window covers that, so such an update is rolled back
         t = spec.timing
-        monitor = f"{spec.stack_start_period_s + (t.retries + 1) * t.interval_s}s"
+        monitor = f"{timing.stack_monitor_s(spec.stack_start_period_s, t.retries, t.interval_s)}s"
         deploy["update_config"] = {"parallelism": 1, "order": "stop-first", "failure_action": "rollback",
                                    "monitor": monitor}
         deploy["rollback_config"] = {"parallelism": 1, "order": "stop-first", "monitor": monitor}

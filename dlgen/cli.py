@@ -263,6 +263,12 @@ def verify(
                                                           "up) or swarm (docker stack deploy of stack.yaml)."),
     volumes_of: str | None = typer.Option(None, "--volumes-of", help="Use the volumes (the weight cache) of an "
                                                                           "earlier --keep run: its run_id."),
+    write_timings: bool = typer.Option(False, "--write-timings", help="Measure the start-up on this host and "
+                                       "write it into every file of the bundle (and timings.json)."),
+    runs: int = typer.Option(1, "--runs", help="--write-timings: starts to measure (the slowest counts)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="--write-timings: print the diff, write nothing."),
+    margin: float | None = typer.Option(None, "--margin", help="--write-timings: start period = margin x "
+                                                               "measured load (default 2)."),
 ):
     """Build a bundle on a real Docker engine, boot it, time readiness and health, stop it."""
     import json
@@ -281,6 +287,25 @@ def verify(
         extra[key.strip()] = value
     if target not in ("docker", "compose", "swarm"):
         raise DlgenError(f"unknown --target {target!r}", "use docker, compose or swarm")
+    if (runs != 1 or dry_run or margin is not None) and not write_timings:
+        raise DlgenError("--runs, --dry-run and --margin belong to --write-timings", "add --write-timings")
+    if write_timings:
+        from dlgen import tune
+
+        if keep or volumes_of:
+            raise DlgenError("--write-timings starts the bundle afresh each run", "drop --keep/--volumes-of")
+        if margin is not None and not (1.0 <= margin <= 10.0):
+            raise DlgenError(f"--margin {margin:g} is outside 1-10", "give a margin like 1.5 or 2")
+        m = tune.measure(directory, runs=runs, target=target, cpu=cpu, env=extra, timeout_s=timeout,
+                         progress=verify_mod.progress_to_stderr)
+        made = tune.rewrite(directory, m, margin=margin, dry_run=dry_run)
+        if fmt == "json":
+            typer.echo(json.dumps({"load_s": m.load_s, "start_period_s": made.start_period_s,
+                                   "previous_start_period_s": made.previous_s, "kept": made.kept,
+                                   "files": sorted(made.changed), "dry_run": dry_run, "runs": m.runs}, indent=2))
+        else:
+            typer.echo(tune.report(made, dry_run))
+        return
     if target == "docker":
         result = verify_mod.verify(directory, cpu=cpu, keep=keep, timeout_s=timeout, env=extra,
                                    volumes_of=volumes_of, progress=verify_mod.progress_to_stderr)

@@ -293,12 +293,38 @@ def find_model(ctx, *, labels: dict | None = None, words: Sequence[str] = (),
 
 
 def timing_for(found: FoundModel | None, server: str | None, ctx):
-    """The same timing function `dlgen new` uses (dlgen.timing.for_server)."""
+    """The same timing function `dlgen new` uses (dlgen.timing.for_server); where the linted file's
+    folder has a timings.json (dlgen verify --write-timings), its measured load instead."""
+    import dataclasses
+
     from dlgen import timing
 
     weights = found.model.weights_gb if found else DEFAULT_FIX_WEIGHTS_GB
     dv = getattr(ctx, "docker_version", None)
-    return timing.for_server(weights, preset(server), docker_version=dv)
+    t = timing.for_server(weights, preset(server), docker_version=dv)
+    measured = measured_timings(ctx)
+    if measured:
+        consts = timing.Constants().override(margin=measured.get("margin"))
+        t = dataclasses.replace(t, load_s=round(float(measured["load_s"]), 1),
+                                start_period_s=timing.start_period_for(float(measured["load_s"]), consts))
+    return t
+
+
+def measured_timings(ctx) -> dict | None:
+    """The timings.json beside the linted file (a bundle measured on its host), or None."""
+    from pathlib import Path
+
+    from dlgen import tune
+
+    path = getattr(ctx, "path", "")
+    return tune.read_timings(Path(path).parent) if path else None
+
+
+def load_source(ctx) -> str:
+    """How a load time was found: measured (timings.json) or estimated."""
+    m = measured_timings(ctx)
+    return f"measured on {m.get('host', {}).get('hostname', 'this host')} ({m.get('measured', '')}, timings.json)" \
+        if m else "estimated"
 
 
 # When a fix must size a start period and no model is known: an 8B model in bf16, the most common

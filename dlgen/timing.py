@@ -111,7 +111,7 @@ def health_timing(weights_gb: float, boot_s: float, warmup_s: float, *,
     load_s = load_seconds(weights_gb, boot_s, warmup_s, c.disk_gbps)
     given = start_period_s is not None
     if start_period_s is None:
-        start_period_s = max(c.min_start_period_s, round_up(c.margin * load_s, c.round_to_s))
+        start_period_s = start_period_for(load_s, c)
     has_start_interval = docker_version is None or docker_version >= START_INTERVAL_MIN_ENGINE
     interval = c.interval_s if has_start_interval else min(c.interval_s, INTERVAL_NO_START_INTERVAL_S)
     threshold = k8s_startup_failures(start_period_s)
@@ -126,6 +126,26 @@ def health_timing(weights_gb: float, boot_s: float, warmup_s: float, *,
         k8s_startup_failure_threshold=threshold,
         start_period_given=given,
     )
+
+
+def start_period_for(load_s: float, constants: Constants = Constants()) -> int:
+    """The start period for a load time, estimated or measured: margin x load, rounded up, never
+    below the minimum."""
+    c = constants
+    return max(c.min_start_period_s, round_up(c.margin * load_s, c.round_to_s))
+
+
+def stack_monitor_s(start_period_s: float, retries: int, interval_s: float) -> int:
+    """Swarm's update/rollback monitor window: the start period plus the probes that turn a task
+    unhealthy after it (retries + 1 intervals), so an update whose probe always fails is caught."""
+    return int(math.ceil(start_period_s + (retries + 1) * interval_s))
+
+
+# A measured start period within this much of the one a bundle already carries from an earlier
+# measurement leaves the files as they are (timings.json still records the new runs): start-up times
+# of one host vary by a few seconds between runs, and the start period is rounded to ROUND_TO_S.
+MEASURE_TOLERANCE_S = ROUND_TO_S
+MEASURE_TOLERANCE = 0.10
 
 
 def for_server(weights_gb: float, server: dict, **kw) -> Timing:

@@ -150,7 +150,7 @@ def diagnosis(container) -> dict:
 # ---------------------------------------------------------------------------- verify
 def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float | None = None,
            progress=None, env: dict | None = None, volumes_of: str | None = None,
-           fetch_timeout_s: float = 3600) -> dict:
+           fetch_timeout_s: float = 3600, measure: bool = False) -> dict:
     """Build, fetch, run, time and stop one bundle; the result dict is what --format json prints.
     ``volumes_of``: the run id of an earlier ``--keep`` run whose volumes (the cache) this run uses."""
     bundle = Path(bundle)
@@ -215,7 +215,7 @@ def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float
                                              "NVIDIA Container Toolkit")
             return result
         result["container"] = container.name
-        watch(lambda: container, port, path, deadline_s, say, result)
+        watch(lambda: container, port, path, deadline_s, say, result, measure=measure)
         return result
     except KeyboardInterrupt:
         say("interrupted: removing what this verify run created (further Ctrl-C is ignored until done)")
@@ -295,14 +295,19 @@ def progress_line(state: dict, hp: int | None, path: str | None, result: dict) -
 
 
 def watch(current, port: int | None, path: str | None, deadline_s: float, say, result: dict,
-          host: str = "127.0.0.1") -> None:
+          host: str = "127.0.0.1", measure: bool = False) -> None:
     """Poll the running container (``current()``: it, or None while an orchestrator has not started
     it yet) until Docker reports it healthy and the readiness endpoint answers 200, it fails, or the
-    deadline passes; then stop it and time the stop. Fills ``result``."""
+    deadline passes; then stop it and time the stop. Fills ``result``, also with the first log line's
+    time (``first_log_s``) and the longest run of failed probes Docker counted (``failing_streak_max``:
+    0 when every failure fell inside the start period). ``measure``: a start-up is being measured
+    (verify --write-timings), so an unhealthy status while it loads is noted, not the end."""
     t0 = time.monotonic()
     hp = None
     container = None
     next_note = PROGRESS_S
+    result.setdefault("first_log_s", None)
+    result["failing_streak_max"] = 0
     while time.monotonic() - t0 < deadline_s:
         container = current()
         if container is None:
@@ -324,11 +329,21 @@ def watch(current, port: int | None, path: str | None, deadline_s: float, say, r
         if hp and path and result["ready_s"] is None and http_status(hp, path, host=host) == 200:
             result["ready_s"] = round(time.monotonic() - t0, 2)
             say(f"ready after {result['ready_s']} s ({path} answered 200)")
+        if result["first_log_s"] is None and container.logs(tail=1):
+            result["first_log_s"] = round(elapsed, 2)
         status = (state.get("Health") or {}).get("Status")
+        result["failing_streak_max"] = max(result["failing_streak_max"],
+                                           int((state.get("Health") or {}).get("FailingStreak") or 0))
         if status == "healthy" and result["healthy_s"] is None:
             result["healthy_s"] = round(elapsed, 2)
             say(f"healthy after {result['healthy_s']} s")
-        if status == "unhealthy":
+        if status == "unhealthy" and measure:
+            if not result.get("unhealthy_while_loading_s"):
+                result["unhealthy_while_loading_s"] = round(elapsed, 2)
+                say(f"unhealthy after {elapsed:.0f} s, still loading: the start period is too short (measuring on)")
+            if result["ready_s"] is not None:
+                break
+        elif status == "unhealthy":
             result["failure"] = {"stage": "health", **diagnosis(container)}
             break
         if state.get("Status") in ("exited", "dead") or (state.get("Restarting")):
@@ -345,6 +360,8 @@ def watch(current, port: int | None, path: str | None, deadline_s: float, say, r
     else:
         result["failure"] = {"stage": "timeout", "timeout_s": deadline_s,
                              **(diagnosis(container) if container is not None else {"error": "never started"})}
+    if measure and result["failure"] is None and result["ready_s"] is None and result.get("unhealthy_while_loading_s"):
+        result["failure"] = {"stage": "health", **diagnosis(container)}
     result["healthy"] = (result["healthy_s"] is not None or result.get("running_s") is not None) \
         and result["failure"] is None
     if result["ready_s"] is not None and result["healthy_s"] is not None:

@@ -54,7 +54,7 @@ def _flow(value) -> str:
 
 
 def verify_compose(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float | None = None,
-                   env: dict | None = None, progress=None) -> dict:
+                   env: dict | None = None, progress=None, measure: bool = False) -> dict:
     from dlgen.engine import client
 
     docker, say, c = _docker(), progress or (lambda line: None), client()
@@ -122,7 +122,8 @@ def verify_compose(bundle: Path, cpu: bool = False, keep: bool = False, timeout_
         result["container"] = container.name
         image = c.api.inspect_image(container.attrs["Image"])
         start_period = ((image["Config"].get("Healthcheck") or {}).get("StartPeriod") or 0) / 1e9
-        watch(lambda: container, port, path, _deadline(bundle, timeout_s, start_period), say, result)
+        watch(lambda: container, port, path, _deadline(bundle, timeout_s, start_period), say, result,
+              measure=measure)
         return result
     finally:
         if not keep:
@@ -152,7 +153,7 @@ def _duration(start: str | None, end: str | None) -> float | None:
 
 # ---------------------------------------------------------------------------- swarm
 def verify_swarm(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float | None = None,
-                 env: dict | None = None, progress=None) -> dict:
+                 env: dict | None = None, progress=None, measure: bool = False) -> dict:
     from ruamel.yaml import YAML
 
     from dlgen.engine import client
@@ -223,7 +224,7 @@ def verify_swarm(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s:
                         return None
             return None
 
-        watch(current, port, path, _deadline(bundle, timeout_s, start_period), say, result)
+        watch(current, port, path, _deadline(bundle, timeout_s, start_period), say, result, measure=measure)
         return result
     finally:
         tmp.unlink(missing_ok=True)

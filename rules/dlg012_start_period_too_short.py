@@ -39,16 +39,23 @@ def check(doc, ctx):
     if hc.start_period is None:
         return
     found = rulekit.image_model(doc, ctx)
-    if not found:
+    measured = rulekit.measured_timings(ctx)   # a timings.json beside it: the load measured on its host
+    if not found and not measured:
         return
     server = rulekit.image_server(doc)
     t = rulekit.timing_for(found, server, ctx)
     if hc.start_period >= t.load_s:
         return
-    p = rulekit.preset(server)
-    m = found.model
     fixed = rulekit.render_instr(ins, flags=[f"--start-period={t.start_period_s}s" if f.startswith("--start-period")
                                              else f for f in ins.flags])
+    if measured:
+        yield rulekit.Hit(line=ins.line, message=f"--start-period={ins.flag('start-period')} is below the load time "
+                          f"{rulekit.load_source(ctx)}: {t.load_s:.0f} s",
+                          hint=f"use --start-period={t.start_period_s}s (or run dlgen verify --write-timings)",
+                          fix=rulekit.replace_instr(ins, fixed))
+        return
+    p = rulekit.preset(server)
+    m = found.model
     yield rulekit.Hit(line=ins.line, message=f"--start-period={ins.flag('start-period')} is below the estimated load time of {m.name} "
         f"({t.load_s:.0f} s with {server or 'a python server'}: boot {p['boot_s']} s + {m.weights_gb:.1f} GB of "
         f"weights + warm-up {p['warmup_s']} s; model from {found.where})", hint=f"use --start-period={t.start_period_s}s (what dlgen new writes)", fix=rulekit.replace_instr(ins, fixed))

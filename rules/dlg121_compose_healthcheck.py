@@ -42,8 +42,8 @@ def check(spec, ctx):
     words = spec.full_command()
     server = rulekit.server_of(spec.image, " ".join(words), label=spec.labels.get("ai.dlgen.server"))
     found = rulekit.find_model(ctx, labels=spec.labels, words=words, env=spec.env)
-    if not (found or server in rulekit.model_servers()):
-        return
+    if not (found or server in rulekit.model_servers() or (h and rulekit.measured_timings(ctx))):
+        return   # (a timings.json beside it: a bundle whose start-up was measured)
     t = rulekit.timing_for(found, server, ctx)
     if h is None or h.disabled:
         if h is None and spec.extra.get("build") is not None:
@@ -52,6 +52,10 @@ def check(spec, ctx):
         return
     if h.start_period is None:
         yield rulekit.Hit(line=spec.line, message=f"service {spec.service}: healthcheck without start_period; load-time failures count", hint=f"add start_period: {t.start_period_s}s and start_interval: {t.start_interval_s or 2}s")
+    elif rulekit.measured_timings(ctx) and h.start_period < t.load_s:
+        yield rulekit.Hit(line=spec.line, message=f"service {spec.service}: start_period {h.start_period:g}s is below the "
+                          f"load time {rulekit.load_source(ctx)}: {t.load_s:.0f} s",
+                          hint=f"use start_period: {t.start_period_s}s (or run dlgen verify --write-timings)")
     elif found and h.start_period < t.load_s:
         yield rulekit.Hit(line=spec.line, message=f"service {spec.service}: start_period {h.start_period:g}s is below the estimated load " \
                             f"time of {found.model.name} ({t.load_s:.0f} s; model from {found.where})", hint=f"use start_period: {t.start_period_s}s (what dlgen new writes)")
