@@ -1,0 +1,93 @@
+"""Every bundle whose base image the test engine has builds with `docker buildx build` (BuildKit)
+on an engine that cannot reach a container registry (issue 15: no `# syntax=` frontend to pull);
+and verify's progress lines and its no-GPU message, as a user sees them on stderr."""
+
+import json
+import subprocess
+import uuid
+
+import pytest
+
+from tests.conftest import run_dlgen
+
+# The stand-in bases scripts/test-engine.sh builds: pytorch/pytorch runtime and devel, python slim.
+CASES = {
+    "serve-python": ["--model", "llama-3.2-1b"],
+    "serve-fastapi": ["--model", "llama-3.2-1b", "--server", "fastapi"],
+    "train": ["--model", "llama-3.2-1b", "--kind", "train"],
+    "notebook": ["--kind", "notebook"],
+    "tensorboard": ["--kind", "tensorboard"],
+    "dev": ["--kind", "dev"],
+    "llamacpp-fetch": ["--model", "llama-3.2-1b", "--server", "llamacpp"],   # only its Dockerfile.fetch
+}
+
+
+def buildx(engine, context, dockerfile, tag):
+    import shutil
+
+    docker = shutil.which("docker")
+    return subprocess.run([docker, "buildx", "build", "--load", "--progress=plain", "-t", tag,
+                           "--label", f"ai.dlgen.test={tag}", "-f", str(context / dockerfile), str(context)],
+                          capture_output=True, text=True, timeout=1500)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_every_bundle_builds_with_buildkit_and_no_registry(engine, tmp_path, name):
+    path = tmp_path / name
+    assert run_dlgen("new", path, *CASES[name]).returncode == 0
+    dockerfile = "Dockerfile.fetch" if name == "llamacpp-fetch" else "Dockerfile"
+    assert not (path / dockerfile).read_text().lstrip().startswith("# syntax"), "a frontend pulled from a registry"
+    tag = f"dlgen-buildx-test/{name}:{uuid.uuid4().hex[:8]}"
+    try:
+        proc = buildx(engine, path, dockerfile, tag)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "docker/dockerfile" not in proc.stderr, "BuildKit resolved a frontend image"
+        assert engine.images.get(tag).labels.get("ai.dlgen.test") == tag
+    finally:
+        for image in engine.images.list(filters={"label": f"ai.dlgen.test={tag}"}):
+            engine.images.remove(image.id, force=True)
+
+
+def test_the_users_app_project_builds_with_buildkit(engine, tmp_path):
+    from tests.test_user_app import make_project
+
+    project = tmp_path / "svc"
+    make_project(project, "fastapi")
+    assert run_dlgen("new", project, "--app", "main:app").returncode == 0
+    tag = f"dlgen-buildx-test/app:{uuid.uuid4().hex[:8]}"
+    try:
+        proc = buildx(engine, project, "Dockerfile", tag)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    finally:
+        for image in engine.images.list(filters={"label": f"ai.dlgen.test={tag}"}):
+            engine.images.remove(image.id, force=True)
+
+
+def test_verify_says_where_it_stands_at_least_every_10_s(engine, tmp_path):
+    path = tmp_path / "slow"
+    assert run_dlgen("new", path, "--params", "0.05B").returncode == 0
+    proc = run_dlgen("verify", path, "--cpu", "--format", "json", "-e", "MODEL_SOURCE=synthetic",
+                     "-e", "DLGEN_SYNTHETIC_DELAY_S=25", timeout=900)
+    r = json.loads(proc.stdout)
+    assert proc.returncode == 0 and r["healthy"] and r["ready_s"] >= 25, r
+    waits = [line for line in proc.stderr.splitlines() if line.startswith("waiting ")]
+    # one line per 10 s while it loads, each with the elapsed time, the budget and the last probe
+    assert len(waits) >= int(r["ready_s"] // 10), proc.stderr[-2000:]
+    assert all(" s of " in w and ("probe" in w) for w in waits), waits
+    assert any("/ready" in w for w in waits), waits
+
+
+def test_no_gpu_runtime_names_cpu_and_leaves_nothing(engine, tmp_path):
+    from tests.test_engine import assert_nothing_left
+
+    path = tmp_path / "gpu"
+    assert run_dlgen("new", path, "--params", "0.05B").returncode == 0
+    proc = run_dlgen("verify", path, "--format", "json", "-e", "MODEL_SOURCE=synthetic", timeout=600)
+    r = json.loads(proc.stdout)
+    assert proc.returncode == 1 and r["failure"]["stage"] == "run", r
+    assert r["failure"]["error"].startswith("no GPU runtime on this host: use --cpu to test without GPUs"), r
+    assert "Traceback" not in proc.stderr
+    assert_nothing_left(engine, path, r)
+    text = run_dlgen("verify", path, "-e", "MODEL_SOURCE=synthetic", timeout=600)   # what a person reads
+    assert text.returncode == 1 and "no GPU runtime on this host: use --cpu" in text.stdout + text.stderr
+    assert_nothing_left(engine, path)
