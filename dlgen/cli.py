@@ -251,9 +251,12 @@ def explain(
 
 @app.command()
 def verify(
-    directory: Path = typer.Argument(..., help="A bundle written by dlgen new."),
+    directory: Path | None = typer.Argument(None, help="A bundle written by dlgen new."),
     cpu: bool = typer.Option(False, "--cpu", help="Drop GPU requests (and --ulimit memlock) for a CPU host."),
-    keep: bool = typer.Option(False, "--keep", help="Keep the image, container and volumes."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the image, container and volumes (`dlgen verify "
+                                                    "--clean` removes them later)."),
+    clean: bool = typer.Option(False, "--clean", help="Remove what earlier verify runs left on the engine (runs "
+                                                      "killed before their clean-up, and --keep runs); nothing else."),
     fmt: str = typer.Option("text", "--format", help="text or json."),
     timeout: float | None = typer.Option(None, "--timeout", help="Seconds to wait for healthy "
                                                                     "(default: start period + 60)."),
@@ -269,6 +272,9 @@ def verify(
     dry_run: bool = typer.Option(False, "--dry-run", help="--write-timings: print the diff, write nothing."),
     margin: float | None = typer.Option(None, "--margin", help="--write-timings: start period = margin x "
                                                                "measured load (default 2)."),
+    accept_test_timings: bool = typer.Option(False, "--accept-test-timings", help="--write-timings: write a "
+                                             "measurement taken with --cpu or synthetic weights into the bundle "
+                                             "too (marked as a test); by default only timings.json records it."),
 ):
     """Build a bundle on a real Docker engine, boot it, time readiness and health, stop it."""
     import json
@@ -277,6 +283,16 @@ def verify(
 
     if fmt not in ("text", "json"):
         raise DlgenError(f"unknown format {fmt!r}", "use text or json")
+    if clean:
+        if directory is not None:
+            raise DlgenError("--clean removes every verify leftover and takes no DIR", "run `dlgen verify --clean`")
+        gone = verify_mod.clean(verify_mod.client(), include_kept=True, say=verify_mod.progress_to_stderr)
+        listed = f": {', '.join(gone)}" if gone else ""
+        typer.echo(json.dumps({"removed_runs": gone}) if fmt == "json"
+                   else f"removed the leftovers of {len(gone)} verify run(s){listed}")
+        return
+    if directory is None:
+        raise DlgenError("missing DIR", "pass the directory dlgen new wrote, e.g. dlgen verify bundle --cpu")
     if not directory.is_dir():
         raise DlgenError(f"{directory} is not a directory", "pass the directory dlgen new wrote")
     extra = {}
@@ -287,8 +303,9 @@ def verify(
         extra[key.strip()] = value
     if target not in ("docker", "compose", "swarm"):
         raise DlgenError(f"unknown --target {target!r}", "use docker, compose or swarm")
-    if (runs != 1 or dry_run or margin is not None) and not write_timings:
-        raise DlgenError("--runs, --dry-run and --margin belong to --write-timings", "add --write-timings")
+    if (runs != 1 or dry_run or margin is not None or accept_test_timings) and not write_timings:
+        raise DlgenError("--runs, --dry-run, --margin and --accept-test-timings belong to --write-timings",
+                         "add --write-timings")
     if write_timings:
         from dlgen import tune
 
@@ -298,10 +315,11 @@ def verify(
             raise DlgenError(f"--margin {margin:g} is outside 1-10", "give a margin like 1.5 or 2")
         m = tune.measure(directory, runs=runs, target=target, cpu=cpu, env=extra, timeout_s=timeout,
                          progress=verify_mod.progress_to_stderr)
-        made = tune.rewrite(directory, m, margin=margin, dry_run=dry_run)
+        made = tune.rewrite(directory, m, margin=margin, dry_run=dry_run, accept_test=accept_test_timings)
         if fmt == "json":
             typer.echo(json.dumps({"load_s": m.load_s, "start_period_s": made.start_period_s,
                                    "previous_start_period_s": made.previous_s, "kept": made.kept,
+                                   "real": m.real, "refused": made.refused or None,
                                    "files": sorted(made.changed), "dry_run": dry_run, "runs": m.runs}, indent=2))
         else:
             typer.echo(tune.report(made, dry_run))

@@ -5,6 +5,10 @@ at the home directory, whichever comes first, and never looks above either: a co
 parent such as /tmp is not yours and is never read. Rule directories (`rule-dirs`) must lie inside
 the directory of the config file that names them.
 
+A config can load Python (`rule-dirs`), so one that another user owns or can write (a file in a
+shared folder such as /tmp, or in a folder anyone may change) is not read: one line on standard
+error says which and why, as git's safe.directory does. Rule files are held to the same test.
+
     disable: [DLG034, apt-hygiene]      # rule ids or names
     severity: {DLG033: warning}         # per-rule severity override
     failure-threshold: warning          # info | warning | error
@@ -15,7 +19,10 @@ the directory of the config file that names them.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,11 +61,53 @@ def search_dirs(start: Path | None = None) -> list[Path]:
     return out[:1]
 
 
+def untrusted(path: Path) -> str | None:
+    """Why ``path`` (a config or rule file, or a rule directory) may not be loaded, or None.
+
+    Trusted: owned by you or root, writable by no other user (group write only by a group you are
+    in), in a folder that no other user may change (a sticky folder such as /tmp protects your own
+    file in it)."""
+    me = os.geteuid()
+    groups = {os.getegid(), *os.getgroups()}
+    try:
+        checks = [(path, os.lstat(path))]
+        if stat.S_ISLNK(checks[0][1].st_mode):
+            checks.append((Path(os.path.realpath(path)), os.stat(path)))
+        for p, _st in list(checks):
+            checks.append((p.parent, os.stat(p.parent)))
+    except OSError as exc:
+        return f"cannot be checked ({exc.strerror})"
+    for p, st in checks:
+        is_dir = stat.S_ISDIR(st.st_mode)
+        if is_dir and p in (path.parent, Path(os.path.realpath(path)).parent) and p != path:
+            # the folder holding it: others may write in it only if it is sticky (their files, not yours)
+            if st.st_uid not in (me, 0):
+                return f"its folder {p} is owned by uid {st.st_uid}, not by you"
+            if st.st_mode & 0o002 and not st.st_mode & stat.S_ISVTX:
+                return f"its folder {p} may be changed by every user"
+            continue
+        if st.st_uid not in (me, 0):
+            return f"{p} is owned by uid {st.st_uid}, not by you"
+        if st.st_mode & 0o002 and not stat.S_ISLNK(st.st_mode):
+            return f"{p} is writable by every user"
+        if st.st_mode & 0o020 and not stat.S_ISLNK(st.st_mode) and st.st_gid not in groups:
+            return f"{p} is writable by group {st.st_gid}, which you are not in"
+    return None
+
+
+def _trusted(path: Path) -> bool:
+    why = untrusted(path)
+    if why:
+        print(f"dlgen: not reading the config {path}: {why} (a config can load code); "
+              "chown or chmod it, or pass --config", file=sys.stderr)
+    return why is None
+
+
 def find(start: Path | None = None) -> Path | None:
     for d in search_dirs(start):
         for name in (".dlgen.yaml", ".dlgen.yml"):
             if (d / name).is_file():
-                return d / name
+                return d / name if _trusted(d / name) else None
         py = d / "pyproject.toml"
         if py.is_file():
             try:
@@ -66,7 +115,7 @@ def find(start: Path | None = None) -> Path | None:
             except textfile.FileProblem:
                 continue
             if re.search(r"^\[tool\.dlgen\]", text, re.MULTILINE):
-                return py
+                return py if _trusted(py) else None
     return None
 
 
@@ -109,6 +158,11 @@ def load(path: Path | None) -> Config:
                              "rule-dirs load Python code: keep them inside the directory of the config file")
         if not full.is_dir():
             raise DlgenError(f"{path}: rule directory {full} does not exist", "fix rule-dirs in the config")
+        for code in [path, full, *sorted(full.glob("*.py"))]:
+            why = untrusted(code)
+            if why:
+                raise DlgenError(f"{path}: rule directory {d} is not loaded: {why}",
+                                 "rule files run as you: keep them owned by you and writable by no one else")
         cfg.rule_dirs.append(str(full))
     return cfg
 

@@ -222,7 +222,10 @@ def iter_files(paths: list[str], result: Result, forced_kind: str | None = None)
             continue
         if is_dir:
             found = False
+            root = path.resolve()
             for f in sorted(path.rglob("*")):
+                if f.is_symlink() and not _inside(f, root):
+                    continue   # a link out of the directory: its target is not part of what was asked for
                 if f.is_file() and not any(part.startswith(".") and part not in (".", "..") for part in
                                            f.relative_to(path).parts[:-1]) and "node_modules" not in f.parts:
                     if forced_kind or classify(f) is not None:
@@ -232,6 +235,13 @@ def iter_files(paths: list[str], result: Result, forced_kind: str | None = None)
                 result.input_errors.append(f"{p}: no Dockerfile, compose file or script found in this directory")
             continue
         yield path, forced_kind, True
+
+
+def _inside(link: Path, root: Path) -> bool:
+    try:
+        return root in Path(os.path.realpath(link)).parents
+    except OSError:
+        return False
 
 
 def read_text(path: Path) -> str:
@@ -288,8 +298,37 @@ def apply_severity(findings: list[Finding], overrides: dict[str, str]) -> list[F
 
 # ---------------------------------------------------------------------------- --fix
 def apply_edits(text: str, edits: list) -> str:
-    """Apply line edits (rulekit.Edit) to ``text`` in BuildKit's line model; other lines keep their bytes."""
-    return textfile.replace_lines(text, edits)
+    """Apply line edits (rulekit.Edit) to ``text`` in BuildKit's line model; other lines keep their bytes.
+
+    A comment line inside a continued instruction is the user's, not the instruction's: an edit
+    that rewrites the instruction keeps it (in its place when the edit keeps the line count,
+    else just above the instruction, or below it on line 1 where a comment could read as a
+    parser directive)."""
+    from dataclasses import replace as _replace
+
+    from dlgen.sources import continuation_comments
+
+    lines = textfile.lines(text)
+    kept = []
+    for e in edits:
+        if e.end <= e.start:
+            kept.append(e)
+            continue
+        inside = sorted(n for n in continuation_comments(lines, e.start, e.end))
+        if not inside:
+            kept.append(e)
+            continue
+        new = e.text.split("\n") if e.text else []
+        if len(new) == e.end - e.start + 1:
+            for n in inside:
+                new[n - e.start] = lines[n - 1]
+        else:
+            comments = [lines[n - 1] for n in inside]
+            mine = set(comments)
+            new = [x for x in new if x not in mine]
+            new = [*new, *comments] if e.start == 1 else [*comments, *new]
+        kept.append(_replace(e, text="\n".join(new)))
+    return textfile.replace_lines(text, kept)
 
 
 def fix_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context,
@@ -369,7 +408,7 @@ def fix_paths(paths: list[str], rules: list[Rule], ctx: Context, forced_kind: st
         ff = FileFix(path, src.text, fixed, applied)
         if write:
             try:
-                ff.written = textfile.write_text(path, fixed, bom=src.bom)
+                ff.written = textfile.write_text(path, fixed, bom=src.bom, expect=src.text, expect_bom=src.bom)
             except textfile.FileProblem as exc:
                 ff.error = f"{path}: not fixed: {exc}"
         out.append(ff)

@@ -47,6 +47,17 @@ def replace_instr(ins, new_text: str) -> tuple[Edit, ...]:
     return (Edit(ins.line, ins.end_line, new_text),)
 
 
+def instr_source(doc, ins) -> str:
+    """The instruction's lines as written, each comment line inside its continuation blanked to
+    spaces (BuildKit skips them; positions in the other lines stay as they are)."""
+    from dlgen.sources import continuation_comments
+
+    lines = list(doc.lines[ins.line - 1:ins.end_line])
+    for n in continuation_comments(doc.lines, ins.line, ins.end_line):
+        lines[n - ins.line] = " " * len(lines[n - ins.line])
+    return "\n".join(lines)
+
+
 def exec_form(argv: list[str]) -> str:
     return json.dumps(list(argv))
 
@@ -314,17 +325,18 @@ def measured_timings(ctx) -> dict | None:
     """The timings.json beside the linted file (a bundle measured on its host), or None."""
     from pathlib import Path
 
-    from dlgen import tune
+    from dlgen import measured
 
     path = getattr(ctx, "path", "")
-    return tune.read_timings(Path(path).parent) if path else None
+    return measured.read(Path(path).parent) if path else None
 
 
 def load_source(ctx) -> str:
     """How a load time was found: measured (timings.json) or estimated."""
+    from dlgen import measured
+
     m = measured_timings(ctx)
-    return f"measured on {m.get('host', {}).get('hostname', 'this host')} ({m.get('measured', '')}, timings.json)" \
-        if m else "estimated"
+    return measured.describe(m) if m else "estimated"
 
 
 # When a fix must size a start period and no model is known: an 8B model in bf16, the most common

@@ -163,6 +163,42 @@ def unquote(v: str) -> str:
     return v
 
 
+_DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.*?)\s*$")
+
+
+def escape_char(lines: list[str]) -> str:
+    """The Dockerfile's escape character: ``# escape=`` among the parser directives, else backslash."""
+    for line in lines:
+        m = _DIRECTIVE.match(line.strip())
+        if not m:
+            break
+        if m.group(1).lower() == "escape" and m.group(2)[:1] in ("\\", "`"):
+            return m.group(2)[:1]
+    return "\\"
+
+
+def continuation_comments(lines: list[str], start: int, end: int) -> set[int]:
+    """Line numbers (1-based) of the comment lines inside the continuation of the instruction on
+    lines ``start``..``end``: BuildKit skips them, so they are no part of the instruction. Lines
+    after the continuation ends (a heredoc's body) are never comments."""
+    from dlgen import textfile
+
+    esc = escape_char(lines)
+    out: set[int] = set()
+    continuing = lines[start - 1].rstrip().endswith(esc) if start - 1 < len(lines) else False
+    for n in range(start + 1, min(end, len(lines)) + 1):
+        if not continuing:
+            break
+        line = lines[n - 1]
+        if textfile.is_blank(line):
+            continue
+        if textfile.lstrip(line).startswith("#"):
+            out.add(n)
+            continue
+        continuing = line.rstrip().endswith(esc)
+    return out
+
+
 def parse_dockerfile(text: str, path: str = "Dockerfile") -> DockerfileDoc:
     import dockerfile
 

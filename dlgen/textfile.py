@@ -134,8 +134,10 @@ def read_text(path: Path | str, max_bytes: int = MAX_BYTES) -> Text:
         os.close(fd)
     if len(data) > max_bytes:
         raise FileProblem(f"larger than {max_bytes // 2**20} MiB; not read")
-    if b"\x00" in data[:8192]:
-        raise FileProblem("binary file")
+    nul = data.find(b"\x00")
+    if nul != -1:   # the Dockerfile parser reads a C string: it would stop here and lint half the file
+        line = data.count(b"\n", 0, nul) + 1
+        raise FileProblem(f"binary file (a NUL byte on line {line}); not read")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -200,21 +202,60 @@ def check_writable(path: Path | str) -> Path:
         raise FileProblem(f"cannot write: {exc.strerror}") from None
     if not stat.S_ISREG(st.st_mode):
         raise FileProblem("not a regular file; not rewritten")
-    if not st.st_mode & 0o222:
-        raise FileProblem(f"read-only file (mode {stat.S_IMODE(st.st_mode):04o}); not rewritten: "
-                          "make it writable first (chmod u+w) or use --diff")
+    if not st.st_mode & 0o222 or not os.access(real, os.W_OK):
+        raise FileProblem(f"read-only file (mode {stat.S_IMODE(st.st_mode):04o}"
+                          + ("" if st.st_uid == os.geteuid() else f", owner uid {st.st_uid}")
+                          + "); not rewritten: make it writable first (chmod u+w) or use --diff")
     if not os.access(real.parent, os.W_OK | os.X_OK):
         raise FileProblem(f"cannot write in {real.parent} (permission denied); use --diff")
     return real
 
 
-def write_text(path: Path | str, text: str, *, bom: bool = False, mode: int | None = None) -> Path:
+def _same_owner_possible(st: os.stat_result) -> bool:
+    """Whether a new file made here can be given ``st``'s owner and group (else: rewrite in place)."""
+    if os.geteuid() == 0:
+        return True
+    return st.st_uid == os.geteuid() and (st.st_gid == os.getegid() or st.st_gid in os.getgroups())
+
+
+def _write_in_place(real: Path, data: bytes, old: bytes) -> None:
+    """Overwrite ``real`` with ``data`` keeping its inode (hard links, another owner's file).
+
+    The blocks beyond the old length are reserved first, so a full disk fails before a byte
+    changes; should a write still fail, the old bytes are put back (their blocks exist)."""
+    with open(real, "r+b") as fh:
+        if len(data) > len(old):
+            try:
+                os.posix_fallocate(fh.fileno(), len(old), len(data) - len(old))
+            except OSError as exc:
+                if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, getattr(errno, "ENOTSUP", errno.EOPNOTSUPP)):
+                    fh.truncate(len(old))
+                    raise
+        try:
+            fh.seek(0)
+            fh.write(data)
+            fh.truncate(len(data))
+            fh.flush()
+            os.fsync(fh.fileno())
+        except OSError:
+            fh.seek(0)
+            fh.write(old)
+            fh.truncate(len(old))
+            fh.flush()
+            os.fsync(fh.fileno())
+            raise
+
+
+def write_text(path: Path | str, text: str, *, bom: bool = False, mode: int | None = None,
+               expect: str | None = None, expect_bom: bool = False) -> Path:
     """Replace ``path``'s content with ``text`` (UTF-8, a BOM first if ``bom``), atomically.
 
     An existing file keeps its identity: a symlink is written through to its target, owner, group
-    and mode stay, and a file with several hard links is rewritten in place (after the new content
-    is safely on disk beside it) so every link sees it. A new file gets ``mode`` (default 0644).
-    Returns the path of the file written (the symlink's target)."""
+    and mode stay, and a file with several hard links (or one whose owner a new file could not
+    get) is rewritten in place, after the new content is safely on disk beside it, so every link
+    sees it. ``expect``: the text the file held when it was read; if it changed since (an editor
+    saved it meanwhile), nothing is written. A failed write (a full disk) leaves the file as it was.
+    A new file gets ``mode`` (default 0644). Returns the path of the file written (the symlink's target)."""
     path = Path(path)
     exists = os.path.lexists(path)
     real = check_writable(path) if exists else path
@@ -228,35 +269,49 @@ def write_text(path: Path | str, text: str, *, bom: bool = False, mode: int | No
         if exc.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
             raise FileProblem(f"cannot write in {real.parent} ({exc.strerror}); use --diff") from None
         raise FileProblem(f"cannot write: {exc.strerror}") from None
+    keep_tmp = False
     try:
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
+            in_place = st is not None and (st.st_nlink > 1 or not _same_owner_possible(st))
             if st is not None:
                 os.chmod(tmp, stat.S_IMODE(st.st_mode))
-                if (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
-                    try:
-                        os.chown(tmp, st.st_uid, st.st_gid)
-                    except PermissionError:
-                        pass  # not ours to give away; the mode still holds
+                if not in_place and (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+                    os.chown(tmp, st.st_uid, st.st_gid)
             else:
                 os.chmod(tmp, 0o644 if mode is None else mode)
-            if st is not None and st.st_nlink > 1:
-                # rename would split the hard links: overwrite in place; tmp stays until that is on disk
-                with open(real, "r+b") as fh:
-                    fh.write(data)
-                    fh.truncate()
-                    fh.flush()
-                    os.fsync(fh.fileno())
+            old = b""
+            if st is not None:
+                with open(real, "rb") as fh:
+                    old = fh.read()
+                if expect is not None and old != ((BOM if expect_bom else "") + expect).encode("utf-8"):
+                    raise FileProblem("changed on disk while dlgen worked on it; not rewritten, so that "
+                                      "change is kept: run dlgen again")
+            if in_place:
+                try:
+                    _write_in_place(real, data, old)
+                except OSError as exc:
+                    keep_tmp = _differs(real, old)
+                    where = f"; the fixed text is in {tmp}" if keep_tmp else "; the file is unchanged"
+                    raise FileProblem(f"cannot write: {exc.strerror}{where}") from None
                 os.unlink(tmp)
             else:
                 os.replace(tmp, real)
             _fsync_dir(real.parent)
         except OSError as exc:
-            raise FileProblem(f"cannot write: {exc.strerror}") from None
+            raise FileProblem(f"cannot write: {exc.strerror}; the file is unchanged") from None
     finally:
-        if os.path.lexists(tmp):
+        if not keep_tmp and os.path.lexists(tmp):
             os.unlink(tmp)
     return real
+
+
+def _differs(real: Path, old: bytes) -> bool:
+    try:
+        with open(real, "rb") as fh:
+            return fh.read() != old
+    except OSError:
+        return True

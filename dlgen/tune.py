@@ -36,8 +36,9 @@ from pathlib import Path
 
 from dlgen import __version__, textfile, timing
 from dlgen.errors import DlgenError
+from dlgen.measured import TIMINGS_FILE
+from dlgen.measured import read as read_timings  # noqa: F401  (the one reader, re-exported)
 
-TIMINGS_FILE = "timings.json"
 MEASURED_MARK = "measured on"
 
 
@@ -47,16 +48,30 @@ class Measurement:
     host: dict
     when: str
     target: str
+    device: str = "gpu"                   # gpu, or cpu (verify --cpu: GPU requests dropped)
+    model_source: str = "auto"            # MODEL_SOURCE of the runs: auto (the real model), synthetic, module:fn
 
     @property
     def load_s(self) -> float:
         """The slowest start to ready (or to healthy, for a bundle whose server has no readiness path)."""
         return max(r["ready_s"] if r.get("ready_s") is not None else r["healthy_s"] for r in self.runs)
 
+    @property
+    def real(self) -> bool:
+        """The real model on a GPU: the only measurement a bundle's timings may follow by default."""
+        return self.device == "gpu" and self.model_source != "synthetic"
+
+    def test_kind(self) -> str:
+        """What makes it a test measurement ('' for a real one)."""
+        why = [w for w, on in (("on the CPU", self.device == "cpu"),
+                               ("with synthetic weights", self.model_source == "synthetic")) if on]
+        return " and ".join(why)
+
     def where(self) -> str:
-        """measured on <host>, <GPU>, <date>"""
-        host, gpu = self.host.get("hostname", "this host"), self.host.get("gpu") or "no GPU"
-        return f"{MEASURED_MARK} {host}, {gpu}, {self.when}"
+        """measured on <GPU>, <date> (and what made it a test, if it was one)"""
+        gpu = self.host.get("gpu") or "no GPU"
+        test = f", a test run {self.test_kind()}" if not self.real else ""
+        return f"{MEASURED_MARK} {gpu}, {self.when}{test}"
 
     def note(self) -> str:
         return f"{self.where()}: {self.load_s:.1f} s"
@@ -70,13 +85,15 @@ class TuneResult:
     changed: dict[str, str] = field(default_factory=dict)     # file -> new text (what was or would be written)
     diffs: list[str] = field(default_factory=list)
     kept: bool = False                                         # within tolerance of an earlier measurement
+    refused: str = ""                                          # why the bundle's files were left alone
 
 
 # ------------------------------------------------------------------------------------ measure
 def host_facts() -> dict:
     """What the measurement ran on: CPU, memory, GPU (nvidia-smi, else torch), Docker's disk."""
-    facts: dict = {"hostname": platform.node() or "this host", "platform": platform.platform(),
-                   "cpus": os.cpu_count()}
+    # what the load time depends on (CPU, memory, GPU and driver, disk), not who ran it: no host
+    # name or kernel goes into a file that people commit
+    facts: dict = {"machine": platform.machine(), "cpus": os.cpu_count()}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -96,10 +113,12 @@ def _gpu() -> str | None:
     smi = shutil.which("nvidia-smi")
     if smi:
         try:
-            out = subprocess.run([smi, "--query-gpu=name,memory.total", "--format=csv,noheader"],
+            out = subprocess.run([smi, "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
                                  capture_output=True, text=True, timeout=20).stdout.strip().splitlines()
             if out:
-                return f"{len(out)} x {out[0].strip()}"
+                name, _, rest = out[0].strip().partition(",")
+                memory, _, driver = rest.partition(",")
+                return f"{len(out)} x {name.strip()}, {memory.strip()}, driver {driver.strip()}"
         except (OSError, subprocess.SubprocessError):
             pass
     try:
@@ -163,7 +182,18 @@ def measure(bundle: Path, runs: int = 1, target: str = "docker", cpu: bool = Fal
                              "fix the bundle until `dlgen verify` passes, or give a longer --timeout")
         results.append(r)
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
-    return Measurement(results, host_facts(), when, target)
+    source = (env or {}).get("MODEL_SOURCE") or _bundle_env(bundle, "MODEL_SOURCE") or "auto"
+    return Measurement(results, host_facts(), when, target, device="cpu" if cpu else "gpu", model_source=source)
+
+
+def _bundle_env(bundle: Path, key: str) -> str | None:
+    """An ENV the bundle's Dockerfile sets (the value every run gets unless verify overrides it)."""
+    from dlgen.sources import parse_dockerfile
+
+    try:
+        return parse_dockerfile((Path(bundle) / "Dockerfile").read_text()).env().get(key)
+    except Exception:
+        return None
 
 
 # ------------------------------------------------------------------------------------ rewrite
@@ -244,9 +274,11 @@ def _readme(text: str, sp: int, note: str) -> str:
                   text, count=1)
 
 
-def rewrite(bundle: Path, m: Measurement, margin: float | None = None, dry_run: bool = False) -> TuneResult:
+def rewrite(bundle: Path, m: Measurement, margin: float | None = None, dry_run: bool = False,
+            accept_test: bool = False) -> TuneResult:
     """Compute the measured start period and rewrite every file that carries it (or, with
-    ``dry_run``, only say how)."""
+    ``dry_run``, only say how). A test measurement (CPU, synthetic weights) is only recorded in
+    timings.json unless ``accept_test``; then it is written and marked as such."""
     bundle = Path(bundle)
     consts = timing.Constants().override(margin=margin)
     sp = timing.start_period_for(m.load_s, consts)
@@ -257,6 +289,10 @@ def rewrite(bundle: Path, m: Measurement, margin: float | None = None, dry_run: 
     out = TuneResult(m, sp, old_sp)
     if measured_before and abs(sp - old_sp) <= max(timing.MEASURE_TOLERANCE_S, timing.MEASURE_TOLERANCE * old_sp):
         out.kept = True
+    elif not m.real and not accept_test:
+        out.kept = True
+        out.refused = (f"measured {m.test_kind()}: not the real model's start-up on a GPU, so no file of the bundle "
+                       "changes (pass --accept-test-timings to write it anyway, marked as a test)")
     note = m.note()
     edits = {"Dockerfile": lambda t: _dockerfile(t, sp, m, consts.margin),
              "compose.yaml": lambda t: _compose(t, sp, note),
@@ -275,7 +311,8 @@ def rewrite(bundle: Path, m: Measurement, margin: float | None = None, dry_run: 
                 out.changed[name] = new
                 out.diffs.append("".join(difflib.unified_diff(old.splitlines(keepends=True),
                                                               new.splitlines(keepends=True), f"a/{name}", f"b/{name}")))
-    record = timings_record(m, sp if not out.kept else old_sp, consts.margin)
+    record = timings_record(m, sp if not out.kept else old_sp, consts.margin,
+                            accepted=accept_test and not m.real and not out.kept)
     out.changed[TIMINGS_FILE] = json.dumps(record, indent=2) + "\n"
     if not dry_run:
         for name, text in out.changed.items():
@@ -283,24 +320,14 @@ def rewrite(bundle: Path, m: Measurement, margin: float | None = None, dry_run: 
     return out
 
 
-def timings_record(m: Measurement, start_period_s: int, margin: float) -> dict:
-    """timings.json: the phases of each start, the host, what was written, and by which dlgen."""
+def timings_record(m: Measurement, start_period_s: int, margin: float, accepted: bool = False) -> dict:
+    """timings.json: the phases of each start, what they ran on (device, model source, GPU, disk),
+    whether it is a real measurement, what was written, and by which dlgen."""
     phases = ("build_s", "fetch_s", "first_log_s", "ready_s", "healthy_s", "failing_streak_max")
-    return {"dlgen": __version__, "measured": m.when, "target": m.target, "host": m.host,
-            "runs": [{k: r.get(k) for k in phases} for r in m.runs],
+    return {"dlgen": __version__, "measured": m.when, "target": m.target, "device": m.device,
+            "model_source": m.model_source, "real": m.real, **({"accepted": True} if accepted else {}),
+            "host": m.host, "runs": [{k: r.get(k) for k in phases} for r in m.runs],
             "load_s": round(m.load_s, 2), "margin": margin, "start_period_s": start_period_s}
-
-
-def read_timings(directory: Path) -> dict | None:
-    """A bundle's timings.json (None when absent or unreadable: lint then uses the estimate)."""
-    path = Path(directory) / TIMINGS_FILE
-    try:
-        data = json.loads(textfile.read_text(path, max_bytes=1 << 20).text)
-    except (OSError, ValueError, textfile.FileProblem):
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("load_s"), (int, float)):
-        return None
-    return data
 
 
 def report(made: TuneResult, dry_run: bool = False) -> str:
@@ -309,7 +336,9 @@ def report(made: TuneResult, dry_run: bool = False) -> str:
     runs = ", ".join(f"{r.get('ready_s') if r.get('ready_s') is not None else r.get('healthy_s')} s" for r in m.runs)
     lines = [f"measured load {m.load_s:.1f} s ({len(m.runs)} start{'s' if len(m.runs) > 1 else ''}: {runs}; "
              f"{m.where()})"]
-    if made.kept:
+    if made.refused:
+        lines.append(f"start period stays {made.previous_s} s: {made.refused}; only {TIMINGS_FILE} records the runs")
+    elif made.kept:
         lines.append(f"start period stays {made.previous_s} s: the new {made.start_period_s} s is within "
                      f"{timing.MEASURE_TOLERANCE_S} s / {timing.MEASURE_TOLERANCE:.0%} of the earlier measurement "
                      f"(only {TIMINGS_FILE} records the new runs)")

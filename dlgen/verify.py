@@ -153,7 +153,7 @@ def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float
            fetch_timeout_s: float = 3600, measure: bool = False) -> dict:
     """Build, fetch, run, time and stop one bundle; the result dict is what --format json prints.
     ``volumes_of``: the run id of an earlier ``--keep`` run whose volumes (the cache) this run uses."""
-    bundle = Path(bundle)
+    shown, bundle = str(bundle), Path(bundle).resolve()   # resolved once: nothing below depends on the cwd
     if not (bundle / "Dockerfile").is_file():
         raise DlgenError(f"{bundle}: no Dockerfile", "point dlgen verify at a directory written by dlgen new")
     if volumes_of is not None and not re.fullmatch(r"[0-9a-f]{10}", volumes_of):
@@ -165,11 +165,12 @@ def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float
     say = progress or (lambda line: None)
     tag = uuid.uuid4().hex[:10]
     image = f"dlgen-verify/{re.sub(r'[^a-z0-9_.-]', '-', bundle.resolve().name.lower()) or 'bundle'}:{tag}"
-    result: dict = {"bundle": str(bundle), "image": image, "cpu": cpu, "healthy": False, "ready_s": None,
+    result: dict = {"bundle": shown, "image": image, "cpu": cpu, "healthy": False, "ready_s": None,
                     "healthy_s": None, "health_lag_s": None, "stop_exit_code": None, "stop_s": None,
                     "build_s": None, "fetch_s": None, "fetch_exit_code": None, "readiness_url": None,
                     "failure": None}
-    owned = Owned(c, tag, bundle, image)
+    clean(c, say=say)   # what a killed run (SIGKILL: no clean-up of its own) left behind
+    owned = Owned(c, tag, bundle, image, keep)
     result["run_id"] = tag
     container = None
     restore = _term_as_interrupt()
@@ -224,6 +225,9 @@ def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float
         restore()
         if not keep:
             owned.remove_all(say)
+        else:
+            say(f"kept: image {image}, container and volumes of run {tag} (label ai.dlgen.verify={tag}); "
+                "remove them with `dlgen verify --clean`")
 
 
 FETCH_DOCKERFILE = "Dockerfile.fetch"   # the fetch image, for servers whose image has no Python
@@ -388,6 +392,7 @@ def run_fetch(c, fetch_spec: RunSpec, image: str, tag: str, cpu: bool, env: dict
     """Run the bundle's fetch container to completion: its duration and exit code, or a failure."""
     kw, _ = prepare(fetch_spec, image, tag, cpu, env, labels, volumes_of, name=f"dlgen-verify-{tag}-fetch")
     kw.pop("ports", None)
+    kw["healthcheck"] = {"test": ["NONE"]}   # the image's HEALTHCHECK probes a server the fetch does not run
     say("fetching the weights into the cache volume")
     t0 = time.monotonic()
     try:
@@ -419,30 +424,12 @@ class Owned:
     start is removed too, and it runs with Ctrl-C and SIGTERM ignored so a second interrupt cannot
     cut it short. Nothing another run or user made is touched."""
 
-    def __init__(self, client, tag: str, bundle: Path, image: str):
+    def __init__(self, client, tag: str, bundle: Path, image: str, keep: bool = False):
         self.client, self.tag, self.image = client, tag, image
-        self.labels = {"ai.dlgen.test": "1", "ai.dlgen.verify": tag,
-                       "ai.dlgen.verify.bundle": str(Path(bundle).resolve())}
+        self.labels = run_labels(tag, bundle, keep)
 
     def remove_all(self, say=None) -> None:
-        import signal
-        import threading
-
-        main = threading.current_thread() is threading.main_thread()
-        old = {}
-        if main:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                old[sig] = signal.signal(sig, signal.SIG_IGN)
-        try:
-            label = f"ai.dlgen.verify={self.tag}"
-            for action in self._actions(label):
-                try:
-                    action()
-                except Exception:
-                    pass
-        finally:
-            for sig, handler in old.items():
-                signal.signal(sig, handler)
+        shielded(*self._actions(f"ai.dlgen.verify={self.tag}"))
 
     def _actions(self, label: str):
         c = self.client
@@ -461,6 +448,120 @@ class Owned:
         return {"containers": [x.name for x in c.containers.list(all=True, filters={"label": label})],
                 "volumes": [v.name for v in c.volumes.list(filters={"label": label})],
                 "images": [i.id for i in c.images.list(all=True, filters={"label": label})]}
+
+
+def run_labels(tag: str, bundle: Path, keep: bool = False) -> dict[str, str]:
+    """The labels on everything one verify run creates: its run id, the bundle, and who runs it
+    (this host's name and the verify process), so a run killed before its clean-up (SIGKILL) is
+    found and removed by the next verify or `dlgen verify --clean`; ``keep``: left on purpose."""
+    import os
+    import socket
+
+    return {"ai.dlgen.test": "1", "ai.dlgen.verify": tag, "ai.dlgen.verify.bundle": str(Path(bundle).resolve()),
+            "ai.dlgen.verify.host": socket.gethostname(), "ai.dlgen.verify.pid": str(os.getpid()),
+            **({"ai.dlgen.verify.keep": "1"} if keep else {})}
+
+
+def shielded(*actions) -> None:
+    """Run clean-up actions to the end with Ctrl-C and SIGTERM ignored (a second interrupt cannot
+    cut a clean-up short); an action that fails does not stop the others."""
+    import signal
+    import threading
+
+    old = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old[sig] = signal.signal(sig, signal.SIG_IGN)
+    try:
+        for action in actions:
+            try:
+                action()
+            except Exception:
+                pass
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+def _pid_alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def stale_runs(c, include_kept: bool = False) -> set[str]:
+    """Run ids of verify runs on this engine whose verify process on this host is gone (killed
+    before its clean-up); ``include_kept``: also the runs left with --keep."""
+    import socket
+
+    host = socket.gethostname()
+    found: dict[str, dict] = {}
+    listings = [lambda: c.containers.list(all=True, filters={"label": "ai.dlgen.verify"}),
+                lambda: c.volumes.list(filters={"label": "ai.dlgen.verify"}),
+                lambda: c.images.list(all=True, filters={"label": "ai.dlgen.verify"}),
+                lambda: c.networks.list(filters={"label": "ai.dlgen.verify"})]
+    for listing in listings:
+        try:
+            items = listing()
+        except Exception:
+            continue
+        for item in items:
+            labels = (item.attrs.get("Config") or {}).get("Labels") or item.attrs.get("Labels") or {}
+            tag = labels.get("ai.dlgen.verify")
+            if tag:
+                found.setdefault(tag, labels)
+    stale = set()
+    for tag, labels in found.items():
+        if labels.get("ai.dlgen.verify.host") != host or not str(labels.get("ai.dlgen.verify.pid", "")).isdigit():
+            continue   # another machine's run, or one made before runs carried their process
+        if labels.get("ai.dlgen.verify.keep") == "1" and not include_kept:
+            continue
+        if not _pid_alive(int(labels["ai.dlgen.verify.pid"])):
+            stale.add(tag)
+    return stale
+
+
+def remove_run(c, tag: str) -> None:
+    """Remove everything of one verify run: its containers, swarm stack, images, volumes, networks."""
+    from dlgen import verify_targets
+
+    label = f"ai.dlgen.verify={tag}"
+    project = {"label": f"com.docker.compose.project=dlgen-verify-{tag}"}
+    stack = f"dlgen-verify-{tag}"
+
+    def services():
+        try:
+            if c.services.list(filters={"label": f"com.docker.stack.namespace={stack}"}):
+                verify_targets.remove_stack(c, verify_targets._docker(), stack)
+        except Exception:
+            pass
+
+    shielded(
+        services,
+        lambda: [x.remove(force=True, v=True) for x in c.containers.list(all=True, filters={"label": label})],
+        lambda: [x.remove(force=True, v=True) for x in c.containers.list(all=True, filters=project)],
+        lambda: [c.images.remove(i.id, force=True) for i in c.images.list(all=True, filters={"label": label})],
+        lambda: [v.remove(force=True) for v in c.volumes.list(filters={"label": label})],
+        lambda: [v.remove(force=True) for v in c.volumes.list(filters=project)],
+        lambda: [n.remove() for n in c.networks.list(filters={"label": label})],
+        lambda: [n.remove() for n in c.networks.list(filters=project)],
+    )
+
+
+def clean(c, include_kept: bool = False, say=None) -> list[str]:
+    """Remove the leftovers of verify runs whose process is gone; the run ids removed."""
+    say = say or (lambda line: None)
+    gone = sorted(stale_runs(c, include_kept))
+    for tag in gone:
+        remove_run(c, tag)
+        say(f"removed what verify run {tag} left (its process is gone)")
+    return gone
 
 
 def _term_as_interrupt():

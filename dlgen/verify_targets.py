@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 
 from dlgen.errors import DlgenError
-from dlgen.verify import STOP_GRACE_S, build_image, diagnosis, readiness, watch
+from dlgen.verify import STOP_GRACE_S, build_image, diagnosis, readiness, remove_run, watch
 
 WARNINGS = re.compile(r"Ignoring unsupported options|not supported|Ignoring deprecated", re.IGNORECASE)
 
@@ -39,13 +39,8 @@ def _result(bundle: Path, target: str, cpu: bool, tag: str) -> dict:
             "warnings": []}
 
 
-def _deadline(bundle: Path, timeout_s: float | None, start_period: float) -> float:
+def _deadline(timeout_s: float | None, start_period: float) -> float:
     return timeout_s or (start_period + 60)
-
-
-def _start_period(text: str) -> float:
-    m = re.search(r"--start-period=(\d+)s", text)
-    return float(m.group(1)) if m else 0.0
 
 
 # ---------------------------------------------------------------------------- compose
@@ -53,29 +48,37 @@ def _flow(value) -> str:
     return json.dumps(value)
 
 
-def verify_compose(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float | None = None,
-                   env: dict | None = None, progress=None, measure: bool = False) -> dict:
-    from dlgen.engine import client
+def _scratch() -> Path:
+    """A private folder (0700) outside every build context for the files a verify run writes."""
+    import tempfile
 
-    docker, say, c = _docker(), progress or (lambda line: None), client()
-    tag = uuid.uuid4().hex[:10]
-    project = f"dlgen-verify-{tag}"
-    result = _result(bundle, "compose", cpu, tag)
-    compose = bundle / "compose.yaml"
-    if not compose.is_file():
-        raise DlgenError(f"{bundle}: no compose.yaml", "point dlgen verify at a directory written by dlgen new")
-    config = json.loads(subprocess.run([docker, "compose", "-f", str(compose), "config", "--format", "json"],
-                                       capture_output=True, text=True, cwd=bundle, check=True).stdout)
-    services = config["services"]
-    server = next(n for n in services if not n.endswith("-fetch"))
-    fetch = next((n for n in services if n.endswith("-fetch")), None)
-    port, path = readiness(bundle)
+    return Path(tempfile.mkdtemp(prefix="dlgen-verify-"))
+
+
+def _run(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """A docker command in its own session: Ctrl-C at the terminal reaches verify, which then
+    cleans up in order, not the half-done docker command."""
+    import os
+
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, start_new_session=True,
+                          env={**os.environ, **(env or {})})
+
+
+def compose_override(services: dict, server: str, tag: str, labels: dict, image: str, cpu: bool,
+                     env_names: list[str], volumes: list[str], networks: list[str]) -> str:
+    """The override verify layers over compose.yaml: verify's own labels and image name (never the
+    bundle's own tag, which may be the user's image), environment values passed by name only (their
+    values come from verify's environment, never from a file), a free loopback port, and for --cpu
+    no GPU reservation or memlock limit."""
     lines = ["services:"]
     for name, svc in services.items():
         lines.append(f"  {name}:")
-        lines.append(f"    labels: {_flow({'ai.dlgen.verify': tag, 'ai.dlgen.test': '1'})}")
-        if env:
-            lines.append(f"    environment: {_flow(env)}")
+        lines.append(f"    labels: {_flow(labels)}")
+        if svc.get("build"):
+            lines.append(f"    image: {_flow(image)}")
+            lines.append(f"    build: {{labels: {_flow(labels)}}}")
+        if env_names:
+            lines.append(f"    environment: {_flow(env_names)}")
         if name != server:
             continue
         lines.append("    container_name: !reset null")
@@ -87,18 +90,54 @@ def verify_compose(bundle: Path, cpu: bool = False, keep: bool = False, timeout_
             kept = {k: v for k, v in (svc.get("ulimits") or {}).items() if k != "memlock"}
             if "memlock" in (svc.get("ulimits") or {}):
                 lines.append(f"    ulimits: !override {_flow(kept)}" if kept else "    ulimits: !reset {}")
-    override = bundle / f".dlgen-verify-{tag}.compose.yaml"
-    override.write_text("\n".join(lines) + "\n")
+    for key, names in (("volumes", volumes), ("networks", networks)):
+        if names:
+            lines.append(f"{key}:")
+            lines += [f"  {_flow(n)}: {{labels: {_flow(labels)}}}" for n in names]
+    return "\n".join(lines) + "\n"
+
+
+def verify_compose(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float | None = None,
+                   env: dict | None = None, progress=None, measure: bool = False) -> dict:
+    from dlgen.engine import client
+    from dlgen.verify import _term_as_interrupt, clean, run_labels, shielded
+
+    docker, say, c = _docker(), progress or (lambda line: None), client()
+    shown, bundle = str(bundle), Path(bundle).resolve()   # resolved once, at the boundary
+    tag = uuid.uuid4().hex[:10]
+    project = f"dlgen-verify-{tag}"
+    result = _result(Path(shown), "compose", cpu, tag)
+    compose = bundle / "compose.yaml"
+    if not compose.is_file():
+        raise DlgenError(f"{bundle}: no compose.yaml", "point dlgen verify at a directory written by dlgen new")
+    read = _run([docker, "compose", "-f", str(compose), "config", "--format", "json"], cwd=bundle)
+    if read.returncode != 0:
+        raise DlgenError(f"{compose}: docker compose cannot read it: {read.stderr.strip().splitlines()[-1:]}",
+                         "fix compose.yaml or regenerate the bundle")
+    config = json.loads(read.stdout)
+    services = config["services"]
+    server = next(n for n in services if not n.endswith("-fetch"))
+    fetch = next((n for n in services if n.endswith("-fetch")), None)
+    port, path = readiness(bundle)
+    clean(c, say=say)
+    labels = run_labels(tag, bundle, keep)
+    image = f"dlgen-verify/{re.sub(r'[^a-z0-9_.-]', '-', bundle.name.lower()) or 'bundle'}:{tag}"
+    result["image"] = image
+    scratch = _scratch()
+    override = scratch / "compose.override.yaml"
+    override.write_text(compose_override(services, server, tag, labels, image, cpu, sorted(env or {}),
+                                         list(config.get("volumes") or {}), list(config.get("networks") or {})))
     base = [docker, "compose", "-p", project, "-f", str(compose), "-f", str(override)]
+    restore = _term_as_interrupt()
     try:
         t = time.monotonic()
-        built = subprocess.run([*base, "build"], capture_output=True, text=True, cwd=bundle)
+        built = _run([*base, "build"], cwd=bundle)
         if built.returncode != 0:
             result["failure"] = {"stage": "build", "error": (built.stderr or built.stdout)[-2000:]}
             return result
         result["build_s"] = round(time.monotonic() - t, 2)
         say(f"built in {result['build_s']} s")
-        up = subprocess.run([*base, "up", "-d", "--no-build"], capture_output=True, text=True, cwd=bundle)
+        up = _run([*base, "up", "-d", "--no-build"], env=env, cwd=bundle)
         result["warnings"] = [line for line in up.stderr.splitlines() if WARNINGS.search(line)]
         if fetch:
             fc = _one(c, project, fetch)
@@ -120,16 +159,23 @@ def verify_compose(bundle: Path, cpu: bool = False, keep: bool = False, timeout_
             result["failure"] = {"stage": "start", "error": f"compose started no {server} container"}
             return result
         result["container"] = container.name
-        image = c.api.inspect_image(container.attrs["Image"])
-        start_period = ((image["Config"].get("Healthcheck") or {}).get("StartPeriod") or 0) / 1e9
-        watch(lambda: container, port, path, _deadline(bundle, timeout_s, start_period), say, result,
+        inspected = c.api.inspect_image(container.attrs["Image"])
+        start_period = ((inspected["Config"].get("Healthcheck") or {}).get("StartPeriod") or 0) / 1e9
+        watch(lambda: container, port, path, _deadline(timeout_s, start_period), say, result,
               measure=measure)
         return result
+    except KeyboardInterrupt:
+        say("interrupted: removing what this verify run created (further Ctrl-C is ignored until done)")
+        raise
     finally:
-        if not keep:
-            subprocess.run([*base, "down", "-v", "--rmi", "local", "--timeout", str(STOP_GRACE_S)],
-                           capture_output=True, cwd=bundle)
-        override.unlink(missing_ok=True)
+        restore()
+        actions = [] if keep else [
+            lambda: _run([*base, "down", "-v", "--remove-orphans", "--timeout", str(STOP_GRACE_S)], cwd=bundle),
+            lambda: c.images.remove(image, force=True),
+            lambda: remove_run(c, tag)]
+        shielded(*actions, lambda: shutil.rmtree(scratch, ignore_errors=True))
+        if keep:
+            say(f"kept: compose project {project} and image {image}; remove them with `dlgen verify --clean`")
 
 
 def _one(c, project: str, service: str):
@@ -157,27 +203,31 @@ def verify_swarm(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s:
     from ruamel.yaml import YAML
 
     from dlgen.engine import client
+    from dlgen.verify import _term_as_interrupt, clean, run_labels, shielded
 
     docker, say, c = _docker(), progress or (lambda line: None), client()
+    shown, bundle = str(bundle), Path(bundle).resolve()   # resolved once, at the boundary
     stack_file = bundle / "stack.yaml"
     if not stack_file.is_file():
         raise DlgenError(f"{bundle}: no stack.yaml", "regenerate the bundle with this dlgen (dev bundles have none)")
     tag = uuid.uuid4().hex[:10]
     stack = f"dlgen-verify-{tag}"
-    result = _result(bundle, "swarm", cpu, tag)
-    image = f"dlgen-verify/{re.sub(r'[^a-z0-9_.-]', '-', bundle.resolve().name.lower()) or 'bundle'}:{tag}"
+    result = _result(Path(shown), "swarm", cpu, tag)
+    image = f"dlgen-verify/{re.sub(r'[^a-z0-9_.-]', '-', bundle.name.lower()) or 'bundle'}:{tag}"
     result["image"] = image
-    labels = {"ai.dlgen.test": "1", "ai.dlgen.verify": tag, "ai.dlgen.verify.bundle": str(bundle.resolve())}
+    clean(c, say=say)
+    labels = run_labels(tag, bundle, keep)
     created_swarm = False
     yaml = YAML(typ="safe", pure=True)
     doc = yaml.load(stack_file.read_text())
     (name, svc), = doc["services"].items()
     port, path = readiness(bundle)
-    tmp = bundle / f".dlgen-verify-{tag}.stack.yaml"
+    scratch = _scratch()   # the stack file verify deploys: outside the build context, values by name only
+    tmp = scratch / "stack.yaml"
+    restore = _term_as_interrupt()
     try:
         if (c.info().get("Swarm") or {}).get("LocalNodeState") != "active":
-            init = subprocess.run([docker, "swarm", "init", "--advertise-addr", "127.0.0.1"], capture_output=True,
-                                  text=True)
+            init = _run([docker, "swarm", "init", "--advertise-addr", "127.0.0.1"])
             if init.returncode != 0:
                 result["failure"] = {"stage": "swarm", "error": init.stderr.strip()[-1000:]}
                 return result
@@ -190,8 +240,13 @@ def verify_swarm(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s:
             return result
         result["build_s"] = round(time.monotonic() - t, 2)
         svc["image"] = image
+        svc["labels"] = {**(svc.get("labels") or {}), **labels}
+        svc.setdefault("deploy", {})["labels"] = {**(svc["deploy"].get("labels") or {}), **labels}
         if env:
-            svc["environment"] = [*(svc.get("environment") or []), *(f"{k}={v}" for k, v in env.items())]
+            given = svc.get("environment") or []
+            if isinstance(given, dict):
+                given = [f"{k}={v}" if v is not None else k for k, v in given.items()]
+            svc["environment"] = [*(e for e in given if str(e).partition("=")[0] not in env), *sorted(env)]
         if svc.get("ports"):  # published on this node only (host mode), on free ports: no collision, no mesh
             svc["ports"] = [{**p, "published": _free_port(), "mode": "host"} for p in svc["ports"]]
         if cpu:
@@ -202,8 +257,7 @@ def verify_swarm(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s:
                     del svc["ulimits"]
         with open(tmp, "w") as fh:
             yaml.dump(doc, fh)
-        deploy = subprocess.run([docker, "stack", "deploy", "--detach=true", "-c", str(tmp), stack],
-                                capture_output=True, text=True, cwd=bundle)
+        deploy = _run([docker, "stack", "deploy", "--detach=true", "-c", str(tmp), stack], env=env, cwd=bundle)
         result["warnings"] = [line for line in (deploy.stdout + deploy.stderr).splitlines() if WARNINGS.search(line)]
         if deploy.returncode != 0:
             result["failure"] = {"stage": "deploy", "error": deploy.stderr.strip()[-2000:]}
@@ -224,18 +278,21 @@ def verify_swarm(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s:
                         return None
             return None
 
-        watch(current, port, path, _deadline(bundle, timeout_s, start_period), say, result, measure=measure)
+        watch(current, port, path, _deadline(timeout_s, start_period), say, result, measure=measure)
         return result
+    except KeyboardInterrupt:
+        say("interrupted: removing what this verify run created (further Ctrl-C is ignored until done)")
+        raise
     finally:
-        tmp.unlink(missing_ok=True)
-        if not keep:
-            remove_stack(c, docker, stack)
-            try:
-                c.images.remove(image, force=True)
-            except Exception:
-                pass
+        restore()
+        actions = [] if keep else [lambda: remove_stack(c, docker, stack),
+                                   lambda: c.images.remove(image, force=True),
+                                   lambda: remove_run(c, tag)]
         if created_swarm and not keep:
-            subprocess.run([docker, "swarm", "leave", "--force"], capture_output=True)
+            actions.append(lambda: _run([docker, "swarm", "leave", "--force"]))
+        shielded(*actions, lambda: shutil.rmtree(scratch, ignore_errors=True))
+        if keep:
+            say(f"kept: stack {stack} and image {image}; remove them with `dlgen verify --clean`")
 
 
 def _free_port() -> int:

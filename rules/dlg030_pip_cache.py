@@ -64,7 +64,7 @@ def check(doc, ctx):
             bad = [c for c in rulekit.pip_installs(ins.text) if _needs(c)]
             if not bad:
                 continue
-            raw = "\n".join(doc.lines[ins.line - 1:ins.end_line])
+            raw = rulekit.instr_source(doc, ins)
             fixed = fix_lines(raw)
             fix = (rulekit.Edit(ins.line, ins.end_line, fixed),) if fixed != raw else ()
             yield rulekit.Hit(line=ins.line, message="pip install keeps its download cache in the layer", hint="add --no-cache-dir (or ENV PIP_NO_CACHE_DIR=1, or a cache mount)", fix=fix)

@@ -44,7 +44,7 @@ def check(doc, ctx):
     for ins in doc.instrs:
         if ins.cmd != "RUN" or ins.json:
             continue
-        raw = "\n".join(doc.lines[ins.line - 1:ins.end_line])
+        raw = rulekit.instr_source(doc, ins)
         plain = _outside_quotes(raw)
         hits = []
         for cmd_match in re.finditer(r"pip3?\s+install\b[^&;|]*", plain):

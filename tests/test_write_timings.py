@@ -29,10 +29,10 @@ def make(tmp_path, **opts):
     return tmp_path
 
 
-def measurement(load_s, host="gpu-box-7"):
+def measurement(load_s, gpu="1 x NVIDIA H100", device="gpu", model_source="auto"):
     return tune.Measurement([{"ready_s": load_s, "healthy_s": load_s + 0.8, "first_log_s": 0.4,
-                              "failing_streak_max": 0}], {"hostname": host, "gpu": "1 x NVIDIA H100"},
-                            "2026-12-02", "docker")
+                              "failing_streak_max": 0}], {"gpu": gpu}, "2026-12-02", "docker",
+                            device=device, model_source=model_source)
 
 
 def digests(path):
@@ -67,7 +67,7 @@ def test_every_target_gets_the_measured_start_period(tmp_path):
     assert after["dockerfile"] == after["compose"] == after["stack"] == sp
     assert after["monitor"] == after["rollback_monitor"] == timing.stack_monitor_s(sp, timing.RETRIES, timing.INTERVAL_S)
     assert sp <= after["k8s_budget"] < sp + timing.K8S_STARTUP_PERIOD_S
-    note = "measured on gpu-box-7, 1 x NVIDIA H100, 2026-12-02"
+    note = "measured on 1 x NVIDIA H100, 2026-12-02"
     for name in TIMED:
         assert note in (path / name).read_text(), name
     k8s_head = (path / "k8s.yaml").read_text().splitlines()
@@ -86,6 +86,34 @@ def test_a_second_measurement_within_the_noise_changes_nothing(tmp_path):
     assert json.loads((path / "timings.json").read_text())["load_s"] == 33.9
     slower = tune.rewrite(path, measurement(95.0))  # a slower disk: well outside the noise
     assert not slower.kept and timings_in(path)["dockerfile"] == timing.start_period_for(95.0)
+
+
+@pytest.mark.parametrize("device,source", [("cpu", "auto"), ("gpu", "synthetic"), ("cpu", "synthetic")])
+def test_a_test_measurement_changes_no_file_of_the_bundle(tmp_path, device, source):
+    path = make(tmp_path)
+    before = digests(path)
+    made = tune.rewrite(path, measurement(31.2, gpu=None, device=device, model_source=source))
+    assert made.refused and made.kept and digests(path) == before
+    record = json.loads((path / "timings.json").read_text())
+    assert record["device"] == device and record["model_source"] == source and record["real"] is False
+    assert "hostname" not in record["host"] and "platform" not in record["host"]
+    assert "--accept-test-timings" in tune.report(made)
+    assert tune.read_timings(path) is None, "lint does not take a test run for the real start-up"
+    # asked for explicitly: written, and marked as a test wherever it is stated
+    made = tune.rewrite(path, measurement(31.2, gpu=None, device=device, model_source=source), accept_test=True)
+    assert not made.kept and timings_in(path)["dockerfile"] == timing.start_period_for(31.2)
+    assert "a test run" in (path / "Dockerfile").read_text()
+    assert json.loads((path / "timings.json").read_text())["accepted"] is True
+    assert tune.read_timings(path) is not None
+
+
+def test_host_facts_record_the_machine_not_who_ran_it():
+    import platform
+
+    facts = tune.host_facts()
+    text = json.dumps(facts)
+    assert platform.node() not in text and platform.release() not in text
+    assert {"cpus", "gpu", "disk"} <= set(facts)
 
 
 def test_the_stack_keeps_its_download_budget(tmp_path):
@@ -126,8 +154,9 @@ def dockerfile_with(start_period, model="llama-8b"):
             '--retries=3 CMD ["python", "/app/probe.py"]\nEXPOSE 8000\nCMD ["python", "/app/server.py"]\n')
 
 
-def record(load_s):
-    return json.dumps({"load_s": load_s, "margin": 2.0, "measured": "2026-12-02", "host": {"hostname": "gpu-box-7"}})
+def record(load_s, real=True):
+    return json.dumps({"load_s": load_s, "margin": 2.0, "measured": "2026-12-02", "real": real,
+                       "device": "gpu" if real else "cpu", "host": {"gpu": "1 x NVIDIA A10G"}})
 
 
 def dlg012(dlgen, path):
@@ -145,8 +174,10 @@ def test_dlg012_uses_the_measurement_over_the_estimate(dlgen, tmp_path):
     (tmp_path / "Dockerfile").write_text(dockerfile_with(int(est.load_s) + 30))   # enough by the estimate
     (tmp_path / "timings.json").write_text(record(est.load_s + 60))  # a slow network disk
     found = dlg012(dlgen, tmp_path)
-    assert len(found) == 1 and "measured on gpu-box-7" in found[0]["message"], found
+    assert len(found) == 1 and "measured on 1 x NVIDIA A10G" in found[0]["message"], found
     assert f"--start-period={timing.start_period_for(est.load_s + 60)}s" in found[0]["hint"]
+    (tmp_path / "timings.json").write_text(record(est.load_s + 60, real=False))  # a CPU test run: not trusted
+    assert not dlg012(dlgen, tmp_path)
     (tmp_path / "timings.json").write_text("{not json")   # unreadable: the estimate again
     assert not dlg012(dlgen, tmp_path)
 
@@ -157,7 +188,7 @@ def test_dlg121_uses_the_measurement(dlgen, tmp_path):
     (path / "timings.json").write_text(record(500.0))
     proc = dlgen("lint", str(path / "compose.yaml"), "--format", "json")
     found = [f for f in json.loads(proc.stdout) if f["rule"] == "DLG121"]
-    assert found and "measured on gpu-box-7" in found[0]["message"], proc.stdout
+    assert found and "measured on 1 x NVIDIA A10G" in found[0]["message"], proc.stdout
 
 
 # ---------------------------------------------------------------------------- engine
@@ -170,8 +201,16 @@ def test_write_timings_measures_and_the_rewritten_bundle_passes(engine, tmp_path
 
     path = tmp_path / f"short-{target}"
     assert run_dlgen("new", path, "--params", "0.05B", "--start-period", "10").returncode == 0
+    if target == "docker":   # a CPU run of synthetic weights is recorded, not written into the bundle
+        before = digests(path)
+        proc = run_dlgen("verify", path, "--cpu", "--write-timings", "--format", "json", *SYNTHETIC, timeout=900)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        out = json.loads(proc.stdout)
+        assert out["refused"] and not out["real"] and out["files"] == ["timings.json"], out
+        assert digests(path) == before
+        assert json.loads((path / "timings.json").read_text())["device"] == "cpu"
     proc = run_dlgen("verify", path, "--cpu", "--write-timings", "--target", target, "--format", "json",
-                     *SYNTHETIC, timeout=900)
+                     "--accept-test-timings", *SYNTHETIC, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout)
     assert SYNTHETIC_S <= out["load_s"] <= SYNTHETIC_S + 20, out      # the load, plus python and torch start-up
@@ -190,7 +229,7 @@ def test_write_timings_measures_and_the_rewritten_bundle_passes(engine, tmp_path
     # a second measurement: within the noise, nothing but timings.json changes
     before = digests(path)
     again = run_dlgen("verify", path, "--cpu", "--write-timings", "--target", target, "--format", "json",
-                      *SYNTHETIC, timeout=900)
+                      "--accept-test-timings", *SYNTHETIC, timeout=900)
     assert again.returncode == 0, again.stderr[-2000:]
     second = json.loads(again.stdout)
     assert second["kept"] and abs(second["load_s"] - out["load_s"]) <= timing.MEASURE_TOLERANCE_S, second
