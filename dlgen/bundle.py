@@ -13,7 +13,7 @@ import textwrap
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dlgen import __version__, reference, textfile, timing, units
+from dlgen import __version__, dockerignore, reference, textfile, timing, units
 from dlgen.errors import DlgenError
 from dlgen.spec import APP_UID, APP_USER, HEARTBEAT_FILE, HF_HOME, DeploySpec
 from dlgen.units import k8s_quantity
@@ -423,6 +423,7 @@ def render(spec: DeploySpec, command_line: str, templates: str | None = None,
         "k8s": k8s_documents(spec),
         "healthcheck": health.dockerfile(multiline=True) if health else "",
         "gpu_summary": spec.gpu_plan.summary() if spec.gpu_plan else "", "gpu_use": gpu_use(spec),
+        "dockerignore": dockerignore.render(project=in_project).rstrip("\n"),
     }
     files = {
         "Dockerfile": "Dockerfile.j2",
@@ -460,57 +461,62 @@ def _tidy(text: str) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-# Files that dlgen writes in a user's project and may replace with --force (it made them); any other
-# existing file of the same name is the user's.
-OWN_FILES = ("Dockerfile", "run.sh", "compose.yaml", "k8s.yaml", "stack.yaml", "DEPLOY.md",
-             "requirements-dlgen.txt", "dlgen_app/serve.py", "dlgen_app/probe.py", "dlgen_app/fetch.py")
+def write(files: dict[str, str], out_dir: Path, force: bool = False,
+          appends: dict[str, str] | None = None) -> list[Path]:
+    """Write all files or none (dlgen.ownership decides what may be replaced: with ``force``, only
+    the files dlgen wrote and nobody changed since; nothing through a link); ``appends``: text added
+    at the end of an existing file of the user's (their .dockerignore), keeping every byte of it.
+    Each file is written atomically and recorded in the folder's manifest."""
+    from dlgen import ownership
 
-
-def merge_dockerignore(path: Path, ours: str) -> str:
-    """The project's .dockerignore with dlgen's patterns it lacks appended (nothing of it changed)."""
-    if not path.is_file():
-        return ours
-    theirs = path.read_text()
-    have = {line.strip() for line in theirs.splitlines()}
-    missing = [line for line in ours.splitlines()
-               if line.strip() and not line.startswith("#") and line.strip() not in have]
-    if not missing:
-        return theirs
-    sep = "" if theirs.endswith("\n") or not theirs else "\n"
-    return theirs + sep + f"# added by dlgen {__version__}: weights, caches and VCS out of the build context\n" + \
-        "\n".join(missing) + "\n"
-
-
-def write(files: dict[str, str], out_dir: Path, force: bool = False, merged: set[str] | None = None) -> list[Path]:
-    """Write all files or none: refuse existing files without ``force`` (``merged``: files whose
-    existing text the new one keeps); each file atomically."""
     out_dir = Path(out_dir)
+    appends = appends or {}
     for d in [out_dir, *out_dir.parents]:   # the nearest existing ancestor must be a directory
         if os.path.lexists(d):
             if not d.is_dir():
                 raise DlgenError(f"{d} exists and is not a directory", f"choose another DIR than {out_dir}")
             break
-    existing = [p for p in files if (out_dir / p).exists() and p not in (merged or set())]
-    if existing and not force:
-        raise DlgenError(f"{out_dir / existing[0]} already exists"
-                         + (f" (and {len(existing) - 1} more bundle files)" if len(existing) > 1 else ""),
-                         "pass --force to overwrite, or choose another DIR")
-    written = []
-    for rel, text in files.items():
-        path = out_dir / rel
-        if rel in (merged or set()) and path.is_file() and path.read_text() == text:
-            continue
-        try:
+    ownership.check_paths([*files, *appends, ownership.MANIFEST], out_dir)
+    ownership.check_replace(files, out_dir, force)
+    written, done = [], {}
+    try:
+        for rel, text in files.items():
+            path = out_dir / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             textfile.write_text(path, text, mode=0o755 if rel in EXECUTABLE else 0o644)
             if rel in EXECUTABLE:
-                os.chmod(os.path.realpath(path), os.stat(os.path.realpath(path)).st_mode | 0o111)
-        except textfile.FileProblem as exc:
-            raise DlgenError(f"{path}: {exc}", "choose another DIR") from None
-        except OSError as exc:
-            raise DlgenError(f"cannot create {path.parent}: {exc.strerror}", "choose another DIR") from None
-        written.append(path)
+                os.chmod(path, os.stat(path).st_mode | 0o111)
+            written.append(path)
+            done[rel] = text.encode("utf-8")
+        for rel, text in appends.items():
+            if text:
+                _append(out_dir / rel, text)
+                written.append(out_dir / rel)
+        ownership.record(out_dir, done)
+    except textfile.FileProblem as exc:
+        raise DlgenError(f"{out_dir}: {exc}", "choose another DIR") from None
+    except OSError as exc:
+        raise DlgenError(f"cannot write in {out_dir}: {exc.strerror}", "choose another DIR") from None
     return written
+
+
+def _append(path: Path, text: str) -> None:
+    """Append ``text`` to a user's file without following a link and without touching its bytes
+    (an encoding other than UTF-8 stays as it is: what is appended is ASCII)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        with os.fdopen(fd, "ab", closefd=False) as fh:
+            size = os.fstat(fd).st_size
+            if size:
+                with open(path, "rb") as r:
+                    r.seek(size - 1)
+                    if r.read(1) != b"\n":
+                        text = "\n" + text
+            fh.write(text.encode("utf-8"))
+            fh.flush()
+            os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 # `dlgen new` options in the order the "Regenerate with" line writes them.
@@ -538,6 +544,7 @@ class NewResult:
     spec: DeploySpec
     files: dict[str, str]
     written: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)      # what the .dockerignore keeps out, large files going in
 
 
 def summary(spec: DeploySpec) -> str:
@@ -566,13 +573,32 @@ def new(opts: dict, directory: Path | None, templates: str | None = None, force:
     project = Path(directory) if directory is not None and (
         spec.user_app or (spec.kind == "dev" and is_project(Path(directory)))) else None
     files = render(spec, canonical_command(opts), templates, project=project)
-    keep: set[str] = set()
+    appends: dict[str, str] = {}
+    notes: list[str] = []
     if project is not None:
-        files[".dockerignore"] = merge_dockerignore(project / ".dockerignore", files[".dockerignore"])
-        keep = {".dockerignore"}   # merged: the user's lines kept as they are, dlgen's missing ones added
-        theirs = [p for p in files if p not in keep and (project / p).exists() and p not in OWN_FILES]
-        if theirs:  # never overwritten, not even with --force
-            raise DlgenError(f"{project / theirs[0]} is your file, and dlgen would write one of that name",
-                             "rename or move it; dlgen never overwrites a project's own files")
-    written = write(files, directory, force=force, merged=keep) if directory is not None else []
-    return NewResult(spec, files, written)
+        ignore = project / ".dockerignore"
+        from dlgen import ownership
+
+        ownership.check_paths([".dockerignore"], project)
+        theirs = ""
+        if ignore.exists() and ownership.whose(project, ".dockerignore", ownership.read_manifest(project)) != "dlgen":
+            raw = ignore.read_bytes()
+            try:
+                theirs = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                theirs = raw.decode("latin-1")   # the patterns are read; the file's bytes stay as they are
+            files.pop(".dockerignore")
+        needed = [rel for rel in files if rel.startswith(f"{spec.app_dirs[0]}/") or rel.startswith("requirements")]
+        merged = dockerignore.merge(project, theirs, needed)
+        notes = merged.notes()
+        if ".dockerignore" in files:
+            files[".dockerignore"] = files[".dockerignore"] + "".join(f"{line}\n" for line in merged.added
+                                                                      if line.startswith("!"))
+        elif merged.added:
+            appends[".dockerignore"] = (f"# added by dlgen {__version__}: credentials, caches and outputs out of the "
+                                        "build context (your rules above are kept)\n"
+                                        + "".join(f"{line}\n" for line in merged.added))
+    written = write(files, directory, force=force, appends=appends) if directory is not None else []
+    result = NewResult(spec, files, written)
+    result.notes = notes
+    return result

@@ -113,7 +113,7 @@ def new(
         sys.stdout.write(made.files["Dockerfile"])
         return
     written = made.written
-    for note in spec.notes:
+    for note in [*spec.notes, *made.notes]:
         typer.echo(f"note: {note}", err=True)
     typer.echo(f"wrote {len(written)} files to {directory}/ ({bundle.summary(spec)})")
 

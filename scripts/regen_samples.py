@@ -54,8 +54,11 @@ def main(argv):
     by_dir: dict[Path, dict[str, str]] = {}
     for p, text in files.items():
         by_dir.setdefault(samples / p.parts[0], {})[str(Path(*p.parts[1:]))] = text
-    for d, fs in by_dir.items():
-        bundle.write(fs, d, force=True)
+    import shutil
+
+    for d, fs in by_dir.items():   # written afresh, as `dlgen new` writes a new folder (with its manifest)
+        shutil.rmtree(d, ignore_errors=True)
+        bundle.write(fs, d)
     print(f"wrote {len(files)} files under samples/")
     return 0
 

@@ -39,12 +39,14 @@ def test_stdout_prints_dockerfile(dlgen):
 def test_no_overwrite_without_force(tmp_path, dlgen):
     d = tmp_path / "b"
     assert dlgen("new", d, "--model", "resnet50").returncode == 0
-    (d / "Dockerfile").write_text("# mine\n")
     proc = dlgen("new", d, "--model", "resnet50")
     assert_one_line_error(proc, "already exists", "--force")
-    assert (d / "Dockerfile").read_text() == "# mine\n"
-    assert dlgen("new", d, "--model", "resnet50", "--force").returncode == 0
-    assert (d / "Dockerfile").read_text() != "# mine\n"
+    assert dlgen("new", d, "--model", "resnet50", "--force").returncode == 0   # dlgen's own, unchanged
+    (d / "Dockerfile").write_text("# mine\n")   # edited since: the user's now, --force or not
+    for extra in ([], ["--force"]):
+        proc = dlgen("new", d, "--model", "resnet50", *extra)
+        assert_one_line_error(proc, "Dockerfile is your file", "edited since", "never replaces")
+        assert (d / "Dockerfile").read_text() == "# mine\n"
 
 
 @pytest.mark.parametrize("args,needles", [

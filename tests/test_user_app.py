@@ -74,7 +74,7 @@ def test_new_writes_beside_the_users_files_and_never_over_them(dlgen, tmp_path):
                  "requirements-dlgen.txt", "dlgen_app/serve.py", "dlgen_app/probe.py"):
         assert (project / made).is_file(), made
     ignore = (project / ".dockerignore").read_text()
-    assert ignore.startswith("secrets/\n") and "\n.git\n" in ignore and ".venv" in ignore
+    assert ignore.startswith("secrets/\n") and "\n**/.git\n" in ignore and "**/.venv" in ignore
     df = (project / "Dockerfile").read_text()
     assert "COPY --chown=app . /app/" in df and "-r /tmp/requirements/requirements.txt" in df
     assert "constraints.txt" in df and "torch|torchvision|torchaudio" in df
@@ -90,11 +90,12 @@ def test_new_writes_beside_the_users_files_and_never_over_them(dlgen, tmp_path):
 def test_a_users_file_of_a_generated_name_is_refused_even_with_force(dlgen, tmp_path):
     project = tmp_path / "p"
     make_project(project, extra={"run.sh": "#!/bin/sh\necho mine\n"})
-    refused = dlgen("new", str(project), "--app", "main:app")
-    assert refused.returncode == 2 and "run.sh already exists" in refused.stderr, refused.stderr
-    assert "Traceback" not in refused.stderr
-    forced = dlgen("new", str(project), "--app", "main:app", "--force")
-    assert forced.returncode == 0 and (project / "run.sh").read_text() != "#!/bin/sh\necho mine\n"
+    for extra in ([], ["--force"]):   # the user's run.sh: never replaced, --force or not, and nothing written
+        refused = dlgen("new", str(project), "--app", "main:app", *extra)
+        assert refused.returncode == 2 and "run.sh is your file" in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+        assert (project / "run.sh").read_text() == "#!/bin/sh\necho mine\n"
+        assert not (project / "Dockerfile").exists() and not (project / "dlgen_app" / "serve.py").exists()
     mine = tmp_path / "q"
     make_project(mine, extra={"dlgen_app/notes.txt": "x"})
     (mine / "DEPLOY.md").write_text("my deploy notes\n")

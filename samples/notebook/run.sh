@@ -11,6 +11,12 @@ if [ -z "${JUPYTER_TOKEN:-}" ]; then
   echo "JupyterLab token: ${JUPYTER_TOKEN}"
 fi
 export JUPYTER_TOKEN
+# ./notebooks is mounted read-write (and, started by root, given to uid 1000): a link could
+# hand a folder outside the bundle to the container, so only a real folder is accepted.
+if [ -L notebooks ] || { [ -e notebooks ] && [ ! -d notebooks ]; }; then
+  echo "run.sh: ./notebooks is a link or not a folder; make it a plain folder (it is mounted read-write)" >&2
+  exit 2
+fi
 mkdir -p notebooks
 # Jupyter runs as you, so the notebooks it saves in ./notebooks are yours; started by root, it runs
 # as uid 1000 and the folder is given to that uid (never as root in the container).
