@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 
 LARGE_BYTES = 100 * 2**20     # a file this large going into an image is named at dlgen new
-SHOWN = 8                     # names listed per reason; the rest are counted
+SHOWN = 20                    # names listed per reason; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -192,8 +192,10 @@ def merge(project: Path, theirs: str, needed: list[str]) -> Merge:
             reason_of.setdefault(rel, groups()[group]["why"])
         m.added.append(text)
     final = [*user, *parse("\n".join(m.added))]
-    for p in user:   # the user's "!" rules that an added line overrides: said again, last
-        if p.negated and any(p.matches(rel) and not user_out[rel] and excluded(final, rel) for rel, _ in files):
+    # the user's "!" rules that name a file an added line would drop: said again, last. A rule that
+    # brings back a whole folder (after "*") is not a decision about a key file inside it.
+    for p in user:
+        if p.negated and any(p.regex.match(rel) and not user_out[rel] and excluded(final, rel) for rel, _ in files):
             m.added.append(f"!{p.text}")
     final = [*user, *parse("\n".join(m.added))]
     for rel in needed:

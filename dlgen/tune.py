@@ -315,8 +315,12 @@ def rewrite(bundle: Path, m: Measurement, margin: float | None = None, dry_run: 
                             accepted=accept_test and not m.real and not out.kept)
     out.changed[TIMINGS_FILE] = json.dumps(record, indent=2) + "\n"
     if not dry_run:
+        from dlgen import ownership
+
         for name, text in out.changed.items():
+            old = (bundle / name).read_text() if (bundle / name).is_file() else ""
             textfile.write_text(bundle / name, text)
+            ownership.edited(bundle, name, old, text)   # still dlgen's file (where it was), for --force
     return out
 
 

@@ -151,6 +151,46 @@ def dockerfiles(draw):
     return "\n".join(lines) + draw(st.sampled_from(["", "\n", "\r\n"]))
 
 
+@st.composite
+def commented_continuations(draw):
+    """Dockerfiles whose continued instructions hold comment lines (and blank lines) between their
+    parts, as people write them: BuildKit skips those lines, and --fix must keep every one."""
+    lines = ["FROM " + draw(st.sampled_from(["python:3.11-slim", "pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime",
+                                             "ubuntu:22.04"]))]
+    for k in range(draw(st.integers(1, 5))):
+        ins = draw(st.sampled_from(["RUN pip install", "RUN apt-get install -y", "CMD python", "ENTRYPOINT python",
+                                    "ENV DEBIAN_FRONTEND=noninteractive", "RUN pip3 install torch>=2.1",
+                                    "HEALTHCHECK CMD curl", "RUN uv pip install", "ENV A=1"]))
+        parts = draw(st.lists(st.sampled_from(["numpy", "torch>=2.1", "'x<2'", "app.py", "-y", "curl",
+                                               "http://localhost:8000/health", "B=2"]), min_size=1, max_size=4))
+        body = [f"{ins} \\"]
+        for j, part in enumerate(parts):
+            for _ in range(draw(st.integers(0, 2))):
+                body.append(draw(st.sampled_from([f"  # comment {k}.{j}: it's pip install torch>=2 here",
+                                                  f"# {k}.{j} apt-get install foo", "    ", f"\t# {k}.{j}"])))
+            body.append(f"    {part}" + (" \\" if j < len(parts) - 1 else ""))
+        lines += body
+    return "\n".join(lines) + "\n"
+
+
+@seed(20261207)
+@FUZZ
+@given(commented_continuations())
+def test_fix_keeps_every_comment_line_inside_continued_instructions(text):
+    from collections import Counter
+
+    from dlgen.textfile import lines as file_lines
+    from dlgen.textfile import lstrip
+
+    if any(f.rule == "DLG000" for f in _lint_bounded(text, "dockerfile")):
+        return
+    fixed, _ = lint.fix_text(text, "fuzz", "dockerfile", RULES, lint.Context())
+    comments = Counter(ln for ln in file_lines(text) if lstrip(ln).startswith("#"))
+    kept = Counter(ln for ln in file_lines(fixed) if lstrip(ln).startswith("#"))
+    assert not comments - kept, f"--fix lost or changed comment lines {comments - kept}:\n{text}\n---\n{fixed}"
+    _fix_reparses(text)
+
+
 @seed(20261126)
 @FUZZ
 @given(dockerfiles())

@@ -77,6 +77,14 @@ def test_every_target_gets_the_measured_start_period(tmp_path):
     assert record["runs"][0]["first_log_s"] == 0.4
 
 
+def test_a_rewritten_bundle_is_still_dlgens_to_replace(dlgen, tmp_path):
+    path = tmp_path / "b"
+    assert dlgen("new", str(path), "--params", "0.05B", "--start-period", "10").returncode == 0
+    tune.rewrite(path, measurement(31.2))
+    assert dlgen("new", str(path), "--params", "0.05B", "--start-period", "10", "--force").returncode == 0
+    assert timings_in(path)["dockerfile"] == 10, "--force regenerated the measured files: they were dlgen's"
+
+
 def test_a_second_measurement_within_the_noise_changes_nothing(tmp_path):
     path = make(tmp_path)
     tune.rewrite(path, measurement(31.2))

@@ -3,6 +3,12 @@
 # notebook / jupyter; regenerate with: dlgen new --kind notebook
 set -euo pipefail
 cd "$(dirname "$0")"
+# ./notebooks is mounted read-write (and, started by root, given to uid 1000): a link could
+# hand a folder outside the bundle to the container, so only a real folder is accepted.
+if [ -L notebooks ] || { [ -e notebooks ] && [ ! -d notebooks ]; }; then
+  echo "run.sh: ./notebooks is a link or not a folder; make it a plain folder (it is mounted read-write)" >&2
+  exit 2
+fi
 IMAGE="${IMAGE:-jupyter-notebook:latest}"
 docker build -t "${IMAGE}" .
 # JupyterLab refuses access without this token; it is passed by name, never written to a file.
@@ -11,12 +17,6 @@ if [ -z "${JUPYTER_TOKEN:-}" ]; then
   echo "JupyterLab token: ${JUPYTER_TOKEN}"
 fi
 export JUPYTER_TOKEN
-# ./notebooks is mounted read-write (and, started by root, given to uid 1000): a link could
-# hand a folder outside the bundle to the container, so only a real folder is accepted.
-if [ -L notebooks ] || { [ -e notebooks ] && [ ! -d notebooks ]; }; then
-  echo "run.sh: ./notebooks is a link or not a folder; make it a plain folder (it is mounted read-write)" >&2
-  exit 2
-fi
 mkdir -p notebooks
 # Jupyter runs as you, so the notebooks it saves in ./notebooks are yours; started by root, it runs
 # as uid 1000 and the folder is given to that uid (never as root in the container).
