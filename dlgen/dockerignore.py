@@ -180,9 +180,9 @@ def merge(project: Path, theirs: str, needed: list[str]) -> Merge:
     # a folder left out whole is not entered (node_modules, .git): unless a "!" rule could bring
     # something inside it back
     prune = None if any(p.negated for p in user) else (lambda rel: excluded(everything, rel))
-    files = [(rel.rstrip("/"), size, rel.endswith("/")) for rel, size in walk(project, prune)]
-    shown = {rel: rel + ("/" if is_dir else "") for rel, _, is_dir in files}
-    files = [(rel, size) for rel, size, _ in files]
+    walked = [(rel.rstrip("/"), size, rel.endswith("/")) for rel, size in walk(project, prune)]
+    shown = {rel: rel + ("/" if is_dir else "") for rel, _, is_dir in walked}
+    files = [(rel, size) for rel, size, _ in walked]
     user_out = {rel: excluded(user, rel) for rel, _ in files}
     reason_of: dict[str, str] = {}
     for group, text in ours:
