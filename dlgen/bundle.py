@@ -37,6 +37,10 @@ PVC_EXTRA_GI = 5
 # The fetch image (Dockerfile.fetch) for servers whose image has no Python for app/fetch.py: the
 # huggingface_hub release that transformers 4.57.1 (the python images) installs.
 FETCH_PIP = ["huggingface_hub==0.36.2"]
+# In a user's project dlgen's own wrapper and fetch declare the ranges they work with, not pins, so
+# that the project's own pins win (dlgen_app/serve.py: uvicorn's Config/Server API, lifespan and
+# WSGIMiddleware, all in 0.29; fetch.py: snapshot_download/hf_hub_download as in 0.30).
+PROJECT_FETCH_PIP = ["huggingface_hub>=0.30,<2"]
 FETCH_MEMORY_REQUEST = "256Mi"
 FETCH_MEMORY_LIMIT = "2Gi"
 CHECKPOINTS = "/checkpoints"
@@ -372,6 +376,51 @@ def project_requirements(project: Path) -> dict:
     return {}
 
 
+def _user_requirement_lines(project: Path) -> list[tuple[str, str]]:
+    """(file, requirement) for each requirement the project names (requirements.txt or pyproject)."""
+    found = project_requirements(project)
+    if "pyproject" in found:
+        return [("pyproject.toml", r) for r in found["pyproject"]]
+    if "file" in found:
+        try:
+            text = (project / found["file"]).read_text(errors="replace")
+        except OSError:
+            return []
+        lines = [ln.split(" #")[0].strip() for ln in text.splitlines()]
+        return [(found["file"], ln) for ln in lines if ln and not ln.startswith(("#", "-"))]
+    return []
+
+
+def ours_beside(project: Path | None, ours: list[str]) -> tuple[list[str], list[str]]:
+    """dlgen's requirements less those the project names itself (the user's pin wins), and one note
+    for each of the user's pins that lies outside the range dlgen's code works with."""
+    if project is None:
+        return ours, []
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    theirs: dict[str, tuple[str, Requirement]] = {}
+    for where, line in _user_requirement_lines(project):
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            continue
+        theirs[canonicalize_name(req.name)] = (where, req)
+    kept, notes = [], []
+    for text in ours:
+        mine = Requirement(text)
+        found = theirs.get(canonicalize_name(mine.name))
+        if found is None:
+            kept.append(text)
+            continue
+        where, req = found
+        pins = [s.version for s in req.specifier if s.operator in ("==", "===") and "*" not in s.version]
+        if pins and not all(mine.specifier.contains(v, prereleases=True) for v in pins):
+            notes.append(f"your {where} pins {req}; dlgen's wrapper works with {mine}: your pin is installed, "
+                         f"and the wrapper may not start with it (a version in {mine.specifier} would)")
+    return kept, notes
+
+
 PROJECT_MARKERS = (".git", "requirements.txt", "pyproject.toml", "setup.py", "setup.cfg")
 
 
@@ -413,8 +462,9 @@ def render(spec: DeploySpec, command_line: str, templates: str | None = None,
         "app_bundle_dir": bundle_dir, "app_image_dir": image_dir,
         "user_requirements": user_requirements, "requirements_file": requirements_file,
         "in_project": in_project, "pip_cuda_comment": pip_cuda_comment,
-        "requirements": [*requirements(spec), *user_requirements.get("pyproject", []),
-                         *(FETCH_PIP if in_project and fetch else [])],
+        "requirements": [*ours_beside(project, [*requirements(spec), *(PROJECT_FETCH_PIP if in_project and fetch
+                                                                       else [])])[0],
+                         *user_requirements.get("pyproject", [])],
         "hf_home": HF_HOME, "app_uid": APP_UID, "heartbeat": HEARTBEAT_FILE,
         "docker_run": run.docker_run(quote_image_var="IMAGE"), "compose": compose_document(spec),
         "stack": stack_document(spec) if spec.kind != "dev" else None,
@@ -598,6 +648,8 @@ def new(opts: dict, directory: Path | None, templates: str | None = None, force:
             appends[".dockerignore"] = (f"# added by dlgen {__version__}: credentials, caches and outputs out of the "
                                         "build context (your rules above are kept)\n"
                                         + "".join(f"{line}\n" for line in merged.added))
+        ours = [*requirements(spec), *(PROJECT_FETCH_PIP if spec.fetch_run_spec() else [])]
+        notes += ours_beside(project, ours)[1]
     written = write(files, directory, force=force, appends=appends) if directory is not None else []
     result = NewResult(spec, files, written)
     result.notes = notes

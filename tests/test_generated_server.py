@@ -138,6 +138,45 @@ def test_heartbeat_probe(tmp_path):
                           capture_output=True).returncode == 1
 
 
+def test_training_heartbeat_starts_with_the_first_step_not_before(tmp_path):
+    spec = spec_mod.build(model="resnet50", kind="train")
+    bundle.write(bundle.render(spec, "test"), tmp_path)
+    hb, ck = tmp_path / "hb", tmp_path / "ck"
+    hb.touch()   # a stale heartbeat of an earlier run must not count
+    env = dict(os.environ, MODEL_SOURCE="synthetic", DLGEN_DEVICE="cpu", DLGEN_HEARTBEAT=str(hb),
+               CHECKPOINT_DIR=str(ck), TRAIN_STEPS="100000", NUM_WORKERS="0", DLGEN_STEP_SLEEP_S="0.01",
+               DLGEN_SYNTHETIC_DELAY_S="4")
+    old = time.time() - 100
+    os.utime(hb, (old, old))
+    t0 = time.time()
+    proc = subprocess.Popen([sys.executable, "train.py"], cwd=tmp_path / "app", env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        first = None
+        while time.time() - t0 < 60 and first is None:
+            try:
+                if hb.stat().st_mtime >= t0:   # touched by this run
+                    first = time.time() - t0
+            except FileNotFoundError:
+                pass
+            time.sleep(0.05)
+        assert first is not None and first >= 4, f"heartbeat at {first} s, before the 4 s load had finished"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # stopped while loading: it says nothing was saved, and nothing was
+    ck2 = tmp_path / "ck2"
+    env.update(CHECKPOINT_DIR=str(ck2), DLGEN_SYNTHETIC_DELAY_S="30")
+    proc = subprocess.Popen([sys.executable, "train.py"], cwd=tmp_path / "app", env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(3)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "no checkpoint written" in out and not ck2.exists(), out
+
+
 def test_training_loop_beats_checkpoints_and_stops_cleanly(tmp_path):
     spec = spec_mod.build(model="resnet50", kind="train")
     bundle.write(bundle.render(spec, "test"), tmp_path)

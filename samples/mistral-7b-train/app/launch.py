@@ -3,11 +3,26 @@
 `docker stop` (or Kubernetes) sends SIGTERM, torchrun passes it to the workers, which checkpoint
 and exit 0 (app/train.py), and then torchrun itself raises SignalException and exits 1 with a
 traceback. Here that ends in exit 0 instead, so a stopped job reads as stopped, not failed."""
+import os
 import signal
 import sys
+import time
+from pathlib import Path
 
 from torch.distributed.elastic.multiprocessing.api import SignalException
 from torch.distributed.run import main
+
+STARTED = time.time()
+
+def saved() -> str:
+    """What the workers saved in this run, from train.py's checkpoint record (never a guess)."""
+    record = Path(os.environ.get("CHECKPOINT_DIR", "/checkpoints")) / "last.step"
+    try:
+        if record.stat().st_mtime >= STARTED - 1:
+            return f"the workers saved their checkpoint at step {record.read_text().strip()}"
+    except OSError:
+        pass
+    return "no checkpoint was saved in this run (stopped before the first step)"
 
 if __name__ == "__main__":
     try:
@@ -15,6 +30,5 @@ if __name__ == "__main__":
     except SignalException as stop:
         if stop.sigval not in (signal.SIGTERM, signal.SIGINT):
             raise
-        print(f"launch: stopped by {signal.Signals(stop.sigval).name}; the workers saved their checkpoint",
-              file=sys.stderr, flush=True)
+        print(f"launch: stopped by {signal.Signals(stop.sigval).name}; {saved()}", file=sys.stderr, flush=True)
         sys.exit(0)
