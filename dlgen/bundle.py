@@ -124,6 +124,19 @@ def compose_document(spec: DeploySpec) -> dict:
     return doc
 
 
+def cpu_override(spec: DeploySpec) -> dict | None:
+    """What compose.cpu.yaml changes so the bundle runs on a machine without a GPU: for bundles
+    that ask for GPUs and run dlgen's own code on a torch image (vLLM, TGI and the like have no
+    CPU path); None for the others."""
+    if not spec.gpu_count or spec.kind not in ("serve", "train") or spec.preset["image"] not in ("torch", "python"):
+        return None
+    ulimits = dict(spec.run_spec().ulimits)
+    memlock = "memlock" in ulimits
+    kept = {k: v for k, v in ulimits.items() if k != "memlock"}
+    return {"services": list(compose_document(spec)["services"]), "memlock": memlock,
+            "ulimits": ("!override " + json.dumps(kept)) if kept else "!reset {}"}
+
+
 def fetch_name(spec: DeploySpec) -> str:
     """The fetch phase's compose service and container name."""
     return f"{spec.name}-fetch"
@@ -474,6 +487,7 @@ def render(spec: DeploySpec, command_line: str, templates: str | None = None,
         "healthcheck": health.dockerfile(multiline=True) if health else "",
         "gpu_summary": spec.gpu_plan.summary() if spec.gpu_plan else "", "gpu_use": gpu_use(spec),
         "dockerignore": dockerignore.render(project=in_project).rstrip("\n"),
+        "cpu_override": cpu_override(spec),
     }
     files = {
         "Dockerfile": "Dockerfile.j2",
@@ -483,6 +497,7 @@ def render(spec: DeploySpec, command_line: str, templates: str | None = None,
         "k8s.yaml": "k8s.yaml.j2",
         **({"stack.yaml": "stack.yaml.j2"} if spec.kind != "dev" else {}),
         **({"Dockerfile.fetch": "Dockerfile.fetch.j2"} if spec.fetch_image else {}),
+        **({"compose.cpu.yaml": "compose.cpu.yaml.j2"} if ctx["cpu_override"] else {}),
         "README.md": "README.md.j2",
     }
     if in_project:

@@ -109,8 +109,17 @@ def diagnose(attrs: dict, logs: list[str]) -> dict:
     return facts
 
 
+NO_GPU_RUNTIME = re.compile(r"could not select device driver|nvidia-container-cli|unknown or invalid runtime name: "
+                            r"nvidia|no NVIDIA GPU device|NVIDIA driver on your system", re.IGNORECASE)
+
+
 def _cause(f: dict, shell_pid1: bool, code, status: str) -> tuple[str, str, list[str]]:
     probe_out = " ".join(p["output"] for p in f["probe_log"])
+    if f["error"] and NO_GPU_RUNTIME.search(f["error"]):
+        return "no-gpu-runtime", f"Docker could not start it: the container asks for GPUs and this host's Docker " \
+            f"has no NVIDIA runtime or no GPU ({f['error']})", \
+            ["install the NVIDIA Container Toolkit and restart Docker (nvidia-ctk runtime configure --runtime=docker)",
+             "on a host without a GPU, try the bundle's CPU path: dlgen verify DIR --cpu -e MODEL_SOURCE=synthetic"]
     if status == "created" and code in (126, 127) or (f["error"] and "executable file not found" in f["error"]):
         if code == 126 or (f["error"] and "permission denied" in f["error"]):
             return "not-executable", f"the command cannot be executed: {f['error']}", \
@@ -129,6 +138,9 @@ def _cause(f: dict, shell_pid1: bool, code, status: str) -> tuple[str, str, list
         return "restart-loop", f"restarted {f['restart_count']} times ({f['restart_policy']}); each run ended: " \
             f"{inner[1]}", inner[2] + (["use --restart on-failure:3 so a broken job stops retrying"]
                                        if f["restart_policy"] in ("always", "unless-stopped") else [])
+    if status == "created" and f["error"]:
+        return "start-failed", f"Docker could not start it (exit code {code}): {f['error']}", \
+            ["fix what the error names (a device, mount, network or runtime of this host), then docker start it"]
     if status in ("running", "paused", "created") and not f["oom_killed"]:
         return "none", f"the container is {status}" + (f" and {f['health']}" if f["health"] else ""), []
     return _exit_cause(f, shell_pid1, code)
@@ -188,14 +200,28 @@ def doctor(name: str | None = None) -> list[dict]:
         containers = c.containers.list(all=True)
     out = []
     for ct in containers:
-        try:
-            logs = ct.logs(tail=LOG_TAIL).decode("utf-8", "replace").splitlines()
+        try:   # containers come and go while doctor reads them: one gone meanwhile is skipped
+            ct.reload()
+            logs = [printable(line) for line in ct.logs(tail=LOG_TAIL).decode("utf-8", "replace").splitlines()]
+        except docker.errors.NotFound:
+            if name:
+                raise DlgenError(f"container {name!r} was removed while doctor read it", "run doctor again") from None
+            continue
         except Exception:
             logs = []
         d = diagnose(ct.attrs, logs)
         if name or d["cause"] not in ("none", "stopped"):
             out.append(d)
     return out
+
+
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\\\)?|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(line: str) -> str:
+    """A container's log line without terminal escape sequences or control characters: a log
+    cannot move the cursor, retitle the terminal or hide text in doctor's output."""
+    return _CONTROL.sub("", line)
 
 
 def text_report(d: dict) -> str:
@@ -216,6 +242,8 @@ def text_report(d: dict) -> str:
             lines.append(f"    probe exit {p['exit_code']}: {p['output'].splitlines()[-1] if p['output'] else ''}")
     lines.append(f"  memory limit {d['memory_limit'] or 'none'}, shm {d['shm_size'] or '64m'}, ipc {d['ipc']}, "
                  f"GPU request {'yes' if d['gpu_request'] else 'no'}")
+    if d.get("error"):
+        lines.append(f"  engine error: {printable(d['error'])}")
     lines.append(f"  cause: {d['cause']}: {d['explanation']}")
     for f in d["fix"]:
         lines.append(f"  fix: {f}")

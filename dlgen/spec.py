@@ -179,7 +179,8 @@ class DeploySpec:
                        entrypoint=self.fill(self.fetch["entrypoint"]),
                        command=self.fill(self.fetch.get("command") or []), remove=True,
                        volumes=[v for v in self.volumes if v.kind == "volume" and v.target in self.cache_paths],
-                       env=env, labels={FETCH_LABEL: "fetch"}, origin="dlgen")
+                       env=env, labels={FETCH_LABEL: "fetch"}, origin="dlgen",
+                       health=Health(disabled=True))   # the image's probe checks a server the fetch never runs
 
     @property
     def cache_paths(self) -> list[str]:

@@ -200,7 +200,7 @@ def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float
                                 say)
             result.update(fetched)
             if fetched.get("failure"):
-                result["failure"] = fetched["failure"]
+                result["failure"] = {**fetched["failure"], **fetch_hint(env)}
                 return result
         health = c.api.inspect_image(image)["Config"].get("Healthcheck") or {}
         start_period = (health.get("StartPeriod") or 0) / 1e9
@@ -228,6 +228,14 @@ def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float
         else:
             say(f"kept: image {image}, container and volumes of run {tag} (label ai.dlgen.verify={tag}); "
                 "remove them with `dlgen verify --clean`")
+
+
+def fetch_hint(env: dict | None) -> dict:
+    """The way out of a failed download on a machine that cannot reach the model hub."""
+    if (env or {}).get("MODEL_SOURCE"):
+        return {}
+    return {"hint": "the download failed: on a machine without the weights or the model hub, add "
+                    "-e MODEL_SOURCE=synthetic (random weights, nothing downloaded); for a gated model set HF_TOKEN"}
 
 
 FETCH_DOCKERFILE = "Dockerfile.fetch"   # the fetch image, for servers whose image has no Python

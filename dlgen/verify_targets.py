@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 
 from dlgen.errors import DlgenError
-from dlgen.verify import STOP_GRACE_S, build_image, diagnosis, readiness, remove_run, watch
+from dlgen.verify import STOP_GRACE_S, build_image, diagnosis, fetch_hint, readiness, remove_run, watch
 
 WARNINGS = re.compile(r"Ignoring unsupported options|not supported|Ignoring deprecated", re.IGNORECASE)
 
@@ -149,7 +149,8 @@ def verify_compose(bundle: Path, cpu: bool = False, keep: bool = False, timeout_
                 if st.get("ExitCode"):
                     d = diagnosis(fc)
                     last = next((x for x in reversed(d["log_tail"]) if x.strip()), "")
-                    result["failure"] = {**d, "stage": "fetch", "error": f"the fetch exited {st['ExitCode']}: {last}"}
+                    result["failure"] = {**d, "stage": "fetch", "error": f"the fetch exited {st['ExitCode']}: {last}",
+                                         **fetch_hint(env)}
                     return result
         if up.returncode != 0:
             result["failure"] = {"stage": "start", "error": up.stderr[-2000:]}

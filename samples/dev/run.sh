@@ -3,6 +3,16 @@
 # dev / shell; regenerate with: dlgen new --kind dev
 set -euo pipefail
 cd "$(dirname "$0")"
+# 1 GPU(s) are asked of Docker below, which needs the NVIDIA Container Toolkit: checked
+# before anything is built or downloaded (DLGEN_SKIP_GPU_CHECK=1 skips it, e.g. for a remote engine).
+if [ -z "${DLGEN_SKIP_GPU_CHECK:-}" ] \
+    && ! docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q nvidia \
+    && ! command -v nvidia-container-runtime-hook >/dev/null 2>&1; then
+  echo "run.sh: this bundle needs 1 GPU(s), but this host's Docker has no NVIDIA runtime." >&2
+  echo "  On a GPU host: install the NVIDIA Container Toolkit, then: sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker" >&2
+  echo "  Without a GPU: dlgen verify . --cpu -e MODEL_SOURCE=synthetic   (see README.md, \"Try it without a GPU\")" >&2
+  exit 1
+fi
 IMAGE="${IMAGE:-shell-dev:latest}"
 docker build -t "${IMAGE}" .
 # The shell runs as you (HOME=/tmp), so what it creates in the project is yours on the host.

@@ -3,6 +3,16 @@
 # serve / vllm / llama-70b; regenerate with: dlgen new --model llama-70b --kind serve --server vllm --gpus 4
 set -euo pipefail
 cd "$(dirname "$0")"
+# 4 GPU(s) are asked of Docker below, which needs the NVIDIA Container Toolkit: checked
+# before anything is built or downloaded (DLGEN_SKIP_GPU_CHECK=1 skips it, e.g. for a remote engine).
+if [ -z "${DLGEN_SKIP_GPU_CHECK:-}" ] \
+    && ! docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q nvidia \
+    && ! command -v nvidia-container-runtime-hook >/dev/null 2>&1; then
+  echo "run.sh: this bundle needs 4 GPU(s), but this host's Docker has no NVIDIA runtime." >&2
+  echo "  On a GPU host: install the NVIDIA Container Toolkit, then: sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker" >&2
+  echo "  Without a GPU: dlgen verify . --cpu -e MODEL_SOURCE=synthetic   (see README.md, \"Try it without a GPU\")" >&2
+  exit 1
+fi
 IMAGE="${IMAGE:-llama-70b-serve:latest}"
 docker build -t "${IMAGE}" .
 docker rm -f llama-70b-serve >/dev/null 2>&1 || true
@@ -11,7 +21,7 @@ docker rm -f llama-70b-serve >/dev/null 2>&1 || true
 docker run --entrypoint python3 --rm -v hf-cache:/cache/huggingface \
   -v vllm-cache-root:/cache/vllm -e HF_TOKEN -e HF_ENDPOINT \
   -e HF_HUB_DOWNLOAD_TIMEOUT=60 -e HF_HUB_ETAG_TIMEOUT=30 \
-  -l ai.dlgen.phase=fetch "${IMAGE}" /app/fetch.py
+  -l ai.dlgen.phase=fetch --no-healthcheck "${IMAGE}" /app/fetch.py
 docker run -d --name llama-70b-serve --gpus 4 --restart unless-stopped \
   --ipc=host --ulimit memlock=-1 --ulimit stack=67108864 \
   -p 127.0.0.1:8000:8000 -v hf-cache:/cache/huggingface \

@@ -3,6 +3,16 @@
 # serve / fastapi / llama-8b; regenerate with: dlgen new --model llama-8b --kind serve --server fastapi
 set -euo pipefail
 cd "$(dirname "$0")"
+# 1 GPU(s) are asked of Docker below, which needs the NVIDIA Container Toolkit: checked
+# before anything is built or downloaded (DLGEN_SKIP_GPU_CHECK=1 skips it, e.g. for a remote engine).
+if [ -z "${DLGEN_SKIP_GPU_CHECK:-}" ] \
+    && ! docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q nvidia \
+    && ! command -v nvidia-container-runtime-hook >/dev/null 2>&1; then
+  echo "run.sh: this bundle needs 1 GPU(s), but this host's Docker has no NVIDIA runtime." >&2
+  echo "  On a GPU host: install the NVIDIA Container Toolkit, then: sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker" >&2
+  echo "  Without a GPU: dlgen verify . --cpu -e MODEL_SOURCE=synthetic   (see README.md, \"Try it without a GPU\")" >&2
+  exit 1
+fi
 IMAGE="${IMAGE:-llama-8b-serve:latest}"
 docker build -t "${IMAGE}" .
 docker rm -f llama-8b-serve >/dev/null 2>&1 || true
@@ -10,7 +20,8 @@ docker rm -f llama-8b-serve >/dev/null 2>&1 || true
 # health clock, and it does nothing when they are already there. HF_ENDPOINT (a mirror) is passed on.
 docker run --entrypoint python --rm -v hf-cache:/cache/huggingface \
   -e HF_TOKEN -e HF_ENDPOINT -e HF_HUB_DOWNLOAD_TIMEOUT=60 \
-  -e HF_HUB_ETAG_TIMEOUT=30 -l ai.dlgen.phase=fetch "${IMAGE}" /app/fetch.py
+  -e HF_HUB_ETAG_TIMEOUT=30 -l ai.dlgen.phase=fetch --no-healthcheck \
+  "${IMAGE}" /app/fetch.py
 docker run -d --name llama-8b-serve --gpus 1 --restart unless-stopped \
   --shm-size=2g -p 127.0.0.1:8000:8000 -v hf-cache:/cache/huggingface \
   -e DLGEN_GPUS=1 -e HF_TOKEN -e HF_HUB_OFFLINE=1 "${IMAGE}"

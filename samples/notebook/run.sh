@@ -3,6 +3,16 @@
 # notebook / jupyter; regenerate with: dlgen new --kind notebook
 set -euo pipefail
 cd "$(dirname "$0")"
+# 1 GPU(s) are asked of Docker below, which needs the NVIDIA Container Toolkit: checked
+# before anything is built or downloaded (DLGEN_SKIP_GPU_CHECK=1 skips it, e.g. for a remote engine).
+if [ -z "${DLGEN_SKIP_GPU_CHECK:-}" ] \
+    && ! docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q nvidia \
+    && ! command -v nvidia-container-runtime-hook >/dev/null 2>&1; then
+  echo "run.sh: this bundle needs 1 GPU(s), but this host's Docker has no NVIDIA runtime." >&2
+  echo "  On a GPU host: install the NVIDIA Container Toolkit, then: sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker" >&2
+  echo "  Without a GPU: dlgen verify . --cpu -e MODEL_SOURCE=synthetic   (see README.md, \"Try it without a GPU\")" >&2
+  exit 1
+fi
 # ./notebooks is mounted read-write (and, started by root, given to uid 1000): a link could
 # hand a folder outside the bundle to the container, so only a real folder is accepted.
 if [ -L notebooks ] || { [ -e notebooks ] && [ ! -d notebooks ]; }; then
