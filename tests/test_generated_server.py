@@ -138,6 +138,22 @@ def test_heartbeat_probe(tmp_path):
                           capture_output=True).returncode == 1
 
 
+def test_max_new_tokens_is_bounded(tmp_path, monkeypatch):
+    spec = spec_mod.build(model="llama-3.2-1b")
+    bundle.write(bundle.render(spec, "test"), tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path / "app"))
+    monkeypatch.setenv("DLGEN_MAX_NEW_TOKENS", "256")
+    import importlib
+
+    import model as model_lib
+
+    model_lib = importlib.reload(model_lib)
+    loaded = model_lib.Loaded(module=None, device="cpu", processor=object())
+    for wanted in (10**9, 0, -5, 257):
+        with pytest.raises(ValueError, match="max_new_tokens must be 1-256"):
+            model_lib.predict(loaded, {"prompt": "hi", "max_new_tokens": wanted})
+
+
 def test_training_heartbeat_starts_with_the_first_step_not_before(tmp_path):
     spec = spec_mod.build(model="resnet50", kind="train")
     bundle.write(bundle.render(spec, "test"), tmp_path)

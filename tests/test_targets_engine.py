@@ -31,8 +31,9 @@ def swarm_state(engine):
 
 
 def verify(path, target, *extra):
-    proc = run_dlgen("verify", path, "--cpu", "--format", "json", "--target", target, *SYNTHETIC, *extra,
-                     timeout=900)
+    # a relative DIR from the folder above, as every README shows it: resolved once, at the boundary
+    proc = run_dlgen("verify", path.name, "--cpu", "--format", "json", "--target", target, *SYNTHETIC, *extra,
+                     cwd=path.parent, timeout=900)
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
     return proc, json.loads(proc.stdout)
 
@@ -48,6 +49,8 @@ def test_verify_target_turns_healthy_and_leaves_nothing(engine, tmp_path, kind, 
     assert r["warnings"] == [], r["warnings"]
     if kind != "train":
         assert r["ready_s"] is not None
+    if kind == "serve" and target == "compose":   # the 0.5 s start interval and a cheap probe
+        assert r["health_lag_s"] is not None and r["health_lag_s"] <= 1.0, r
     label = f"ai.dlgen.verify={r['run_id']}"
     assert not engine.containers.list(all=True, filters={"label": label})
     if target == "swarm":

@@ -31,7 +31,7 @@ def test_formula_gives_the_worked_numbers():
     assert t.start_period_s == 70
     assert timing.health_timing(0.1, 6.0, 2.0).start_period_s == 20   # 8.2 s x 2 = 16.3 -> 20
     assert timing.health_timing(141.0, 6.0, 2.0).start_period_s == 490   # 243 s x 2 = 486 -> 490
-    assert t.start_interval_s == 2
+    assert t.start_interval_s == timing.START_INTERVAL_S == 0.5
     assert t.timeout_s < t.interval_s
 
 

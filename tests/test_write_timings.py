@@ -47,8 +47,8 @@ def timings_in(path) -> dict:
     stack = yaml.load((path / "stack.yaml").read_text())["services"]
     k8s = [d for d in yaml.load_all((path / "k8s.yaml").read_text()) if d and d.get("kind") == "Deployment"][0]
     startup = k8s["spec"]["template"]["spec"]["containers"][0]["startupProbe"]
-    server = next(s for s in compose.values() if s.get("healthcheck"))
-    task = next(s for s in stack.values() if s.get("healthcheck"))
+    server = next(s for s in compose.values() if (s.get("healthcheck") or {}).get("test"))
+    task = next(s for s in stack.values() if (s.get("healthcheck") or {}).get("test"))
     return {"dockerfile": hc.start_period, "compose": timing.parse_duration(server["healthcheck"]["start_period"]),
             "stack": timing.parse_duration(task["healthcheck"]["start_period"]),
             "monitor": timing.parse_duration(task["deploy"]["update_config"]["monitor"]),

@@ -3,7 +3,8 @@
 MODEL_SOURCE chooses what is loaded:
   auto (default)   the model named by MODEL_ID, with the library its task needs
   synthetic        random weights of DLGEN_SYNTHETIC_MB megabytes, loaded after
-                   DLGEN_SYNTHETIC_DELAY_S seconds (for smoke tests on hosts without the weights)
+                   DLGEN_SYNTHETIC_DELAY_S seconds, each request taking DLGEN_SYNTHETIC_PREDICT_S
+                   (for smoke and load tests on hosts without the weights)
   module:function  your own loader, called as function(model_id=..., dtype=..., device=...)
 
 DLGEN_GPUS is the bundle's GPU count (the container is started with that many). Above 1 the
@@ -22,6 +23,8 @@ TASK = "llm"
 TORCHVISION_NAME = ""
 MODEL_SOURCE = os.environ.get("MODEL_SOURCE", "auto")
 GPU_COUNT = int(os.environ.get("DLGEN_GPUS", "1") or "1")
+# The most tokens one request may ask to generate: an unbounded max_new_tokens holds a GPU for minutes.
+MAX_NEW_TOKENS = int(os.environ.get("DLGEN_MAX_NEW_TOKENS", "1024"))
 # Serving needs up to ~20 % more GPU memory than the weights (model-load-timing.md section 1).
 GPU_MEMORY_HEADROOM = 1.2
 TORCH_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "fp8": "float8_e4m3fn",
@@ -120,12 +123,18 @@ def predict(loaded, payload):
     """One request. payload is the parsed JSON body; the return value is sent back as JSON."""
     import torch
 
+    if MODEL_SOURCE == "synthetic":   # DLGEN_SYNTHETIC_PREDICT_S: a slow request, for load tests
+        time.sleep(float(os.environ.get("DLGEN_SYNTHETIC_PREDICT_S", "0")))
+
     with torch.inference_mode():
         if loaded.pipeline is not None and TASK == "speech":
             return {"text": loaded.pipeline(payload["audio"])["text"]}
         if loaded.processor is not None and TASK == "llm":
+            wanted = int(payload.get("max_new_tokens", 64))
+            if not 1 <= wanted <= MAX_NEW_TOKENS:
+                raise ValueError(f"max_new_tokens must be 1-{MAX_NEW_TOKENS} (DLGEN_MAX_NEW_TOKENS), not {wanted}")
             ids = loaded.processor(payload.get("prompt", ""), return_tensors="pt").to(loaded.device)
-            out = loaded.module.generate(**ids, max_new_tokens=int(payload.get("max_new_tokens", 64)))
+            out = loaded.module.generate(**ids, max_new_tokens=wanted)
             return {"text": loaded.processor.decode(out[0], skip_special_tokens=True)}
         if loaded.processor is not None:
             batch = loaded.processor(payload.get("texts", []), padding=True, truncation=True,

@@ -2,10 +2,15 @@
 
 GET /health   liveness: 200 as soon as uvicorn listens
 GET /ready    readiness: 503 while the model loads in the background, 200 once it answers
-POST /predict JSON in, JSON out (model.predict)
-uvicorn handles SIGTERM (exit 0); a failed load stops the server with exit code 1.
+POST /predict JSON in, JSON out (model.predict); a body over DLGEN_MAX_BODY_MB is refused with 413
+Predictions run on a thread pool of their own, never on the event loop, so /health and /ready
+answer at once however many are running. SIGTERM stops accepting, lets the requests in flight
+finish (up to DLGEN_DRAIN_S) and exits 0; a failed load stops the server with exit code 1.
+No /docs, /redoc or /openapi.json: the server publishes nothing but its three endpoints.
 """
+import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -13,6 +18,7 @@ import sys
 import threading
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 import uvicorn
@@ -27,6 +33,10 @@ LOADED = {}
 EXIT = {"code": 0}
 SERVER = {}
 STARTED = time.monotonic()
+MAX_BODY = int(float(os.environ.get("DLGEN_MAX_BODY_MB", "16")) * 2**20)
+DRAIN_S = float(os.environ.get("DLGEN_DRAIN_S", "8"))   # below docker stop's 10 s grace period
+PREDICT_THREADS = int(os.environ.get("DLGEN_PREDICT_THREADS", "4"))
+POOL = ThreadPoolExecutor(max_workers=PREDICT_THREADS, thread_name_prefix="predict")
 log = logging.getLogger("server")
 
 def load_model():
@@ -48,22 +58,40 @@ async def lifespan(_app):
     threading.Thread(target=load_model, daemon=True).start()
     yield
 
-app = FastAPI(lifespan=lifespan)
+app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
 
 @app.get("/health")
-def health():
+async def health():   # on the event loop: never queued behind predictions
     return {"status": "alive", "model_status": STATE["status"]}
 
 @app.get("/ready")
-def ready():
+async def ready():
     return JSONResponse(STATE, status_code=200 if STATE["status"] == "ready" else 503)
+
+async def read_body(request: Request):
+    """The body, or None when it is over MAX_BODY (announced or not): read no further than that."""
+    announced = request.headers.get("content-length")
+    if announced is not None and (not announced.isdigit() or int(announced) > MAX_BODY):
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 @app.post("/predict")
 async def predict(request: Request):
+    body = await read_body(request)
+    if body is None:
+        return JSONResponse({"error": f"body over the {MAX_BODY} byte limit (DLGEN_MAX_BODY_MB)"}, status_code=413,
+                            headers={"Connection": "close"})
     if STATE["status"] != "ready":
         return JSONResponse(STATE, status_code=503)
     try:
-        return model_lib.predict(LOADED["model"], await request.json())
+        payload = json.loads(body or b"{}")
+        return await asyncio.get_running_loop().run_in_executor(POOL, model_lib.predict, LOADED["model"], payload)
     except Exception as exc:
         log.exception("predict failed")
         return JSONResponse({"error": f"{type(exc).__name__}: {exc}"}, status_code=400)
@@ -87,7 +115,7 @@ class Server(uvicorn.Server):
 
 def main():
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    config = uvicorn.Config(app, host="0.0.0.0", port=PORT, log_level="info", timeout_graceful_shutdown=1)
+    config = uvicorn.Config(app, host="0.0.0.0", port=PORT, log_level="info", timeout_graceful_shutdown=DRAIN_S)
     server = Server(config)
     SERVER["server"] = server
     server.run()

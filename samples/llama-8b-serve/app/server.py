@@ -2,8 +2,10 @@
 
 GET /health   liveness: 200 as soon as the process listens
 GET /ready    readiness: 503 while the model loads in the background, 200 once it answers
-POST /predict JSON in, JSON out (model.predict)
-SIGTERM/SIGINT stop the server and exit 0; a failed load exits 1 so the restart policy acts.
+POST /predict JSON in, JSON out (model.predict); a body over DLGEN_MAX_BODY_MB is refused with 413
+SIGTERM/SIGINT stop accepting, let the requests in flight finish (up to DLGEN_DRAIN_S) and exit 0;
+a failed load exits 1 so the restart policy acts. Health and readiness run on their own threads,
+so they answer at once however many predictions are running.
 """
 import json
 import logging
@@ -22,10 +24,36 @@ STATE = {"status": "loading", "model": model_lib.MODEL_ID, "device": None, "load
 LOADED = {}
 EXIT = {"code": 0}
 STARTED = time.monotonic()
+MAX_BODY = int(float(os.environ.get("DLGEN_MAX_BODY_MB", "16")) * 2**20)
+DRAIN_S = float(os.environ.get("DLGEN_DRAIN_S", "8"))   # below docker stop's 10 s grace period
+IN_FLIGHT = {"n": 0}
+IDLE = threading.Condition()
 log = logging.getLogger("server")
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    timeout = 30   # a client that stops sending (a body it announced, an idle keep-alive) frees its thread
+
+    def _body_length(self):
+        """The announced body length, or None after answering a bad one (the connection then closes)."""
+        text = self.headers.get("Content-Length")
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+            self._send(411, {"error": "send a Content-Length, not a chunked body"})
+            return None
+        try:
+            length = int(text or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            self._send(400, {"error": f"bad Content-Length {text!r}"})
+            return None
+        if length > MAX_BODY:
+            self.close_connection = True   # the body is not read: the connection cannot be reused
+            self._send(413, {"error": f"body of {length} bytes is over the {MAX_BODY} byte limit (DLGEN_MAX_BODY_MB)"})
+            return None
+        return length
 
     def _send(self, code, body):
         data = json.dumps(body).encode()
@@ -44,19 +72,28 @@ class Handler(BaseHTTPRequestHandler):
             self._send(404, {"error": "not found"})
 
     def do_POST(self):
+        length = self._body_length()
+        if length is None:
+            return
+        body = self.rfile.read(length)   # read even when refused below: the next request starts after it
         if self.path != "/predict":
             self._send(404, {"error": "not found"})
             return
         if STATE["status"] != "ready":
             self._send(503, STATE)
             return
+        with IDLE:
+            IN_FLIGHT["n"] += 1
         try:
-            length = int(self.headers.get("Content-Length") or 0)
-            payload = json.loads(self.rfile.read(length) or b"{}")
+            payload = json.loads(body or b"{}")
             self._send(200, model_lib.predict(LOADED["model"], payload))
         except Exception as exc:  # report, keep serving
             log.exception("predict failed")
             self._send(400, {"error": f"{type(exc).__name__}: {exc}"})
+        finally:
+            with IDLE:
+                IN_FLIGHT["n"] -= 1
+                IDLE.notify_all()
 
     def log_message(self, fmt, *args):
         if self.path not in ("/health", "/ready"):
@@ -88,7 +125,11 @@ def main():
     threading.Thread(target=load_model, args=(server,), daemon=True).start()
     log.info("listening on :%d, loading %s", PORT, model_lib.MODEL_ID)
     server.serve_forever(poll_interval=0.2)
-    server.server_close()
+    server.server_close()   # no new connections; the requests in flight finish first
+    with IDLE:
+        if IN_FLIGHT["n"]:
+            log.info("waiting for %d request(s) in flight (up to %.0f s)", IN_FLIGHT["n"], DRAIN_S)
+        IDLE.wait_for(lambda: IN_FLIGHT["n"] == 0, timeout=DRAIN_S)
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
