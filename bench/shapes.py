@@ -43,6 +43,28 @@ def markdown_runs(n: int) -> str:
     return "# Title\n\n```bash\n" + "docker run --gpus all -it img:1 python x.py\n" * n + "```\n"
 
 
+def dockerfile_rm_flags(n: int) -> str:
+    """One apt RUN whose rm takes a flag a line (DLG033 reads the whole command)."""
+    return ("FROM python:3.11-slim\nRUN apt-get update && apt-get install -y --no-install-recommends curl && rm \\\n"
+            + "    -a \\\n" * n + "    /tmp/x\nUSER 1000\nCMD [\"python\"]\n")
+
+
+def dockerfile_nested_default(n: int) -> str:
+    """An ARG default nested a level a line: ${X:-${X:-...} (ARG expansion), never closed."""
+    return "FROM python:3.11-slim\nARG X=\\\n" + "${X:-\\\n" * n + "y\nRUN echo $X\nUSER 1000\nCMD [\"python\"]\n"
+
+
+def dockerfile_pip_installs(n: int) -> str:
+    """One RUN of many pip installs, one a line (DLG030, DLG037, DLG022 read each)."""
+    return ("FROM python:3.11-slim\nRUN pip install numpy \\\n" + "    && pip install numpy \\\n" * n
+            + "    && true\nUSER 1000\nCMD [\"python\"]\n")
+
+
+def compose_long_list(n: int) -> str:
+    """One service whose command is a list of n items (no aliases)."""
+    return "services:\n  a:\n    image: python:3.11-slim\n    command:\n" + "      - x\n" * n
+
+
 SHAPES = {
     "Dockerfile (one RUN a line)": ("Dockerfile", dockerfile_runs),
     "Dockerfile (one RUN, continued)": ("Dockerfile", dockerfile_continuation),
@@ -52,4 +74,8 @@ SHAPES = {
     "compose (services)": ("compose.yaml", compose_services),
     "shell (docker run lines)": ("run.sh", shell_runs),
     "Markdown (docker run lines)": ("README.md", markdown_runs),
+    "Dockerfile (rm -a -a ..., continued)": ("Dockerfile", dockerfile_rm_flags),
+    "Dockerfile (nested ${X:-, continued)": ("Dockerfile", dockerfile_nested_default),
+    "Dockerfile (repeated pip install, continued)": ("Dockerfile", dockerfile_pip_installs),
+    "compose (one long list)": ("compose.yaml", compose_long_list),
 }

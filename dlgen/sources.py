@@ -141,14 +141,50 @@ class DockerfileDoc:
         return _expand(text, self.args)
 
 
+_NAME = re.compile(r"\w+")
+
+
 def _expand(text: str, args: dict[str, str]) -> str:
-    """${NAME}, ${NAME:-default}, $NAME from ``args`` (unknown ones stay, or take their default)."""
-    def sub(m):
-        name = m.group(1) or m.group(3)
-        if args.get(name):
-            return args[name]
-        return m.group(2) if m.group(2) is not None else m.group(0)
-    return re.sub(r"\$\{(\w+)(?::?-([^}]*))?\}|\$(\w+)", sub, text)
+    """${NAME}, ${NAME:-default}, $NAME from ``args`` (unknown ones stay, or take their default).
+
+    One pass, linear in the text: a ``${`` with no ``}`` after it cannot match, and neither can
+    any later one, so the rest is copied as it is (a regex would rescan it from every ``${``)."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        j = text.find("$", i)
+        if j == -1:
+            break
+        out.append(text[i:j])
+        if text.startswith("${", j):
+            m = _NAME.match(text, j + 2)
+            if m:
+                k = m.end()
+                if text.startswith("}", k):
+                    out.append(args.get(m.group(0)) or text[j:k + 1])
+                    i = k + 1
+                    continue
+                if text.startswith("-", k) or text.startswith(":-", k):
+                    start = k + (1 if text[k] == "-" else 2)
+                    close = text.find("}", start)
+                    if close == -1:
+                        out.append(text[j:])
+                        return "".join(out)
+                    out.append(args.get(m.group(0)) or text[start:close])
+                    i = close + 1
+                    continue
+            out.append("$")
+            i = j + 1
+            continue
+        m = _NAME.match(text, j + 1)
+        if m:
+            out.append(args.get(m.group(0)) or text[j:m.end()])
+            i = m.end()
+            continue
+        out.append("$")
+        i = j + 1
+    out.append(text[i:])
+    return "".join(out)
 
 
 def pairs(ins: Instr) -> list[tuple[str, str]]:

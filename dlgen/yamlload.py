@@ -3,7 +3,7 @@
 A YAML file may be hostile: aliases that expand to billions of nodes from a few lines, a merge key
 that includes itself, nesting deep enough to exhaust the parser's recursion, keys that are lists.
 `load()` turns every parser failure into `YamlProblem` (one line and the line number), and
-`plain()` copies the document into plain dicts and lists while counting: alias expansion stops at
+`plain()` copies the document into plain dicts and lists while counting: what aliases add stops at
 `MAX_NODES` nodes, nesting at `MAX_DEPTH` levels, a cycle is refused, and keys must be scalars.
 """
 
@@ -26,8 +26,17 @@ def load(text: str, *, round_trip: bool = True):
 
     try:
         yaml = YAML(typ="rt" if round_trip else "safe", pure=True)
-        _refuse_cycles(yaml.compose(text))
-        return yaml.load(text)
+        # parsed once: the node graph is checked for cycles, then constructed from the same nodes
+        constructor, _parser = yaml.get_constructor_parser(text)
+        try:
+            node = constructor.composer.get_single_node()
+            _refuse_cycles(node)
+            return constructor.construct_document(node) if node is not None else None
+        finally:
+            try:
+                _parser.dispose()
+            except AttributeError:
+                pass
     except YamlProblem:
         raise
     except MarkedYAMLError as exc:
@@ -88,14 +97,22 @@ def _refuse_cycles(root) -> None:
 
 
 def plain(obj, max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH):
-    """A copy of ``obj`` as plain dicts (string keys), lists and scalars, within the bounds."""
-    count = 0
+    """A copy of ``obj`` as plain dicts (string keys), lists and scalars, within the bounds.
 
-    def walk(o, depth: int, stack: set[int]):
+    ``max_nodes`` bounds what aliases add: nodes copied again because an alias names a mapping or
+    list already copied. A long file without aliases is as long as it is (read_text caps its size)."""
+    count = 0
+    seen: set[int] = set()
+
+    def walk(o, depth: int, stack: set[int], again: bool = False):
         nonlocal count
-        count += 1
-        if count > max_nodes:
-            raise YamlProblem(f"YAML expands to more than {max_nodes} nodes (aliases); refused")
+        if isinstance(o, (dict, list)):
+            again = again or id(o) in seen
+            seen.add(id(o))
+        if again:
+            count += 1
+            if count > max_nodes:
+                raise YamlProblem(f"YAML aliases expand to more than {max_nodes} nodes; refused")
         if depth > max_depth:
             raise YamlProblem(f"YAML nested more than {max_depth} levels deep; refused")
         if isinstance(o, (dict, list)):
@@ -108,9 +125,9 @@ def plain(obj, max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH):
                     for k, v in o.items():
                         if not (k is None or isinstance(k, (str, int, float, bool))):
                             raise YamlProblem("a YAML key is a list or mapping; compose keys are strings")
-                        out[str(k)] = walk(v, depth + 1, stack)
+                        out[str(k)] = walk(v, depth + 1, stack, again)
                     return out
-                return [walk(v, depth + 1, stack) for v in o]
+                return [walk(v, depth + 1, stack, again) for v in o]
             finally:
                 stack.discard(id(o))
         return o

@@ -34,11 +34,17 @@ def _needs(cmd):
 
 
 def fix_lines(text):
-    """Add --no-cache-dir to every pip install command in ``text`` that lacks it."""
+    """Add --no-cache-dir to every pip install command in ``text`` that lacks it (one pass over
+    the text: the command separators are found once, not searched again from each install)."""
+    import bisect
+
+    ends = [m.start() for m in re.finditer(r"&&|\|\||;|(?<!\\)\n", text)]
+    installs = list(INSTALL.finditer(text))
     out, pos = [], 0
-    for m in INSTALL.finditer(text):
-        end = re.search(r"&&|\|\||;|(?<!\\)\n", text[m.end():])
-        window = text[m.end(): m.end() + (end.start() if end else len(text))]
+    for i, m in enumerate(installs):
+        k = bisect.bisect_left(ends, m.end())
+        stop = min(ends[k] if k < len(ends) else len(text), installs[i + 1].start() if i + 1 < len(installs) else len(text))
+        window = text[m.end():stop]
         out.append(text[pos:m.end()])
         if "--no-cache" not in window:
             out.append(" --no-cache-dir")

@@ -38,8 +38,9 @@ PASS = ['FROM ubuntu:22.04\nRUN apt-get update && apt-get install -y --no-instal
         'FROM ubuntu:22.04\nSHELL ["/bin/bash", "-c"]\nRUN apt-get update && apt-get install -y '
         '--no-install-recommends git && rm -rf /var/lib/apt/lists/{partial,lock} /var/lib/apt/lists/*\n']
 APT_INSTALL = re.compile(r"^(?:sudo\s+)?(?:\w+=\S+\s+)*apt(?:-get)?\s+(?:-\S+\s+)*install\b")
-LISTS_RM = re.compile(r"\brm\s+(-\w+\s+)*[^&;|]*/var/lib/apt/lists(\S*)")
-LISTS_FIND = re.compile(r"\bfind\s+/var/lib/apt/lists\b[^&;|]*(-delete\b|-exec\s+rm\b)")
+LISTS = "/var/lib/apt/lists"
+LISTS_AFTER = re.compile(r"/var/lib/apt/lists(\S*)")
+LISTS_FIND = re.compile(r"\bfind\s+/var/lib/apt/lists\b.*?(-delete\b|-exec\s+rm\b)")
 APT_UPDATE = re.compile(r"^(?:sudo\s+)?(?:\w+=\S+\s+)*apt(?:-get)?\s+(?:-\S+\s+)*update\b")
 BRACE_SHELLS = re.compile(r"(^|/)(bash|zsh|ksh|mksh)$")
 
@@ -61,12 +62,22 @@ def _shell(doc, ins) -> str:
 
 
 def _lists_removed(doc, ins, text) -> bool:
-    if LISTS_FIND.search(text):
-        return True
-    for m in LISTS_RM.finditer(text):
-        if "{" in m.group(2) and not BRACE_SHELLS.search(_shell(doc, ins)):
-            continue   # /bin/sh has no brace expansion: rm gets the literal name and removes nothing
-        return True
+    """Whether one of the RUN's commands removes the package lists: rm naming them, or find ...
+    -delete / -exec rm on them. Judged command by command, each in one pass (linear in the text)."""
+    if LISTS not in text:
+        return False
+    for cmd in rulekit.shell_commands(text):
+        if LISTS not in cmd:
+            continue
+        words = cmd.split()
+        if "find" in words and LISTS_FIND.search(cmd):
+            return True
+        if not any(w == "rm" or w.endswith("/rm") for w in words):
+            continue
+        for m in LISTS_AFTER.finditer(cmd):
+            if "{" in m.group(1) and not BRACE_SHELLS.search(_shell(doc, ins)):
+                continue   # /bin/sh has no brace expansion: rm gets the literal name and removes nothing
+            return True
     return False
 
 
