@@ -8,6 +8,7 @@ import json
 import math
 import os
 import posixpath
+import re
 import shlex
 import textwrap
 from dataclasses import dataclass, field, replace
@@ -83,6 +84,19 @@ def environment(user_dir: str | None = None):
     return env
 
 
+# Words that YAML 1.1 readers (kubectl's and compose's Go parsers, PyYAML) take for a boolean or
+# null: written quoted, so a name "on" or "no" stays a string for every reader (YAML 1.1 spec,
+# "Boolean Language-Independent Type").
+YAML_1_1_WORDS = re.compile(r"y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF"
+                            r"|null|Null|NULL|~")
+
+
+def _str_for_yaml_1_1(representer, data):
+    if YAML_1_1_WORDS.fullmatch(data):
+        return representer.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+    return representer.represent_str(data)
+
+
 def to_yaml(obj) -> str:
     from ruamel.yaml import YAML
 
@@ -91,6 +105,7 @@ def to_yaml(obj) -> str:
     yaml.width = 4096
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.representer.ignore_aliases = lambda *_: True
+    yaml.representer.add_representer(str, _str_for_yaml_1_1)
     buf = io.StringIO()
     yaml.dump(obj, buf)
     return buf.getvalue()
@@ -163,9 +178,12 @@ def stack_document(spec: DeploySpec) -> dict:
         svc["environment"] = env
     if run.user:
         svc["user"] = run.user
-    if run.ports:  # the routing mesh publishes on every node; a host address cannot be chosen
+    if run.ports and spec.publish_all:  # the routing mesh publishes on every interface of every node
         svc["ports"] = [{"target": p.container, "published": p.host or p.container, "protocol": p.protocol,
                          "mode": "ingress"} for p in run.ports]
+    # Without --publish-all nothing is published: Swarm cannot bind a port to 127.0.0.1 (ingress and
+    # host mode both listen on every interface), so the loopback-only default of run.sh and compose
+    # becomes "reachable on the stack's network only"; the header says how to open it.
     # a bind source must exist on whichever node runs the task: the bundle's own folders
     # (./notebooks, ./runs) become named volumes there
     binds = {v.source: v.source.strip("./").replace("/", "-") for v in run.volumes
@@ -629,10 +647,10 @@ def new(opts: dict, directory: Path | None, templates: str | None = None, force:
     from dlgen import spec as spec_mod
 
     if opts.get("app") and not opts.get("name") and directory is not None:  # named after the project
-        import re
 
-        folder = re.sub(r"[^a-z0-9_.-]+", "-", Path(directory).resolve().name.lower()).strip("-._")[:63]
-        opts = {**opts, "name": folder or None}
+        from dlgen import names
+
+        opts = {**opts, "name": names.derive(Path(directory).resolve().name)}
     spec = spec_mod.build(**opts)
     # A user's project: their app (--app), or a dev container on a folder that holds their code.
     project = Path(directory) if directory is not None and (

@@ -49,7 +49,6 @@ DEV_STOP_SIGNAL = "SIGHUP"
 # newline would start a new line or key. First the characters any option may hold, then each
 # option's own form.
 _OPTION_TEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+=,-]{0,199}", re.ASCII)
-_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}", re.ASCII)
 _SIZE_RE = re.compile(r"\d+(\.\d+)?[bkmg]?", re.IGNORECASE | re.ASCII)
 _RESTART_RE = re.compile(r"no|always|unless-stopped|on-failure(:\d+)?", re.ASCII)
 _IMAGE_RE = re.compile(r"(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?"          # registry host[:port]/
@@ -243,17 +242,21 @@ class DeploySpec:
         )
 
 
+# The longest start period accepted: a day. Docker stores durations in int64 nanoseconds (it
+# refuses ~292 years), and a start-up longer than a day is not one a health check should wait for.
+MAX_START_PERIOD_S = 86400
+
+
 def _validate_name(name: str) -> str:
-    if not _NAME_RE.fullmatch(name):
-        raise DlgenError(f"invalid name {name!r}",
-                         "use lower-case letters, digits, '.', '_' and '-' (it names the image and container)")
-    return name
+    from dlgen import names
+
+    return names.check(name)
 
 
 def _default_name(model: Model, kind: str) -> str:
-    base = model.name.rsplit("/", 1)[-1].lower()
-    base = re.sub(r"[^a-z0-9_.-]+", "-", base).strip("-.") or "model"
-    return f"{base}-{kind}"[:63]
+    from dlgen import names
+
+    return names.derive(model.name.rsplit("/", 1)[-1], kind)
 
 
 def _validate_gpus(gpus: str) -> str:
@@ -347,14 +350,16 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
         # DLG105: below 1 GiB, DataLoader workers and NCCL die with SIGBUS (docker-runtime.md section 5)
         raise DlgenError(f"--shm-size {shm_size} is below 1g: PyTorch DataLoader workers die with SIGBUS (exit 135)",
                          "use 1g or more (8g for training), or leave it out for the kind's default")
-    if start_period is not None and start_period <= 0:
-        raise DlgenError(f"invalid --start-period {start_period}", "give a positive number of seconds")
-    if net_gbps is not None and net_gbps <= 0:
+    # written as "not (0 < x <= limit)": NaN fails every comparison, so it is refused too
+    if start_period is not None and not (0 < start_period <= MAX_START_PERIOD_S):
+        raise DlgenError(f"invalid --start-period {start_period}",
+                         f"give a number of seconds from 1 to {MAX_START_PERIOD_S} (a day)")
+    if net_gbps is not None and not (0 < net_gbps <= 1000):
         raise DlgenError(f"invalid --net-gbps {net_gbps}", "give a positive download speed in GB/s, e.g. 0.1")
-    if disk_gbps is not None and disk_gbps <= 0:
+    if disk_gbps is not None and not (0 < disk_gbps <= 1000):
         raise DlgenError(f"invalid --disk-gbps {disk_gbps}", "give a positive throughput in GB/s, e.g. 0.6")
-    if margin is not None and margin < 1:
-        raise DlgenError(f"invalid --margin {margin}", "give a factor of at least 1, e.g. 2")
+    if margin is not None and not (1 <= margin <= 10):
+        raise DlgenError(f"invalid --margin {margin}", "give a factor from 1 to 10, e.g. 2")
     dv = timing.parse_docker_version(docker_version)
     if name is not None:
         _validate_name(name)

@@ -250,6 +250,8 @@ def verify_swarm(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s:
             svc["environment"] = [*(e for e in given if str(e).partition("=")[0] not in env), *sorted(env)]
         if svc.get("ports"):  # published on this node only (host mode), on free ports: no collision, no mesh
             svc["ports"] = [{**p, "published": _free_port(), "mode": "host"} for p in svc["ports"]]
+        elif port:   # the stack publishes nothing (the default): verify needs the readiness port for the run
+            svc["ports"] = [{"target": port, "published": _free_port(), "protocol": "tcp", "mode": "host"}]
         if cpu:
             (svc.get("deploy") or {}).pop("resources", None)
             if svc.get("ulimits"):

@@ -39,7 +39,7 @@ def test_app_with_the_users_own_uvicorn_pin_builds_and_turns_healthy(engine, tmp
 
 def test_run_sh_on_a_host_without_a_gpu_runtime_stops_before_anything(engine, tmp_path):
     bundle = make_bundle(tmp_path / "gpu", model="llama-3.2-1b")
-    name = "llama-3.2-1b-serve"
+    name = "llama-3-2-1b-serve"   # dots are not valid in Kubernetes names: one derived name everywhere
     proc = subprocess.run(["bash", str(bundle / "run.sh")], capture_output=True, text=True, timeout=120,
                           env={k: v for k, v in os.environ.items() if k != "DLGEN_SKIP_GPU_CHECK"})
     assert proc.returncode == 1 and "no NVIDIA runtime" in proc.stderr and "--cpu" in proc.stderr, proc.stderr
