@@ -134,8 +134,8 @@ def compose_document(spec: DeploySpec) -> dict:
                            spec.name: {**svc, "depends_on": {fetch_name(spec): {
                                "condition": "service_completed_successfully"}}}}
     named = sorted({v.source for v in run.volumes if v.kind == "volume"})
-    if named:
-        doc["volumes"] = {n: {} for n in named}
+    if named:   # the bundle's own volumes keep their names (no project/stack prefix): run.sh uses the same
+        doc["volumes"] = {n: ({"name": n} if n.startswith(f"{spec.name}-") else {}) for n in named}
     return doc
 
 
@@ -222,8 +222,8 @@ def stack_document(spec: DeploySpec) -> dict:
     svc["stop_grace_period"] = "30s"
     doc: dict = {"services": {spec.name: svc}}
     named = sorted({v.source for v in run.volumes if v.kind == "volume"})
-    if named:
-        doc["volumes"] = {n: {} for n in named}
+    if named:   # the bundle's own volumes keep their names (no project/stack prefix): run.sh uses the same
+        doc["volumes"] = {n: ({"name": n} if n.startswith(f"{spec.name}-") else {}) for n in named}
     return doc
 
 
@@ -306,7 +306,8 @@ def _k8s_workload(spec: DeploySpec) -> list[dict]:
             live = spec.preset["liveness"] or ready
             container.update(health.k8s_probes(_http_get(ready, spec.port), _http_get(live, spec.port)))
     container["securityContext"] = dict(RESTRICTED_CONTAINER)
-    if not spec.user:  # an image made to run as root, run as APP_UID here: give it a writable home
+    if not spec.user and not any(e["name"] == "HOME" for e in container.get("env", [])):
+        # an image made to run as root, run as APP_UID here: give it a writable home (once)
         container.setdefault("env", []).append({"name": "HOME", "value": "/tmp"})
     labels = {"app.kubernetes.io/name": spec.name, "app.kubernetes.io/managed-by": "dlgen"}
     pod_spec: dict = {"securityContext": dict(RESTRICTED_POD), "containers": [container], "volumes": volumes,

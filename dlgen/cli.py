@@ -163,8 +163,9 @@ def models(
 def lint(
     paths: list[str] = typer.Argument(..., help="Dockerfiles, compose files, scripts/Makefiles/Markdown, directories."),
     fmt: str = typer.Option("text", "--format", help="text, json, sarif or github."),
-    kind: str | None = typer.Option(None, "--file-kind", "--kind", help="Force the file kind: dockerfile, compose "
-                                                                       "or run (--kind is the old spelling)."),
+    kind: str | None = typer.Option(None, "--file-kind", help="Force the file kind: dockerfile, compose or run."),
+    old_kind: str | None = typer.Option(None, "--kind", hidden=True,
+                                        help="The old spelling of --file-kind (dlgen new --kind is the workload)."),
     model: str | None = typer.Option(None, "--model", help="Model the images serve (for start-period rules)."),
     threshold: str | None = typer.Option(None, "--failure-threshold",
                                             help="info, warning (default) or error: lowest severity that fails."),
@@ -182,6 +183,10 @@ def lint(
 
     if fmt not in report.FORMATS:
         raise DlgenError(f"unknown format {fmt!r}", "use text, json, sarif or github")
+    if old_kind is not None:   # one word, two meanings: lint's file kind is --file-kind
+        typer.echo("dlgen: note: `dlgen lint --kind` is spelt --file-kind now (`dlgen new --kind` is the workload)",
+                   err=True)
+        kind = kind or old_kind
     run = lint_mod.run(lint_mod.LintOptions(
         paths=paths, kind=kind, model=model, threshold=threshold, disable=list(disable or []),
         docker_version=docker_version, config=config, no_config=no_config, fix=fix, diff=diff))

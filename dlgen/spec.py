@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dlgen import catalog, gpuplan, matrix, probes, reference, timing, units
 from dlgen.catalog import Model
@@ -177,7 +177,8 @@ class DeploySpec:
         return RunSpec(image=image or self.fetch_image or f"{self.name}:latest",
                        entrypoint=self.fill(self.fetch["entrypoint"]),
                        command=self.fill(self.fetch.get("command") or []), remove=True,
-                       volumes=[v for v in self.volumes if v.kind == "volume" and v.target in self.cache_paths],
+                       volumes=[v for v in self.docker_volumes()
+                                if v.kind == "volume" and v.target in self.cache_paths],
                        env=env, labels={FETCH_LABEL: "fetch"}, origin="dlgen",
                        health=Health(disabled=True))   # the image's probe checks a server the fetch never runs
 
@@ -235,11 +236,18 @@ class DeploySpec:
             ipc=self.ipc,
             ulimits=dict(self.ulimits),
             ports=ports,
-            volumes=list(self.volumes),
+            volumes=self.docker_volumes(),
             env=dict(self.env),
             command=["bash"] if dev else [],
             origin="dlgen",
         )
+
+    def docker_volumes(self) -> list[Volume]:
+        """The volumes as Docker names them: a named volume is ``<bundle name>-<volume>``, the same
+        for run.sh, compose (which gives it that exact name, not its project prefix) and a stack, so
+        the weights are downloaded once per host whichever way the bundle is started."""
+        return [replace(v, source=f"{self.name}-{v.source}") if v.kind == "volume" and "/" not in v.source else v
+                for v in self.volumes]
 
 
 # The longest start period accepted: a day. Docker stores durations in int64 nanoseconds (it

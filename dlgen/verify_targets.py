@@ -90,10 +90,13 @@ def compose_override(services: dict, server: str, tag: str, labels: dict, image:
             kept = {k: v for k, v in (svc.get("ulimits") or {}).items() if k != "memlock"}
             if "memlock" in (svc.get("ulimits") or {}):
                 lines.append(f"    ulimits: !override {_flow(kept)}" if kept else "    ulimits: !reset {}")
-    for key, names in (("volumes", volumes), ("networks", networks)):
-        if names:
-            lines.append(f"{key}:")
-            lines += [f"  {_flow(n)}: {{labels: {_flow(labels)}}}" for n in names]
+    if volumes:   # verify's own volumes, never the bundle's named ones (the user's downloaded weights)
+        lines.append("volumes:")
+        lines += [f"  {_flow(n)}: {{name: {_flow(f'dlgen-verify-{tag}-{n}')}, labels: {_flow(labels)}}}"
+                  for n in volumes]
+    if networks:
+        lines.append("networks:")
+        lines += [f"  {_flow(n)}: {{labels: {_flow(labels)}}}" for n in networks]
     return "\n".join(lines) + "\n"
 
 

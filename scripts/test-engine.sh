@@ -188,6 +188,12 @@ build_standin() {
 up() {
   [ "$(id -u)" -eq 0 ] || { say "run as root"; exit 2; }
   mkdir -p "$WORK"
+  # One `up` at a time: a second one waits for the first (two debootstraps into one folder fail).
+  exec 9>"$WORK/.up.lock"
+  if ! flock -n 9; then
+    say "another 'test-engine.sh up' is running: waiting for it"
+    flock 9
+  fi
   install_engine
   start_engine
   docker compose version >/dev/null 2>&1 || { say "docker compose is missing"; exit 1; }

@@ -136,3 +136,40 @@ def test_the_fetch_runs_without_the_images_healthcheck():
     assert "--no-healthcheck" in files["run.sh"]
     fetch = yaml.safe_load(files["compose.yaml"])["services"]["llama-8b-serve-fetch"]
     assert fetch["healthcheck"] == {"disable": True}
+
+
+def test_doctor_prints_no_escape_sequences_from_logs():
+    from dlgen import doctor
+
+    attrs = {"Name": "/x", "State": {"Status": "exited", "ExitCode": 1}, "HostConfig": {}, "Config": {"Image": "i"}}
+    logs = [doctor.printable(line) for line in ["\x1b]0;pwned\x07ok \x1b[31mred\x1b[0m", "\x1b[2J\x1b[Hclear", "a\rb"]]
+    text = doctor.text_report(doctor.diagnose(attrs, logs))
+    assert "\x1b" not in text and "\x07" not in text and "\r" not in text
+    assert "ok red" in text and "clear" in text
+
+
+def test_the_dev_bundle_points_to_what_exists(tmp_path, dlgen):
+    project = project_with(tmp_path / "p", {})
+    assert dlgen("new", project, "--kind", "dev").returncode == 0
+    deploy = (project / "DEPLOY.md").read_text()
+    assert "stack.yaml" not in deploy and not (project / "stack.yaml").exists()
+    docs = [d for d in yaml.safe_load_all((project / "k8s.yaml").read_text()) if d]
+    for d in docs:
+        for c in (d["spec"].get("template", d).get("spec", d["spec"]).get("containers") or []):
+            env = [e["name"] for e in c.get("env") or []]
+            assert len(env) == len(set(env)), env
+
+
+def test_run_sh_and_compose_share_one_weights_volume():
+    files = bundle.render(spec_mod.build(model="llama-8b"), "test")
+    compose = yaml.safe_load(files["compose.yaml"])
+    (key, vol), = compose["volumes"].items()
+    assert vol == {"name": key} and f"-v {key}:/cache/huggingface" in files["run.sh"]
+
+
+def test_lint_kind_is_file_kind_and_says_so(dlgen, tmp_path):
+    f = tmp_path / "x.txt"
+    f.write_text("FROM python:3.11\nUSER 1000\nCMD [\"python\"]\n")
+    old = dlgen("lint", "--kind", "dockerfile", f)
+    assert old.returncode == 0 and "--file-kind" in old.stderr
+    assert dlgen("lint", "--file-kind", "dockerfile", f).returncode == 0

@@ -18,13 +18,14 @@ docker build -t "${IMAGE}" .
 docker rm -f llama-70b-serve >/dev/null 2>&1 || true
 # The weights go into the cache volume first, in a one-off container: the download is not on the
 # health clock, and it does nothing when they are already there. HF_ENDPOINT (a mirror) is passed on.
-docker run --entrypoint python3 --rm -v hf-cache:/cache/huggingface \
-  -v vllm-cache-root:/cache/vllm -e HF_TOKEN -e HF_ENDPOINT \
+docker run --entrypoint python3 --rm \
+  -v llama-70b-serve-hf-cache:/cache/huggingface \
+  -v llama-70b-serve-vllm-cache-root:/cache/vllm -e HF_TOKEN -e HF_ENDPOINT \
   -e HF_HUB_DOWNLOAD_TIMEOUT=60 -e HF_HUB_ETAG_TIMEOUT=30 \
   -l ai.dlgen.phase=fetch --no-healthcheck "${IMAGE}" /app/fetch.py
 docker run -d --name llama-70b-serve --gpus 4 --restart unless-stopped \
   --ipc=host --ulimit memlock=-1 --ulimit stack=67108864 \
-  -p 127.0.0.1:8000:8000 -v hf-cache:/cache/huggingface \
-  -v vllm-cache-root:/cache/vllm -e HF_TOKEN -e VLLM_CACHE_ROOT=/cache/vllm \
-  -e HF_HUB_OFFLINE=1 "${IMAGE}"
+  -p 127.0.0.1:8000:8000 -v llama-70b-serve-hf-cache:/cache/huggingface \
+  -v llama-70b-serve-vllm-cache-root:/cache/vllm -e HF_TOKEN \
+  -e VLLM_CACHE_ROOT=/cache/vllm -e HF_HUB_OFFLINE=1 "${IMAGE}"
 echo "started llama-70b-serve; health: docker inspect -f '{{.State.Health.Status}}' llama-70b-serve"

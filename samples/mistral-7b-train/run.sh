@@ -18,12 +18,13 @@ docker build -t "${IMAGE}" .
 docker rm -f mistral-7b-train >/dev/null 2>&1 || true
 # The weights go into the cache volume first, in a one-off container: the download is not on the
 # health clock, and it does nothing when they are already there. HF_ENDPOINT (a mirror) is passed on.
-docker run --entrypoint python --rm -v hf-cache:/cache/huggingface \
-  -e HF_TOKEN -e HF_ENDPOINT -e HF_HUB_DOWNLOAD_TIMEOUT=60 \
-  -e HF_HUB_ETAG_TIMEOUT=30 -l ai.dlgen.phase=fetch --no-healthcheck \
-  "${IMAGE}" /app/fetch.py
+docker run --entrypoint python --rm \
+  -v mistral-7b-train-hf-cache:/cache/huggingface -e HF_TOKEN -e HF_ENDPOINT \
+  -e HF_HUB_DOWNLOAD_TIMEOUT=60 -e HF_HUB_ETAG_TIMEOUT=30 \
+  -l ai.dlgen.phase=fetch --no-healthcheck "${IMAGE}" /app/fetch.py
 docker run -d --name mistral-7b-train --gpus 1 --restart on-failure:3 \
   --ipc=host --ulimit memlock=-1 --ulimit stack=67108864 \
-  -v hf-cache:/cache/huggingface -v checkpoints:/checkpoints -e HF_TOKEN \
-  -e HF_HUB_OFFLINE=1 "${IMAGE}"
+  -v mistral-7b-train-hf-cache:/cache/huggingface \
+  -v mistral-7b-train-checkpoints:/checkpoints -e HF_TOKEN -e HF_HUB_OFFLINE=1 \
+  "${IMAGE}"
 echo "started mistral-7b-train; health: docker inspect -f '{{.State.Health.Status}}' mistral-7b-train"

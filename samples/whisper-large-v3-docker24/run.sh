@@ -18,12 +18,12 @@ docker build -t "${IMAGE}" .
 docker rm -f whisper-large-v3-serve >/dev/null 2>&1 || true
 # The weights go into the cache volume first, in a one-off container: the download is not on the
 # health clock, and it does nothing when they are already there. HF_ENDPOINT (a mirror) is passed on.
-docker run --entrypoint python --rm -v hf-cache:/cache/huggingface \
-  -e HF_TOKEN -e HF_ENDPOINT -e HF_HUB_DOWNLOAD_TIMEOUT=60 \
-  -e HF_HUB_ETAG_TIMEOUT=30 -l ai.dlgen.phase=fetch --no-healthcheck \
-  "${IMAGE}" /app/fetch.py
+docker run --entrypoint python --rm \
+  -v whisper-large-v3-serve-hf-cache:/cache/huggingface -e HF_TOKEN \
+  -e HF_ENDPOINT -e HF_HUB_DOWNLOAD_TIMEOUT=60 -e HF_HUB_ETAG_TIMEOUT=30 \
+  -l ai.dlgen.phase=fetch --no-healthcheck "${IMAGE}" /app/fetch.py
 docker run -d --name whisper-large-v3-serve --gpus 1 \
   --restart unless-stopped --shm-size=2g -p 127.0.0.1:8000:8000 \
-  -v hf-cache:/cache/huggingface -e DLGEN_GPUS=1 -e HF_TOKEN \
-  -e HF_HUB_OFFLINE=1 "${IMAGE}"
+  -v whisper-large-v3-serve-hf-cache:/cache/huggingface -e DLGEN_GPUS=1 \
+  -e HF_TOKEN -e HF_HUB_OFFLINE=1 "${IMAGE}"
 echo "started whisper-large-v3-serve; health: docker inspect -f '{{.State.Health.Status}}' whisper-large-v3-serve"
