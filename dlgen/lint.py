@@ -463,6 +463,10 @@ def run(opts: LintOptions) -> LintRun:
     if opts.config is not None and not Path(opts.config).is_file():
         raise DlgenError(f"config file {opts.config} does not exist", "pass an existing file or drop --config")
     cfg = config_mod.load(None if opts.no_config else (Path(opts.config) if opts.config else config_mod.find()))
+    from dlgen import reference
+
+    for name in ("servers", "images", "models", "gpus"):   # a broken data file is one line, before any rule runs
+        reference.load(name)
     threshold = opts.threshold or cfg.failure_threshold or "warning"
     if threshold not in SEVERITIES:
         raise DlgenError(f"unknown failure threshold {threshold!r}", "use info, warning or error")

@@ -23,8 +23,19 @@ def data_file(name: str) -> Path:
 @cache
 def load(name: str) -> dict:
     from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
 
-    return YAML(typ="safe").load(data_file(name).read_text(encoding="utf-8"))
+    from dlgen import dataschema
+    from dlgen.errors import DlgenError
+
+    path = data_file(name)
+    try:
+        doc = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    except (YAMLError, UnicodeDecodeError, OSError) as exc:
+        raise DlgenError(f"{path}: cannot read this data file: {str(exc).splitlines()[0]}",
+                         "fix the file, or unset DLGEN_DATA_DIR") from None
+    dataschema.check(name, path, doc)
+    return doc
 
 
 def models() -> list[dict]:
