@@ -339,6 +339,10 @@ def run_lines(text: str, flavour: str = "shell") -> list[RunSpec]:
                 numbered.append((no, line))
     else:
         numbered = list(enumerate(raw, 1))
+    code_lines = {n for n, _ in numbered} if flavour == "markdown" else None
+    block_top: dict[int, int] = {}   # each code line -> the first line of its block (one pass, not one per run)
+    for n, _ in numbered:
+        block_top[n] = block_top.get(n - 1, n)
     specs = []
     for no, line in _logical_lines(numbered):
         code = line.split(" #", 1)[0] if flavour != "markdown" else line
@@ -365,21 +369,25 @@ def run_lines(text: str, flavour: str = "shell") -> list[RunSpec]:
             words = words[1:]
         spec = RunSpec.from_docker_run(words, line=no)
         if spec.image:
-            spec.extra["prose"] = _prose_above(raw, no, {n for n, _ in numbered} if flavour == "markdown" else None)
+            spec.extra["prose"] = _prose_above(raw, no, code_lines, block_top=block_top)
             specs.append(spec)
     return specs
 
 
-def _prose_above(raw: list[str], no: int, code: set[int] | None, most: int = 10) -> str:
+def _prose_above(raw: list[str], no: int, code: set[int] | None, most: int = 10,
+                 block_top: dict[int, int] | None = None) -> str:
     """What the file says just above a `docker run` (line ``no``): the comment lines right above it
-    and, in Markdown (``code``: the code lines), the text above its code block up to the heading."""
+    and, in Markdown (``code``: the code lines), the text above its code block up to the heading.
+    ``block_top``: each code line's first line of its block, so the block is not walked again."""
     out: list[str] = []
     i = no - 2   # index of the line above
     while i >= 0 and len(out) < most and raw[i].strip().startswith("#") and (code is None or i + 1 in code):
         out.append(raw[i].strip())
         i -= 1
     if code is not None:
-        while i >= 0 and i + 1 in code:   # the rest of this code block
+        if block_top is not None and i + 1 in block_top:   # the rest of this code block, at once
+            i = block_top[i + 1] - 2
+        while i >= 0 and i + 1 in code:
             i -= 1
         i -= 1 if i >= 0 and raw[i].strip().startswith(("```", "~~~")) else 0
         while i >= 0 and len(out) < most and i + 1 not in code and not raw[i].strip().startswith(("```", "~~~")):
