@@ -16,10 +16,10 @@ from pathlib import Path
 from types import ModuleType
 
 from dlgen import textfile
+from dlgen.config import SEVERITIES  # one list of severities, the config's
 from dlgen.rulekit import Hit
 from dlgen.sources import NotCompose, SourceError, compose_services, parse_dockerfile, run_lines
 
-SEVERITIES = ("info", "warning", "error")
 IGNORE_RE = re.compile(r"#\s*dlgen:\s*ignore=([A-Z0-9, ]+)")
 IGNORE_FILE_RE = re.compile(r"#\s*dlgen:\s*ignore-file=([A-Z0-9, ]+)")
 
