@@ -46,6 +46,9 @@ FILES: dict[str, tuple[dict, dict[str, tuple[dict, str]]]] = {
                 {"servers": (SERVER, "dict")}),
     "models": ({"version!": "int", "models!": "list"}, {"models": (MODEL, "list")}),
     "images": ({"version!": "int", "images!": "list"}, {"images": (IMAGE, "list")}),
+    "twins": ({"version!": "int", "hadolint!": "dict", "buildkit!": "dict"},
+              {"hadolint": ({"rule!": "str", "message": "str", "what!": "str"}, "dict"),
+               "buildkit": ({"rule!": "str", "message": "str", "what!": "str"}, "dict")}),
     "gpus": ({"version!": "int", "default_memory_gb!": "num", "serving_headroom!": "num",
               "memory_utilization!": "num", "max_per_host!": "int", "gpus!": "list"}, {"gpus": (GPU, "list")}),
 }

@@ -138,16 +138,44 @@ def classify(path: Path, text: str | None = None) -> str | None:
 
 
 # ---------------------------------------------------------------------------- ignores
+HADOLINT_IGNORE_RE = re.compile(r"#\s*hadolint\s+ignore\s*=\s*([A-Za-z0-9, ]+)")
+HADOLINT_GLOBAL_RE = re.compile(r"#\s*hadolint\s+global\s+ignore\s*=\s*([A-Za-z0-9, ]+)")
+BUILDKIT_CHECK_RE = re.compile(r"^#\s*check\s*=\s*(.*)$", re.IGNORECASE)
+
+
+def _ids(text: str) -> set[str]:
+    return {x.strip() for x in text.split(",") if x.strip()}
+
+
+def twins() -> dict[str, dict[str, dict]]:
+    """The other linters' rules that report a dlgen rule's defect (dlgen/data/twins.yaml)."""
+    from dlgen import reference
+
+    return reference.load("twins")
+
+
+def _twin_ignores(ids: set[str], table: str) -> set[str]:
+    """hadolint (or BuildKit check) ids -> what they silence: "DLGxxx" or "DLGxxx|message text"."""
+    out = set()
+    for twin_id, twin in (twins().get(table) or {}).items():
+        if twin_id in ids or "all" in ids:
+            out.add(twin["rule"] + (f"|{twin['message']}" if twin.get("message") else ""))
+    return out
+
+
 def _ignores_by_line(lines: list[str]) -> list[set[str]]:
     """For each line number N (index N - 1): the rule ids named in `# dlgen: ignore=` comments in the
-    block of comment lines directly above it. One pass over the file."""
+    block of comment lines directly above it, and the twins of `# hadolint ignore=` ones there. One
+    pass over the file."""
     out: list[set[str]] = []
     block: set[str] = set()
     for text in lines:
         out.append(block)
         if textfile.lstrip(text).startswith("#"):
             m = IGNORE_RE.search(text)
-            block = block | {x.strip() for x in m.group(1).split(",") if x.strip()} if m else block
+            h = HADOLINT_IGNORE_RE.search(text)
+            block = block | (_ids(m.group(1)) if m else set()) | (_twin_ignores(_ids(h.group(1)), "hadolint")
+                                                                  if h else set())
         else:
             block = set()
     return out
@@ -156,8 +184,23 @@ def _ignores_by_line(lines: list[str]) -> list[set[str]]:
 def _file_ignores(text: str) -> set[str]:
     ids: set[str] = set()
     for m in IGNORE_FILE_RE.finditer(text):
-        ids |= {x.strip() for x in m.group(1).split(",") if x.strip()}
+        ids |= _ids(m.group(1))
+    for m in HADOLINT_GLOBAL_RE.finditer(text):
+        ids |= _twin_ignores(_ids(m.group(1)), "hadolint")
+    for line in textfile.lines(text):   # BuildKit's check directive: a parser directive, at the top only
+        d = BUILDKIT_CHECK_RE.match(line.strip())
+        if not line.strip().startswith("#") or (not d and not re.match(r"^#\s*\w+\s*=", line.strip())):
+            break
+        if d:
+            for part in d.group(1).split(";"):
+                key, _, value = part.partition("=")
+                if key.strip().lower() == "skip":
+                    ids |= _twin_ignores(_ids(value), "buildkit")
     return ids
+
+
+def _silenced(f: Finding, ids: set[str]) -> bool:
+    return f.rule in ids or any(i.startswith(f"{f.rule}|") and i.split("|", 1)[1] in f.message for i in ids)
 
 
 # ---------------------------------------------------------------------------- running
@@ -203,8 +246,8 @@ def lint_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context) 
                 crashes.append(f"{path}: rule {rule.id} failed: {type(exc).__name__}: {exc}")
     file_ids = _file_ignores(text)
     above = _ignores_by_line(lines)
-    kept = [f for f in findings if f.rule not in file_ids
-            and not (1 <= f.line <= len(above) and f.rule in above[f.line - 1])]
+    kept = [f for f in findings if not _silenced(f, file_ids)
+            and not (1 <= f.line <= len(above) and _silenced(f, above[f.line - 1]))]
     kept.sort(key=lambda f: (f.line, f.column, f.rule))
     return kept, crashes
 
