@@ -313,6 +313,9 @@ def _logical_lines(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
         stripped = line.rstrip()
         if not buf:
             start = no
+            if stripped.lstrip().startswith("#"):   # a comment ends at its line, backslash or not (sh)
+                out.append((no, line))
+                continue
         if stripped.endswith("\\"):
             buf.append(stripped[:-1])
             continue
