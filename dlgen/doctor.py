@@ -86,7 +86,9 @@ def diagnose(attrs: dict, logs: list[str]) -> dict:
     shm = host.get("ShmSize")
     gpu = bool(host.get("DeviceRequests")) or (host.get("Runtime") == "nvidia")
     cmd = [*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])]
-    shell_pid1 = bool(cmd) and bool(re.fullmatch(r"(/bin/|/usr/bin/)?(ba|da)?sh", cmd[0])) and "-c" in cmd[1:2]
+    from dlgen.rulekit import shell_runs_string
+
+    shell_pid1 = shell_runs_string(cmd)
     facts = {
         "name": (attrs.get("Name") or "").lstrip("/"), "image": config.get("Image"), "state": status,
         "exit_code": code if status in ("exited", "dead", "restarting", "created") else None,

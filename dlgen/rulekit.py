@@ -433,7 +433,17 @@ def shell_commands(text: str) -> list[str]:
     return [c.strip() for c in out if c.strip()]
 
 
-PIP_INSTALL = re.compile(r"(?:^|\s|/)(?:pip3?|python3?(?:\.\d+)?\s+-m\s+pip|uv\s+pip)\s+install\b")
+# pip's global options may come before the subcommand: `pip3 --no-cache-dir install torch`
+PIP_INSTALL = re.compile(r"(?:^|\s|/)(?:pip3?|python3?(?:\.\d+)?\s+-m\s+pip|uv\s+pip)"
+                         r"(?:\s+--?[\w-]+(?:=\S+)?)*\s+install\b")
+# A shell told to run its next argument: -c, or an option cluster with c in it (-lc, -ic, -ec, -euxc).
+SHELL_C_OPTION = re.compile(r"-[a-zA-Z]*c[a-zA-Z]*")
+
+
+def shell_runs_string(argv) -> bool:
+    """argv is `sh|bash|dash -c STRING ...` (any option cluster holding c, such as bash -ic)."""
+    return len(argv) >= 3 and bool(re.fullmatch(r"(/bin/|/usr/bin/)?(ba|da)?sh", argv[0])) \
+        and bool(SHELL_C_OPTION.fullmatch(argv[1]))
 
 
 def pip_installs(text: str) -> list[str]:

@@ -19,7 +19,8 @@ TARGET = "dockerfile"
 FIXABLE = True
 WHY = "With a shell as PID 1, SIGTERM never reaches the server: docker stop waits 10 s and kills it (137)."
 FAIL = ["FROM python:3.11-slim\nCMD python server.py\n",
-        'FROM python:3.11-slim\nCMD ["sh", "-c", "python server.py --port $PORT"]\n']
+        'FROM python:3.11-slim\nCMD ["sh", "-c", "python server.py --port $PORT"]\n',
+        'FROM python:3.11-slim\nCMD ["bash", "-ic", "python server.py --port $PORT"]\n']
 PASS = ['FROM python:3.11-slim\nCMD ["python", "server.py"]\n',
         'FROM python:3.11-slim\nCMD ["sh", "-c", "exec python server.py --port $PORT"]\n']
 
@@ -51,7 +52,6 @@ def check(doc, ctx):
     for ins in doc.final.find("CMD", "ENTRYPOINT"):
         if not ins.json:
             yield rulekit.Hit(line=ins.line, message=f"{ins.cmd} in shell form: PID 1 is /bin/sh, which does not pass SIGTERM on", hint=f'write {ins.cmd} ["prog", "arg", ...] (exec form)', fix=_exec_fix(ins))
-        elif len(ins.value) >= 3 and re.fullmatch(r"(/bin/|/usr/bin/)?(ba)?sh", ins.value[0]) \
-                and ins.value[1] in ("-c", "-lc") and not re.match(r"\s*exec\s", ins.value[2]) \
+        elif rulekit.shell_runs_string(ins.value) and not re.match(r"\s*exec\s", ins.value[2]) \
                 and " exec " not in f" {ins.value[2]}":
             yield rulekit.Hit(line=ins.line, message=f"{ins.cmd} wraps {ins.value[0]} -c without exec: the shell stays PID 1", hint="start the command with exec inside the string", fix=_exec_in_string_fix(ins))

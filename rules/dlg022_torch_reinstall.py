@@ -20,6 +20,8 @@ WHY = "Installing another torch on a base that ships one adds ~2 GB and breaks t
 FAIL = ['FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nRUN pip install --no-cache-dir torch transformers\n'
         'CMD ["python", "s.py"]\n',
         'FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nRUN pip install --no-cache-dir torch==2.4.1\n'
+        'CMD ["python", "s.py"]\n',
+        'FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nRUN pip3 --no-cache-dir install torch\n'
         'CMD ["python", "s.py"]\n']
 PASS = ['FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nRUN pip install --no-cache-dir transformers\n'
         'CMD ["python", "s.py"]\n',

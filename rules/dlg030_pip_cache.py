@@ -19,13 +19,15 @@ FIXABLE = True
 WHY = "pip's cache stays in the layer: a CUDA torch wheel (~2 GB) is stored twice."
 FAIL = ['FROM python:3.11-slim\nRUN pip install torch==2.6.0 transformers\nCMD ["python", "s.py"]\n',
         'FROM python:3.11-slim\nRUN apt-get update && \\\n    python -m pip install -r requirements.txt\n'
-        'CMD ["python", "s.py"]\n']
+        'CMD ["python", "s.py"]\n',
+        'FROM python:3.11-slim\nRUN pip3 --disable-pip-version-check install torch==2.6.0\nCMD ["python", "s.py"]\n']
 PASS = ['FROM python:3.11-slim\nRUN pip install --no-cache-dir torch==2.6.0\nCMD ["python", "s.py"]\n',
+        'FROM python:3.11-slim\nRUN pip3 --no-cache-dir install torch==2.6.0\nCMD ["python", "s.py"]\n',
         'FROM python:3.11-slim\nENV PIP_NO_CACHE_DIR=1\nRUN pip install torch==2.6.0\nCMD ["python", "s.py"]\n',
         'FROM python:3.11-slim\nRUN --mount=type=cache,target=/root/.cache/pip pip install torch==2.6.0\n'
         'CMD ["python", "s.py"]\n',
         'FROM python:3.11-slim AS build\nRUN pip wheel -w /w torch==2.6.0\nFROM python:3.11-slim\nCMD ["python"]\n']
-INSTALL = re.compile(r"(?<!uv )((?:pip3?|python3?(?:\.\d+)?\s+-m\s+pip)\s+install)\b")
+INSTALL = re.compile(r"(?<!uv )((?:pip3?|python3?(?:\.\d+)?\s+-m\s+pip)(?:\s+--?[\w-]+(?:=\S+)?)*\s+install)\b")
 
 
 def _needs(cmd):
