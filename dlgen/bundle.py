@@ -38,6 +38,29 @@ PVC_EXTRA_GI = 5
 # The fetch image (Dockerfile.fetch) for servers whose image has no Python for app/fetch.py: the
 # huggingface_hub release that transformers 4.57.1 (the python images) installs.
 FETCH_PIP = ["huggingface_hub==0.36.2"]
+# uv installs the Python requirements of every generated image: a pinned `pip install uv==X` layer
+# brings it (no container registry pull, and it works in any image that has pip, conda's included),
+# and its cache lives in a BuildKit cache mount, so a changed requirement reuses every wheel already
+# downloaded and no cache lands in a layer. Source: uv docs, "Using uv in Docker" (cache mounts,
+# UV_LINK_MODE=copy across file systems; UV_NATIVE_TLS / SSL_CERT_FILE for a company CA).
+UV_VERSION = "0.13.9"
+UV_CACHE = "/root/.cache/uv"
+
+
+def install_run(requirement_files: list[str], pip_source_args: str = "", constraints: bool = True,
+                packages: list[str] | None = None) -> str:
+    """The RUN that installs requirements with uv: the base image's torch (and torchvision,
+    torchaudio) pinned to what it has, so uv never replaces it; the system trust store (and pip's
+    PIP_CERT, where a build sets one) for TLS behind a company proxy; the cache on a cache mount."""
+    what = " ".join([*(f"-r {f}" for f in requirement_files), *(packages or [])])
+    lines = [f"RUN --mount=type=cache,target={UV_CACHE} \\"]
+    if constraints:
+        lines.append("    pip list --format=freeze > /tmp/installed.txt; "
+                     "grep -iE '^(torch|torchvision|torchaudio)==' /tmp/installed.txt > /tmp/constraints.txt; \\")
+    lines.append("    UV_NATIVE_TLS=1 UV_LINK_MODE=copy env ${PIP_CERT:+SSL_CERT_FILE=$PIP_CERT} \\")
+    lines.append(f"    uv pip install --system{pip_source_args}{' -c /tmp/constraints.txt' if constraints else ''} "
+                 f"{what}")
+    return "\n".join(lines)
 # In a user's project dlgen's own wrapper and fetch declare the ranges they work with, not pins, so
 # that the project's own pins win (dlgen_app/serve.py: uvicorn's Config/Server API, lifespan and
 # WSGIMiddleware, all in 0.29; fetch.py: snapshot_download/hf_hub_download as in 0.30).
@@ -502,6 +525,13 @@ def render(spec: DeploySpec, command_line: str, templates: str | None = None,
         "stack": stack_document(spec) if spec.kind != "dev" else None,
         "fetch_run": fetch.docker_run(quote_image_var="FETCH_IMAGE" if spec.fetch_image else "IMAGE") if fetch else "",
         "fetch_base": reference.servers()["python_image"], "fetch_pip": FETCH_PIP, "app_user": APP_USER,
+        "uv_version": UV_VERSION,
+        "install_project": install_run([f"/tmp/requirements/{requirements_file}",
+                                        *([f"/tmp/requirements/{user_requirements['file']}"]
+                                          if user_requirements.get("file") else [])], spec.pip_source_args),
+        "install_requirements": install_run(["/app/requirements.txt"], spec.pip_source_args,
+                                            constraints=spec.preset["image"] == "torch"),
+        "install_fetch": install_run([], constraints=False, packages=FETCH_PIP),
         "k8s": k8s_documents(spec),
         "healthcheck": health.dockerfile(multiline=True) if health else "",
         "gpu_summary": spec.gpu_plan.summary() if spec.gpu_plan else "", "gpu_use": gpu_use(spec),

@@ -177,7 +177,7 @@ def test_read_only_file_is_refused_not_rewritten(tmp_path, dockerfile_text):
         f = tmp_path / f"Dockerfile.{mode:o}"
         f.write_text(dockerfile_text)
         os.chmod(f, mode)
-        proc = run_dlgen("lint", "--fix", "--kind", "dockerfile", f)
+        proc = run_dlgen("lint", "--fix", "--file-kind", "dockerfile", f)
         assert_one_line_error(proc, "read-only", "not rewritten")
         assert f.read_text() == dockerfile_text and stat.S_IMODE(f.stat().st_mode) == mode
 
@@ -313,7 +313,7 @@ def test_large_dockerfile_lints_within_1_gib_of_data(tmp_path, shape):
 def test_a_fifo_is_refused_at_once(tmp_path):
     fifo = tmp_path / "Dockerfile"
     os.mkfifo(fifo)
-    for args in (["lint", fifo], ["lint", "--fix", fifo], ["lint", "--kind", "compose", fifo]):
+    for args in (["lint", fifo], ["lint", "--fix", fifo], ["lint", "--file-kind", "compose", fifo]):
         proc = run_dlgen(*args, timeout=20)
         assert_one_line_error(proc, "not a regular file")
     (tmp_path / "compose.yaml").write_text("services:\n  a:\n    image: x\n    restart: always\n")
@@ -322,7 +322,7 @@ def test_a_fifo_is_refused_at_once(tmp_path):
 
 
 def test_devices_and_a_fifo_config_are_refused(tmp_path):
-    assert_one_line_error(run_dlgen("lint", "--kind", "dockerfile", "/dev/zero", timeout=20), "not a regular file")
+    assert_one_line_error(run_dlgen("lint", "--file-kind", "dockerfile", "/dev/zero", timeout=20), "not a regular file")
     cfg = tmp_path / "cfg.yaml"
     os.mkfifo(cfg)
     (tmp_path / "Dockerfile").write_text("FROM python:3.11-slim\nCMD [\"python\"]\n")
@@ -447,7 +447,7 @@ def test_regenerate_line_is_shell_quoted(tmp_path):
     import shlex
 
     out = tmp_path / "b"
-    args = ["--model", "Org/Model-8B", "--params", "8B", "--name", "my.model_1", "--gpus", "0,1"]
+    args = ["--model", "Org/Model-8B", "--params", "8B", "--name", "my-model-1", "--gpus", "0,1"]
     proc = run_dlgen("new", out, *args)
     assert proc.returncode == 0, proc.stderr
     line = next(l for l in (out / "Dockerfile").read_text().splitlines() if "Regenerate with:" in l)
