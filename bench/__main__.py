@@ -120,14 +120,10 @@ def engine_rows(runs: int) -> list[dict]:
                      "baseline": f"+{sh - ready:.1f} s (ready {ready:.1f} s)", "ratio": None, "goal": "<= 3 s"})
         # rebuild after an app edit: dependency layers stay cached
         tag = "dlgen-bench/rebuild:1"
-        t0 = time.perf_counter()
-        c.images.build(path=str(gen), tag=tag, nocache=True, rm=True)
-        cold = time.perf_counter() - t0
+        cold = _buildkit(gen, tag, no_cache=True)
         server = gen / "app" / "server.py"
         server.write_text(server.read_text() + "\n# edited\n")
-        t0 = time.perf_counter()
-        c.images.build(path=str(gen), tag=tag, rm=True)
-        warm = time.perf_counter() - t0
+        warm = _buildkit(gen, tag)
         rows.append({"row": "rebuild after editing app/server.py", "dlgen": f"{warm:.1f} s",
                      "baseline": f"cold build {cold:.1f} s", "ratio": round(warm / cold, 3), "goal": ""})
         gen_size = c.images.get(tag).attrs["Size"]
@@ -139,7 +135,7 @@ def engine_rows(runs: int) -> list[dict]:
         (naive / "Dockerfile").write_text(
             f"FROM {devel}\nCOPY . /src\nRUN pip install -r /src/requirements.txt\n"
             'CMD ["python", "/src/app/server.py"]\n')
-        c.images.build(path=str(naive), tag="dlgen-bench/naive:1", rm=True, nocache=True)
+        _buildkit(naive, "dlgen-bench/naive:1", no_cache=True)
         naive_size = c.images.get("dlgen-bench/naive:1").attrs["Size"]
         rows.append({"row": "image size (llama-8b serve bundle)", "dlgen": f"{gen_size / 1e6:.0f} MB",
                      "baseline": f"naive (devel base, pip cache kept) {naive_size / 1e6:.0f} MB",
@@ -149,6 +145,70 @@ def engine_rows(runs: int) -> list[dict]:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return rows
+
+
+def _buildkit(context: Path, tag: str, no_cache: bool = False) -> float:
+    """Wall time of `docker build` with BuildKit, as run.sh builds (the generated Dockerfiles use
+    RUN --mount, which the SDK's legacy builder does not have)."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(["docker", "build", "-q", *(["--no-cache"] if no_cache else []), "-t", tag, str(context)],
+                          capture_output=True, text=True, env={**os.environ, "DOCKER_BUILDKIT": "1"})
+    if proc.returncode != 0:
+        raise SystemExit(f"docker build {context} failed: {proc.stderr[-2000:]}")
+    return time.perf_counter() - t0
+
+
+def _plain_pip(dockerfile: str) -> str:
+    """The same Dockerfile with the plain pip line dlgen wrote before uv (issue 31's baseline)."""
+    import re as _re
+
+    text = _re.sub(r"RUN pip install --no-cache-dir uv==\S+\n", "", dockerfile)
+    return _re.sub(r"RUN --mount=type=cache,target=\S+ \\\n(?:.*\\\n)*.*uv pip install[^\n]*-r (\S+)\n",
+                   lambda m: f"RUN pip install --no-cache-dir -r {m.group(1)}\n", text)
+
+
+def build_rows() -> list[dict]:
+    """uv with a cache mount (what dlgen new writes) against the same bundle with a plain pip line:
+    a cold build (empty cache mounts, no layer cache), a rebuild after a code edit, a rebuild after
+    adding one requirement, and the image size; measured one after the other on the same engine."""
+    tmp = Path(tempfile.mkdtemp(prefix="dlgen-bench-build-"))
+    docker_env = {**os.environ, "DOCKER_BUILDKIT": "1"}
+    out: dict[str, dict[str, float]] = {}
+    try:
+        for variant in ("uv", "pip"):
+            path = _bundle(tmp, variant, model="llama-8b", kind="serve", server="fastapi")
+            if variant == "pip":
+                (path / "Dockerfile").write_text(_plain_pip((path / "Dockerfile").read_text()))
+                assert "uv pip install" not in (path / "Dockerfile").read_text()
+            subprocess.run(["docker", "builder", "prune", "-f", "--filter", "type=exec.cachemount"],
+                           capture_output=True, env=docker_env)
+            tag = f"dlgen-bench/build-{variant}:1"
+            cold = _buildkit(path, tag, no_cache=True)
+            server = path / "app" / "server.py"
+            server.write_text(server.read_text() + "\n# edited\n")
+            code = _buildkit(path, tag)
+            reqs = path / "requirements.txt"
+            reqs.write_text(reqs.read_text() + "six==1.17.0\n")
+            req = _buildkit(path, tag)
+            size = float(subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", tag], capture_output=True,
+                                        text=True, env=docker_env).stdout.strip() or 0)
+            out[variant] = {"cold": cold, "code": code, "req": req, "size": size}
+            subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, env=docker_env)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    uv, pip = out["uv"], out["pip"]
+    row = lambda key, name, d, b, goal: {"key": f"build:{key}", "row": name, "dlgen": d, "baseline": b,  # noqa: E731
+                                         "ratio": None, "goal": goal}
+    return [
+        row("cold", "cold build, uv + cache mount (fastapi llama-8b bundle)", f"{uv['cold']:.1f} s",
+            f"plain pip {pip['cold']:.1f} s; ratio {uv['cold'] / pip['cold']:.2f}", "<= 0.6 x the pip cold build"),
+        row("code", "rebuild after a code edit", f"{uv['code']:.1f} s", f"plain pip {pip['code']:.1f} s", ""),
+        row("req", "rebuild after adding one requirement", f"{uv['req']:.1f} s",
+            f"plain pip {pip['req']:.1f} s; uv / pip cold = {uv['req'] / pip['cold']:.2f}",
+            "<= 0.2 x the pip cold build"),
+        row("size", "image size, uv + cache mount", f"{uv['size'] / 1e6:.0f} MB",
+            f"plain pip {pip['size'] / 1e6:.0f} MB", ""),
+    ]
 
 
 def fuzz_row(examples: int) -> dict:
@@ -273,7 +333,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-engine", action="store_true")
     ap.add_argument("--fuzz", type=int, default=0, help="examples per fuzz strategy for a long run (0: skip)")
     ap.add_argument("--render-only", action="store_true", help="rewrite BENCHMARKS.md from bench/results.json")
-    ap.add_argument("--only", default="", help="comma list of fuzz,linear: measure just these and update their "
+    ap.add_argument("--only", default="", help="comma list of fuzz,linear,builds: measure just these and update their "
                                                "rows in bench/results.json, keeping the others")
     args = ap.parse_args(argv)
     if args.only:
@@ -284,6 +344,8 @@ def main(argv=None) -> int:
             new += linearity_rows()
         if "fuzz" in wanted:
             new.append(fuzz_row(args.fuzz or 16_000))
+        if "builds" in wanted:
+            new += build_rows()
         keys = {r["key"] for r in new}
         rows = [r for r in saved["rows"] if r.get("key") not in keys and not
                 (r.get("key") is None and r["row"].startswith("fuzz:") and "fuzz" in keys)] + new

@@ -31,6 +31,13 @@ def buildx(engine, context, dockerfile, tag):
                           capture_output=True, text=True, timeout=1500)
 
 
+def run_in(engine, image, code):
+    """What ``python -c code`` prints in ``image`` (as root, so every path can be read)."""
+    out = engine.containers.run(image, ["-c", code], entrypoint="python", user="0", remove=True,
+                                labels={"ai.dlgen.test": "1"}, stderr=False)
+    return out.decode().strip().splitlines()[-1]
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_every_bundle_builds_with_buildkit_and_no_registry(engine, tmp_path, name):
     path = tmp_path / name
@@ -43,6 +50,13 @@ def test_every_bundle_builds_with_buildkit_and_no_registry(engine, tmp_path, nam
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert "docker/dockerfile" not in proc.stderr, "BuildKit resolved a frontend image"
         assert engine.images.get(tag).labels.get("ai.dlgen.test") == tag
+        # uv's cache stayed in its cache mount, not in a layer; the base's torch is the one left
+        check = "import os; print(os.path.exists('/root/.cache/uv'))"
+        assert run_in(engine, tag, check) == "False"
+        base = next(line.split()[1] for line in (path / dockerfile).read_text().splitlines() if line.startswith("FROM"))
+        if base.startswith("pytorch/pytorch"):
+            torch = "import torch; print(torch.__version__, torch.__file__)"
+            assert run_in(engine, tag, torch) == run_in(engine, base, torch), "uv replaced the base image's torch"
     finally:
         for image in engine.images.list(filters={"label": f"ai.dlgen.test={tag}"}):
             engine.images.remove(image.id, force=True)
@@ -91,3 +105,26 @@ def test_no_gpu_runtime_names_cpu_and_leaves_nothing(engine, tmp_path):
     text = run_dlgen("verify", path, "-e", "MODEL_SOURCE=synthetic", timeout=600)   # what a person reads
     assert text.returncode == 1 and "no GPU runtime on this host: use --cpu" in text.stdout + text.stderr
     assert_nothing_left(engine, path)
+
+
+def test_uv_installs_through_the_engines_proxy_ca(engine, tmp_path):
+    """The test engine reaches the package index only through a proxy that signs with this
+    machine's own CA (the stand-in base sets PIP_CERT to it, as a company image would): uv must
+    trust it, with the layer rebuilt from nothing, and its cache must stay out of the image."""
+    import shutil
+
+    path = tmp_path / "proxied"
+    assert run_dlgen("new", path, *CASES["serve-fastapi"]).returncode == 0
+    tag = f"dlgen-buildx-test/proxied:{uuid.uuid4().hex[:8]}"
+    docker = shutil.which("docker")
+    try:
+        proc = subprocess.run([docker, "buildx", "build", "--load", "--no-cache", "--progress=plain", "-t", tag,
+                               "--label", f"ai.dlgen.test={tag}", str(path)], capture_output=True, text=True,
+                              timeout=1500)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "uv pip install --system" in proc.stderr and "Installed" in proc.stderr, proc.stderr[-3000:]
+        assert "certificate" not in proc.stderr.lower(), proc.stderr[-3000:]
+        assert run_in(engine, tag, "import fastapi, uvicorn; print('ok')") == "ok"
+    finally:
+        for image in engine.images.list(filters={"label": f"ai.dlgen.test={tag}"}):
+            engine.images.remove(image.id, force=True)

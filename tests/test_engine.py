@@ -196,7 +196,9 @@ def _run_and_wait(engine, kwargs, until, timeout=180):
 def train_image(engine, tmp_path_factory):
     path = make_bundle(tmp_path_factory.mktemp("train") / "b", model="llama-8b", kind="train")
     tag = "dlgen-test/train:restart"
-    engine.images.build(path=str(path), tag=tag, rm=True, labels={"ai.dlgen.test": "1"})
+    from dlgen.verify import build_image  # BuildKit, as run.sh builds (the legacy builder has no RUN --mount)
+
+    assert build_image(path, tag, {"ai.dlgen.test": "1"}, lambda line: None) is None
     yield path, tag
     engine.images.remove(tag, force=True)
 

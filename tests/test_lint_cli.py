@@ -277,7 +277,7 @@ def test_bad_inputs_other_files_still_linted(tmp_path, bad, dlgen):
 @pytest.mark.parametrize("args,needle", [
     (["--format", "xml"], "unknown format"),
     (["--failure-threshold", "fatal"], "failure threshold"),
-    (["--kind", "podfile"], "unknown kind"),
+    (["--file-kind", "podfile"], "unknown kind"),
     (["--disable", "DLG999"], "unknown rule"),
     (["--config", "/nonexistent.yaml"], "does not exist"),
     (["--docker-version", "abc"], "--docker-version"),

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from dlgen import reference
+from dlgen.verify import build_image  # BuildKit, as run.sh builds (the SDK's legacy builder has no RUN --mount)
 from dlgen.verify_targets import left_by_stack, remove_stack
 from tests.conftest import run_dlgen
 from tests.test_engine import SYNTHETIC, make_bundle
@@ -86,11 +87,11 @@ def test_swarm_rolls_back_an_update_whose_probe_always_fails(engine, tmp_path):
     path = make_bundle(tmp_path / "b", model="resnet50", kind="serve")
     good, bad = f"dlgen-test/{stack}:good", f"dlgen-test/{stack}:bad"
     try:
-        engine.images.build(path=str(path), tag=good, labels={"ai.dlgen.test": "1"})
+        assert build_image(path, good, {"ai.dlgen.test": "1"}, lambda line: None) is None
         (tmp_path / "bad").mkdir()
         (tmp_path / "bad" / "Dockerfile").write_text(
             f"FROM {good}\nUSER root\nRUN printf 'import sys\\nsys.exit(1)\\n' > /app/probe.py\nUSER 1000\n")
-        engine.images.build(path=str(tmp_path / "bad"), tag=bad, labels={"ai.dlgen.test": "1"})
+        assert build_image(tmp_path / "bad", bad, {"ai.dlgen.test": "1"}, lambda line: None) is None
         from ruamel.yaml import YAML
 
         yaml = YAML(typ="safe", pure=True)
