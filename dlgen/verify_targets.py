@@ -261,6 +261,9 @@ def verify_swarm(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s:
                 svc["ulimits"].pop("memlock", None)
                 if not svc["ulimits"]:
                     del svc["ulimits"]
+        for key, vol in list((doc.get("volumes") or {}).items()):   # verify's own volumes, never the bundle's
+            doc["volumes"][key] = {**(vol or {}), "name": f"dlgen-verify-{tag}-{key}",
+                                   "labels": {**((vol or {}).get("labels") or {}), **labels}}
         with open(tmp, "w") as fh:
             yaml.dump(doc, fh)
         deploy = _run([docker, "stack", "deploy", "--detach=true", "-c", str(tmp), stack], env=env, cwd=bundle)

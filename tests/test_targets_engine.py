@@ -116,7 +116,8 @@ def test_swarm_rolls_back_an_update_whose_probe_always_fails(engine, tmp_path):
         monitor_s = int(svc["deploy"]["update_config"]["monitor"].rstrip("s"))
         assert (spec.get("UpdateStatus") or {}).get("State") == "rollback_completed", (update.stdout, update.stderr)
         assert spec["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"].startswith(good)
-        assert took <= monitor_s + 120, (took, monitor_s)
+        # the bad task fails within the update's monitor window, then the rollback is monitored in turn
+        assert took <= 2 * monitor_s + 60, (took, monitor_s)
     finally:
         remove_stack(engine, cli, stack)
         for tag in (bad, good):

@@ -3,6 +3,12 @@
 # notebook / jupyter; regenerate with: dlgen new --kind notebook
 set -euo pipefail
 cd "$(dirname "$0")"
+# ./notebooks is mounted read-write (and, started by root, given to uid 1000): a link could
+# hand a folder outside the bundle to the container, so only a real folder is accepted.
+if [ -L notebooks ] || { [ -e notebooks ] && [ ! -d notebooks ]; }; then
+  echo "run.sh: ./notebooks is a link or not a folder; make it a plain folder (it is mounted read-write)" >&2
+  exit 2
+fi
 # 1 GPU(s) are asked of Docker below, which needs the NVIDIA Container Toolkit: checked
 # before anything is built or downloaded (DLGEN_SKIP_GPU_CHECK=1 skips it, e.g. for a remote engine).
 if [ -z "${DLGEN_SKIP_GPU_CHECK:-}" ] \
@@ -12,12 +18,6 @@ if [ -z "${DLGEN_SKIP_GPU_CHECK:-}" ] \
   echo "  On a GPU host: install the NVIDIA Container Toolkit, then: sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker" >&2
   echo "  Without a GPU: dlgen verify . --cpu -e MODEL_SOURCE=synthetic   (see README.md, \"Try it without a GPU\")" >&2
   exit 1
-fi
-# ./notebooks is mounted read-write (and, started by root, given to uid 1000): a link could
-# hand a folder outside the bundle to the container, so only a real folder is accepted.
-if [ -L notebooks ] || { [ -e notebooks ] && [ ! -d notebooks ]; }; then
-  echo "run.sh: ./notebooks is a link or not a folder; make it a plain folder (it is mounted read-write)" >&2
-  exit 2
 fi
 IMAGE="${IMAGE:-jupyter-notebook:latest}"
 docker build -t "${IMAGE}" .
