@@ -125,7 +125,7 @@ start_engine() {
     return
   fi
   say "starting dockerd (log: $LOG)"
-  nohup dockerd >"$LOG" 2>&1 &
+  nohup dockerd >"$LOG" 2>&1 9>&- &   # 9>&-: the daemon must not inherit (and hold) the up lock
   echo $! > "$PIDFILE"
   for _ in $(seq 1 60); do
     if docker info >/dev/null 2>&1; then

@@ -79,3 +79,23 @@ def test_tag_exists():
     assert matrix.tag_exists("pytorch/pytorch:2.1.1-cuda12.1-cudnn8-devel") is True
     assert matrix.tag_exists("nvidia/cuda:12.4.1-base-ubuntu22.04") is None
     assert matrix.tag_exists("pytorch/pytorch:1.13.0-cuda11.6-cudnn8-runtime") is None  # before the matrix
+
+
+@pytest.mark.parametrize("server", ["python", "fastapi", "vllm", "tgi", "sglang"])
+def test_models_and_new_agree_for_every_catalog_model(dlgen, server):
+    """`dlgen models` is what `dlgen new` would emit (issue 26): GPUs, load, start period, for every model."""
+    import json
+
+    from dlgen import spec as spec_mod
+    from dlgen.errors import DlgenError
+
+    rows = json.loads(dlgen("models", "--server", server, "--format", "json").stdout)
+    assert rows
+    for r in rows:
+        try:
+            s = spec_mod.build(model=r["model"], server=server)
+        except DlgenError:
+            assert r["gpus"] in (None, "-"), (r["model"], "models gives a GPU count that new refuses")
+            continue
+        got = {"gpus": s.gpu_count, "load_s": round(s.timing.load_s, 1), "start_period_s": s.timing.start_period_s}
+        assert got == {k: r[k] for k in got}, (r["model"], got)
