@@ -33,11 +33,13 @@ EXECUTABLE = {"run.sh"}
 # tokenizer and config files) plus 5 GiB for compile caches.
 PVC_MARGIN = 1.25
 PVC_EXTRA_GI = 5
-# The fetch init container streams the download to disk; huggingface_hub holds chunks of at most
-# a few hundred MB in memory.
 # The fetch image (Dockerfile.fetch) for servers whose image has no Python for app/fetch.py: the
 # huggingface_hub release that transformers 4.57.1 (the python images) installs.
 FETCH_PIP = ["huggingface_hub==0.36.2"]
+# In a user's project dlgen's own wrapper and fetch declare the ranges they work with, not pins, so
+# that the project's own pins win (dlgen_app/serve.py: uvicorn's Config/Server API, lifespan and
+# WSGIMiddleware, all in 0.29; fetch.py: snapshot_download/hf_hub_download as in 0.30).
+PROJECT_FETCH_PIP = ["huggingface_hub>=0.30,<2"]
 # uv installs the Python requirements of every generated image: a pinned `pip install uv==X` layer
 # brings it (no container registry pull, and it works in any image that has pip, conda's included),
 # and its cache lives in a BuildKit cache mount, so a changed requirement reuses every wheel already
@@ -61,10 +63,10 @@ def install_run(requirement_files: list[str], pip_source_args: str = "", constra
     lines.append(f"    uv pip install --system{pip_source_args}{' -c /tmp/constraints.txt' if constraints else ''} "
                  f"{what}")
     return "\n".join(lines)
-# In a user's project dlgen's own wrapper and fetch declare the ranges they work with, not pins, so
-# that the project's own pins win (dlgen_app/serve.py: uvicorn's Config/Server API, lifespan and
-# WSGIMiddleware, all in 0.29; fetch.py: snapshot_download/hf_hub_download as in 0.30).
-PROJECT_FETCH_PIP = ["huggingface_hub>=0.30,<2"]
+
+
+# The fetch init container streams the download to disk; huggingface_hub holds chunks of at most
+# a few hundred MB in memory.
 FETCH_MEMORY_REQUEST = "256Mi"
 FETCH_MEMORY_LIMIT = "2Gi"
 CHECKPOINTS = "/checkpoints"
@@ -156,22 +158,27 @@ def compose_document(spec: DeploySpec) -> dict:
         doc["services"] = {fetch_name(spec): {"build": build, **one_shot, "restart": Quoted("no")},
                            spec.name: {**svc, "depends_on": {fetch_name(spec): {
                                "condition": "service_completed_successfully"}}}}
-    named = sorted({v.source for v in run.volumes if v.kind == "volume"})
-    if named:   # the bundle's own volumes keep their names (no project/stack prefix): run.sh uses the same
-        doc["volumes"] = {n: ({"name": n} if n.startswith(f"{spec.name}-") else {}) for n in named}
+    doc.update(_named_volumes(spec, run))
     return doc
 
 
-def cpu_override(spec: DeploySpec) -> dict | None:
-    """What compose.cpu.yaml changes so the bundle runs on a machine without a GPU: for bundles
-    that ask for GPUs and run dlgen's own code on a torch image (vLLM, TGI and the like have no
-    CPU path); None for the others."""
+def _named_volumes(spec: DeploySpec, run) -> dict:
+    """compose's and a stack's top-level ``volumes``: the bundle's own keep their names (no project or
+    stack prefix), so run.sh, compose and the stack use the same ones."""
+    named = sorted({v.source for v in run.volumes if v.kind == "volume"})
+    return {"volumes": {n: ({"name": n} if n.startswith(f"{spec.name}-") else {}) for n in named}} if named else {}
+
+
+def cpu_override(spec: DeploySpec, compose: dict) -> dict | None:
+    """What compose.cpu.yaml changes (over ``compose``, the bundle's compose document) so the bundle
+    runs on a machine without a GPU: for bundles that ask for GPUs and run dlgen's own code on a
+    torch image (vLLM, TGI and the like have no CPU path); None for the others."""
     if not spec.gpu_count or spec.kind not in ("serve", "train") or spec.preset["image"] not in ("torch", "python"):
         return None
     ulimits = dict(spec.run_spec().ulimits)
     memlock = "memlock" in ulimits
     kept = {k: v for k, v in ulimits.items() if k != "memlock"}
-    return {"services": list(compose_document(spec)["services"]), "memlock": memlock,
+    return {"services": list(compose["services"]), "memlock": memlock,
             "ulimits": ("!override " + json.dumps(kept)) if kept else "!reset {}"}
 
 
@@ -244,9 +251,7 @@ def stack_document(spec: DeploySpec) -> dict:
     svc["deploy"] = deploy
     svc["stop_grace_period"] = "30s"
     doc: dict = {"services": {spec.name: svc}}
-    named = sorted({v.source for v in run.volumes if v.kind == "volume"})
-    if named:   # the bundle's own volumes keep their names (no project/stack prefix): run.sh uses the same
-        doc["volumes"] = {n: ({"name": n} if n.startswith(f"{spec.name}-") else {}) for n in named}
+    doc.update(_named_volumes(spec, run))
     return doc
 
 
@@ -446,6 +451,11 @@ def _user_requirement_lines(project: Path) -> list[tuple[str, str]]:
     return []
 
 
+def dlgen_requirements(spec: DeploySpec, in_project: bool) -> list[str]:
+    """What dlgen's own code in the image needs installed (in a project: ranges, not pins)."""
+    return [*requirements(spec), *(PROJECT_FETCH_PIP if in_project and spec.fetch_run_spec() else [])]
+
+
 def ours_beside(project: Path | None, ours: list[str]) -> tuple[list[str], list[str]]:
     """dlgen's requirements less those the project names itself (the user's pin wins), and one note
     for each of the user's pins that lies outside the range dlgen's code works with."""
@@ -511,17 +521,17 @@ def render(spec: DeploySpec, command_line: str, templates: str | None = None,
     has_app = any(p.startswith(f"{bundle_dir}/") for p in app)   # what the server's image gets
     run = spec.run_spec()
     health = spec.health()
+    compose = compose_document(spec)
     ctx = {
         "spec": spec, "version": __version__, "command_line": command_line, "entrypoint": entrypoint,
         "command": command, "has_requirements": has_requirements, "has_app": has_app,
         "app_bundle_dir": bundle_dir, "app_image_dir": image_dir,
         "user_requirements": user_requirements, "requirements_file": requirements_file,
         "in_project": in_project, "pip_cuda_comment": pip_cuda_comment,
-        "requirements": [*ours_beside(project, [*requirements(spec), *(PROJECT_FETCH_PIP if in_project and fetch
-                                                                       else [])])[0],
+        "requirements": [*ours_beside(project, dlgen_requirements(spec, in_project))[0],
                          *user_requirements.get("pyproject", [])],
         "hf_home": HF_HOME, "app_uid": APP_UID, "heartbeat": HEARTBEAT_FILE,
-        "docker_run": run.docker_run(quote_image_var="IMAGE"), "compose": compose_document(spec),
+        "docker_run": run.docker_run(quote_image_var="IMAGE"), "compose": compose,
         "stack": stack_document(spec) if spec.kind != "dev" else None,
         "fetch_run": fetch.docker_run(quote_image_var="FETCH_IMAGE" if spec.fetch_image else "IMAGE") if fetch else "",
         "fetch_base": reference.servers()["python_image"], "fetch_pip": FETCH_PIP, "app_user": APP_USER,
@@ -536,7 +546,7 @@ def render(spec: DeploySpec, command_line: str, templates: str | None = None,
         "healthcheck": health.dockerfile(multiline=True) if health else "",
         "gpu_summary": spec.gpu_plan.summary() if spec.gpu_plan else "", "gpu_use": gpu_use(spec),
         "dockerignore": dockerignore.render(project=in_project).rstrip("\n"),
-        "cpu_override": cpu_override(spec),
+        "cpu_override": cpu_override(spec, compose),
     }
     files = {
         "Dockerfile": "Dockerfile.j2",
@@ -678,7 +688,6 @@ def new(opts: dict, directory: Path | None, templates: str | None = None, force:
     from dlgen import spec as spec_mod
 
     if opts.get("app") and not opts.get("name") and directory is not None:  # named after the project
-
         from dlgen import names
 
         opts = {**opts, "name": names.derive(Path(directory).resolve().name)}
@@ -712,8 +721,7 @@ def new(opts: dict, directory: Path | None, templates: str | None = None, force:
             appends[".dockerignore"] = (f"# added by dlgen {__version__}: credentials, caches and outputs out of the "
                                         "build context (your rules above are kept)\n"
                                         + "".join(f"{line}\n" for line in merged.added))
-        ours = [*requirements(spec), *(PROJECT_FETCH_PIP if spec.fetch_run_spec() else [])]
-        notes += ours_beside(project, ours)[1]
+        notes += ours_beside(project, dlgen_requirements(spec, True))[1]
     written = write(files, directory, force=force, appends=appends) if directory is not None else []
     result = NewResult(spec, files, written)
     result.notes = notes

@@ -66,32 +66,29 @@ def untrusted(path: Path) -> str | None:
 
     Trusted: owned by you or root, writable by no other user (group write only by a group you are
     in), in a folder that no other user may change (a sticky folder such as /tmp protects your own
-    file in it)."""
+    file in it). A link is judged with its target, each in its own folder."""
     me = os.geteuid()
     groups = {os.getegid(), *os.getgroups()}
     try:
-        checks = [(path, os.lstat(path))]
-        if stat.S_ISLNK(checks[0][1].st_mode):
-            checks.append((Path(os.path.realpath(path)), os.stat(path)))
-        for p, _st in list(checks):
-            checks.append((p.parent, os.stat(p.parent)))
+        items = [(path, os.lstat(path))]
+        if stat.S_ISLNK(items[0][1].st_mode):
+            items.append((Path(os.path.realpath(path)), os.stat(path)))
+        folders = [(p.parent, os.stat(p.parent)) for p, _ in items]
     except OSError as exc:
         return f"cannot be checked ({exc.strerror})"
-    for p, st in checks:
-        is_dir = stat.S_ISDIR(st.st_mode)
-        if is_dir and p in (path.parent, Path(os.path.realpath(path)).parent) and p != path:
-            # the folder holding it: others may write in it only if it is sticky (their files, not yours)
-            if st.st_uid not in (me, 0):
-                return f"its folder {p} is owned by uid {st.st_uid}, not by you"
-            if st.st_mode & 0o002 and not st.st_mode & stat.S_ISVTX:
-                return f"its folder {p} may be changed by every user"
-            continue
+    for p, st in items:
+        link = stat.S_ISLNK(st.st_mode)   # a link's own mode bits mean nothing
         if st.st_uid not in (me, 0):
             return f"{p} is owned by uid {st.st_uid}, not by you"
-        if st.st_mode & 0o002 and not stat.S_ISLNK(st.st_mode):
+        if st.st_mode & 0o002 and not link:
             return f"{p} is writable by every user"
-        if st.st_mode & 0o020 and not stat.S_ISLNK(st.st_mode) and st.st_gid not in groups:
+        if st.st_mode & 0o020 and not link and st.st_gid not in groups:
             return f"{p} is writable by group {st.st_gid}, which you are not in"
+    for d, st in folders:   # others may write in it only if it is sticky (their files, not yours)
+        if st.st_uid not in (me, 0):
+            return f"its folder {d} is owned by uid {st.st_uid}, not by you"
+        if st.st_mode & 0o002 and not st.st_mode & stat.S_ISVTX:
+            return f"its folder {d} may be changed by every user"
     return None
 
 

@@ -175,35 +175,34 @@ def merge(project: Path, theirs: str, needed: list[str]) -> Merge:
     user = parse(theirs)
     have = {p.text.strip() for p in user}
     m = Merge()
-    ours = [(g, p) for g, p in our_patterns(project=True) if p not in have]
-    everything = [*user, *parse("\n".join(p for _, p in ours))]
+    ours = [(group, parse(text)[0]) for group, text in our_patterns(project=True) if text not in have]
+    added = [pat for _, pat in ours]   # the patterns appended, compiled once; m.added holds their lines
+    m.added = [pat.text for pat in added]
     # a folder left out whole is not entered (node_modules, .git): unless a "!" rule could bring
     # something inside it back
-    prune = None if any(p.negated for p in user) else (lambda rel: excluded(everything, rel))
+    prune = None if any(p.negated for p in user) else (lambda rel: excluded([*user, *added], rel))
     walked = [(rel.rstrip("/"), size, rel.endswith("/")) for rel, size in walk(project, prune)]
     shown = {rel: rel + ("/" if is_dir else "") for rel, _, is_dir in walked}
     files = [(rel, size) for rel, size, _ in walked]
     user_out = {rel: excluded(user, rel) for rel, _ in files}
     reason_of: dict[str, str] = {}
-    for group, text in ours:
-        pat = parse(text)[0]
-        hits = [rel for rel, _ in files if not user_out[rel] and pat.matches(rel)]
-        for rel in hits:
-            reason_of.setdefault(rel, groups()[group]["why"])
-        m.added.append(text)
-    final = [*user, *parse("\n".join(m.added))]
+    for group, pat in ours:
+        for rel, _ in files:
+            if not user_out[rel] and pat.matches(rel):
+                reason_of.setdefault(rel, groups()[group]["why"])
+    final = [*user, *added]
     # the user's "!" rules that name a file an added line would drop: said again, last. A rule that
     # brings back a whole folder (after "*") is not a decision about a key file inside it.
-    for p in user:
-        if p.negated and any(p.regex.match(rel) and not user_out[rel] and excluded(final, rel) for rel, _ in files):
-            m.added.append(f"!{p.text}")
-    final = [*user, *parse("\n".join(m.added))]
+    again = [p for p in user if p.negated
+             and any(p.regex.match(rel) and not user_out[rel] and excluded(final, rel) for rel, _ in files)]
+    final += again
+    m.added += [f"!{p.text}" for p in again]
     for rel in needed:
         if excluded(final, rel):
             top = rel.split("/")[0]
+            final += parse(f"!{top}")
             m.added.append(f"!{top}")
             m.reincluded.append(top + ("/" if "/" in rel else ""))
-            final = [*user, *parse("\n".join(m.added))]
     for rel, size in files:
         if excluded(final, rel):
             if rel in reason_of and not user_out[rel]:

@@ -18,7 +18,7 @@ from types import ModuleType
 from dlgen import textfile
 from dlgen.config import SEVERITIES  # one list of severities, the config's
 from dlgen.rulekit import Hit
-from dlgen.sources import NotCompose, SourceError, compose_services, parse_dockerfile, run_lines
+from dlgen.sources import NotCompose, SourceError, compose_services, parse_dockerfile, parser_directives, run_lines
 
 IGNORE_RE = re.compile(r"#\s*dlgen:\s*ignore=([A-Z0-9, ]+)")
 IGNORE_FILE_RE = re.compile(r"#\s*dlgen:\s*ignore-file=([A-Z0-9, ]+)")
@@ -140,7 +140,6 @@ def classify(path: Path, text: str | None = None) -> str | None:
 # ---------------------------------------------------------------------------- ignores
 HADOLINT_IGNORE_RE = re.compile(r"#\s*hadolint\s+ignore\s*=\s*([A-Za-z0-9, ]+)")
 HADOLINT_GLOBAL_RE = re.compile(r"#\s*hadolint\s+global\s+ignore\s*=\s*([A-Za-z0-9, ]+)")
-BUILDKIT_CHECK_RE = re.compile(r"^#\s*check\s*=\s*(.*)$", re.IGNORECASE)
 
 
 def _ids(text: str) -> set[str]:
@@ -187,15 +186,12 @@ def _file_ignores(text: str) -> set[str]:
         ids |= _ids(m.group(1))
     for m in HADOLINT_GLOBAL_RE.finditer(text):
         ids |= _twin_ignores(_ids(m.group(1)), "hadolint")
-    for line in textfile.lines(text):   # BuildKit's check directive: a parser directive, at the top only
-        d = BUILDKIT_CHECK_RE.match(line.strip())
-        if not line.strip().startswith("#") or (not d and not re.match(r"^#\s*\w+\s*=", line.strip())):
-            break
-        if d:
-            for part in d.group(1).split(";"):
-                key, _, value = part.partition("=")
-                if key.strip().lower() == "skip":
-                    ids |= _twin_ignores(_ids(value), "buildkit")
+    for key, value in parser_directives(textfile.lines(text)):   # BuildKit's `# check=skip=...;...`
+        if key == "check":
+            for part in value.split(";"):
+                option, _, names = part.partition("=")
+                if option.strip().lower() == "skip":
+                    ids |= _twin_ignores(_ids(names), "buildkit")
     return ids
 
 

@@ -202,14 +202,21 @@ def unquote(v: str) -> str:
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.*?)\s*$")
 
 
-def escape_char(lines: list[str]) -> str:
-    """The Dockerfile's escape character: ``# escape=`` among the parser directives, else backslash."""
+def parser_directives(lines: list[str]):
+    """(key in lower case, value) of each parser directive: the ``# key=value`` lines at the top of a
+    Dockerfile, before anything else (BuildKit reads no directive below the first other line)."""
     for line in lines:
         m = _DIRECTIVE.match(line.strip())
         if not m:
-            break
-        if m.group(1).lower() == "escape" and m.group(2)[:1] in ("\\", "`"):
-            return m.group(2)[:1]
+            return
+        yield m.group(1).lower(), m.group(2)
+
+
+def escape_char(lines: list[str]) -> str:
+    """The Dockerfile's escape character: ``# escape=`` among the parser directives, else backslash."""
+    for key, value in parser_directives(lines):
+        if key == "escape" and value[:1] in ("\\", "`"):
+            return value[:1]
     return "\\"
 
 

@@ -162,7 +162,7 @@ def remove_stale_temps(target: Path) -> None:
         pid = tmp.name[len(target.name) + 2:-len(TMP_TAG)]
         if not pid.isdigit():
             continue
-        if int(pid) != os.getpid() and _alive(int(pid)):
+        if int(pid) != os.getpid() and process_alive(int(pid)):
             continue
         try:
             tmp.unlink()
@@ -170,12 +170,13 @@ def remove_stale_temps(target: Path) -> None:
             pass
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host (another user's counts: it may not be signalled)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except (PermissionError, OverflowError):
         return True
     return True
 

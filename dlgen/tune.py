@@ -300,12 +300,13 @@ def rewrite(bundle: Path, m: Measurement, margin: float | None = None, dry_run: 
              "k8s.yaml": lambda t: _k8s(t, sp, note),
              "README.md": lambda t: _readme(t, sp, note),
              "DEPLOY.md": lambda t: _readme(t, sp, note)}
+    before: dict[str, str] = {}   # each file's text as read, for the diff and the manifest
     if not out.kept:
         for name, edit in edits.items():
             path = bundle / name
             if not path.is_file():
                 continue
-            old = textfile.read_text(path).text
+            old = before[name] = textfile.read_text(path).text
             new = edit(old)
             if new != old:
                 out.changed[name] = new
@@ -318,9 +319,9 @@ def rewrite(bundle: Path, m: Measurement, margin: float | None = None, dry_run: 
         from dlgen import ownership
 
         for name, text in out.changed.items():
-            old = (bundle / name).read_text() if (bundle / name).is_file() else ""
             textfile.write_text(bundle / name, text)
-            ownership.edited(bundle, name, old, text)   # still dlgen's file (where it was), for --force
+            if name in before:   # still dlgen's file (where it was), for --force
+                ownership.edited(bundle, name, before[name], text)
     return out
 
 

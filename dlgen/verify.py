@@ -20,6 +20,7 @@ from pathlib import Path
 from dlgen.engine import MIN_ENGINE, client  # noqa: F401  (re-exported for callers)
 from dlgen.errors import DlgenError
 from dlgen.runspec import RunSpec
+from dlgen.textfile import process_alive
 
 POLL_S = 0.2
 STOP_GRACE_S = 10        # docker stop's default grace period (docker-runtime.md section 4)
@@ -75,6 +76,21 @@ def readiness(bundle: Path) -> tuple[int | None, str | None]:
     return (port, path) if path and port else (None, None)
 
 
+def run_name(tag: str) -> str:
+    """The name of one verify run: its container, compose project and Swarm stack."""
+    return f"dlgen-verify-{tag}"
+
+
+def volume_name(tag: str, key: str) -> str:
+    """verify's own volume for the bundle's volume ``key``: never the bundle's (the user's weights)."""
+    return f"{run_name(tag)}-{key}"
+
+
+def image_name(bundle: Path, tag: str) -> str:
+    """verify's own tag for the bundle's image, never the bundle's ``<name>:latest`` (maybe the user's)."""
+    return f"dlgen-verify/{re.sub(r'[^a-z0-9_.-]', '-', Path(bundle).name.lower()) or 'bundle'}:{tag}"
+
+
 def prepare(spec: RunSpec, image: str, tag: str, cpu: bool, env: dict | None = None,
             labels: dict | None = None, volume_tag: str | None = None,
             name: str | None = None) -> tuple[dict, list[str]]:
@@ -91,10 +107,10 @@ def prepare(spec: RunSpec, image: str, tag: str, cpu: bool, env: dict | None = N
     volumes, made = [], []
     for i, v in enumerate(spec.volumes):
         key = re.sub(r"[^a-zA-Z0-9_.-]", "-", v.source.strip("./")) or str(i) if v.kind == "volume" else str(i)
-        vname = f"dlgen-verify-{volume_tag or tag}-{key}"   # fresh volumes: no state from an earlier run
+        vname = volume_name(volume_tag or tag, key)   # fresh volumes: no state from an earlier run
         made.append(vname)
         volumes.append(replace(v, source=vname, kind="volume"))
-    spec = replace(spec, image=image, name=name or f"dlgen-verify-{tag}", volumes=volumes, remove=False,
+    spec = replace(spec, image=image, name=name or run_name(tag), volumes=volumes, remove=False,
                    labels={**spec.labels, "ai.dlgen.test": "1", "ai.dlgen.verify": tag, **(labels or {})})
     kw = spec.sdk_kwargs()
     if spec.ports:  # a free host port on the loopback interface: never collides with a running server
@@ -164,7 +180,7 @@ def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float
     c = client()
     say = progress or (lambda line: None)
     tag = uuid.uuid4().hex[:10]
-    image = f"dlgen-verify/{re.sub(r'[^a-z0-9_.-]', '-', bundle.resolve().name.lower()) or 'bundle'}:{tag}"
+    image = image_name(bundle, tag)
     result: dict = {"bundle": shown, "image": image, "cpu": cpu, "healthy": False, "ready_s": None,
                     "healthy_s": None, "health_lag_s": None, "stop_exit_code": None, "stop_s": None,
                     "build_s": None, "fetch_s": None, "fetch_exit_code": None, "readiness_url": None,
@@ -398,7 +414,7 @@ def watch(current, port: int | None, path: str | None, deadline_s: float, say, r
 def run_fetch(c, fetch_spec: RunSpec, image: str, tag: str, cpu: bool, env: dict | None, labels: dict,
               volumes_of: str | None, timeout_s: float, say) -> dict:
     """Run the bundle's fetch container to completion: its duration and exit code, or a failure."""
-    kw, _ = prepare(fetch_spec, image, tag, cpu, env, labels, volumes_of, name=f"dlgen-verify-{tag}-fetch")
+    kw, _ = prepare(fetch_spec, image, tag, cpu, env, labels, volumes_of, name=f"{run_name(tag)}-fetch")
     kw.pop("ports", None)
     kw["healthcheck"] = {"test": ["NONE"]}   # the image's HEALTHCHECK probes a server the fetch does not run
     say("fetching the weights into the cache volume")
@@ -491,18 +507,6 @@ def shielded(*actions) -> None:
             signal.signal(sig, handler)
 
 
-def _pid_alive(pid: int) -> bool:
-    import os
-
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
-    return True
-
-
 def stale_runs(c, include_kept: bool = False) -> set[str]:
     """Run ids of verify runs on this engine whose verify process on this host is gone (killed
     before its clean-up); ``include_kept``: also the runs left with --keep."""
@@ -530,7 +534,7 @@ def stale_runs(c, include_kept: bool = False) -> set[str]:
             continue   # another machine's run, or one made before runs carried their process
         if labels.get("ai.dlgen.verify.keep") == "1" and not include_kept:
             continue
-        if not _pid_alive(int(labels["ai.dlgen.verify.pid"])):
+        if not process_alive(int(labels["ai.dlgen.verify.pid"])):
             stale.add(tag)
     return stale
 
@@ -540,8 +544,8 @@ def remove_run(c, tag: str) -> None:
     from dlgen import verify_targets
 
     label = f"ai.dlgen.verify={tag}"
-    project = {"label": f"com.docker.compose.project=dlgen-verify-{tag}"}
-    stack = f"dlgen-verify-{tag}"
+    project = {"label": f"com.docker.compose.project={run_name(tag)}"}
+    stack = run_name(tag)
 
     def services():
         try:

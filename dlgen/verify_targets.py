@@ -20,7 +20,22 @@ import uuid
 from pathlib import Path
 
 from dlgen.errors import DlgenError
-from dlgen.verify import STOP_GRACE_S, build_image, diagnosis, fetch_hint, readiness, remove_run, watch
+from dlgen.verify import (
+    STOP_GRACE_S,
+    _term_as_interrupt,
+    build_image,
+    clean,
+    diagnosis,
+    fetch_hint,
+    image_name,
+    readiness,
+    remove_run,
+    run_labels,
+    run_name,
+    shielded,
+    volume_name,
+    watch,
+)
 
 WARNINGS = re.compile(r"Ignoring unsupported options|not supported|Ignoring deprecated", re.IGNORECASE)
 
@@ -92,7 +107,7 @@ def compose_override(services: dict, server: str, tag: str, labels: dict, image:
                 lines.append(f"    ulimits: !override {_flow(kept)}" if kept else "    ulimits: !reset {}")
     if volumes:   # verify's own volumes, never the bundle's named ones (the user's downloaded weights)
         lines.append("volumes:")
-        lines += [f"  {_flow(n)}: {{name: {_flow(f'dlgen-verify-{tag}-{n}')}, labels: {_flow(labels)}}}"
+        lines += [f"  {_flow(n)}: {{name: {_flow(volume_name(tag, n))}, labels: {_flow(labels)}}}"
                   for n in volumes]
     if networks:
         lines.append("networks:")
@@ -103,12 +118,11 @@ def compose_override(services: dict, server: str, tag: str, labels: dict, image:
 def verify_compose(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float | None = None,
                    env: dict | None = None, progress=None, measure: bool = False) -> dict:
     from dlgen.engine import client
-    from dlgen.verify import _term_as_interrupt, clean, run_labels, shielded
 
     docker, say, c = _docker(), progress or (lambda line: None), client()
     shown, bundle = str(bundle), Path(bundle).resolve()   # resolved once, at the boundary
     tag = uuid.uuid4().hex[:10]
-    project = f"dlgen-verify-{tag}"
+    project = run_name(tag)
     result = _result(Path(shown), "compose", cpu, tag)
     compose = bundle / "compose.yaml"
     if not compose.is_file():
@@ -124,7 +138,7 @@ def verify_compose(bundle: Path, cpu: bool = False, keep: bool = False, timeout_
     port, path = readiness(bundle)
     clean(c, say=say)
     labels = run_labels(tag, bundle, keep)
-    image = f"dlgen-verify/{re.sub(r'[^a-z0-9_.-]', '-', bundle.name.lower()) or 'bundle'}:{tag}"
+    image = image_name(bundle, tag)
     result["image"] = image
     scratch = _scratch()
     override = scratch / "compose.override.yaml"
@@ -207,7 +221,6 @@ def verify_swarm(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s:
     from ruamel.yaml import YAML
 
     from dlgen.engine import client
-    from dlgen.verify import _term_as_interrupt, clean, run_labels, shielded
 
     docker, say, c = _docker(), progress or (lambda line: None), client()
     shown, bundle = str(bundle), Path(bundle).resolve()   # resolved once, at the boundary
@@ -215,9 +228,9 @@ def verify_swarm(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s:
     if not stack_file.is_file():
         raise DlgenError(f"{bundle}: no stack.yaml", "regenerate the bundle with this dlgen (dev bundles have none)")
     tag = uuid.uuid4().hex[:10]
-    stack = f"dlgen-verify-{tag}"
+    stack = run_name(tag)
     result = _result(Path(shown), "swarm", cpu, tag)
-    image = f"dlgen-verify/{re.sub(r'[^a-z0-9_.-]', '-', bundle.name.lower()) or 'bundle'}:{tag}"
+    image = image_name(bundle, tag)
     result["image"] = image
     clean(c, say=say)
     labels = run_labels(tag, bundle, keep)
@@ -262,7 +275,7 @@ def verify_swarm(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s:
                 if not svc["ulimits"]:
                     del svc["ulimits"]
         for key, vol in list((doc.get("volumes") or {}).items()):   # verify's own volumes, never the bundle's
-            doc["volumes"][key] = {**(vol or {}), "name": f"dlgen-verify-{tag}-{key}",
+            doc["volumes"][key] = {**(vol or {}), "name": volume_name(tag, key),
                                    "labels": {**((vol or {}).get("labels") or {}), **labels}}
         with open(tmp, "w") as fh:
             yaml.dump(doc, fh)
