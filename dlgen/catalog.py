@@ -84,7 +84,7 @@ def parse_params(text: str) -> int:
     return int(value)
 
 
-def _entry_model(entry: dict) -> Model:
+def entry_model(entry: dict) -> Model:
     return Model(entry["name"], entry["hf_id"], entry["task"], int(entry["params"]), entry["dtype"],
                  entry["source"], entry.get("torchvision", ""), True, entry.get("num_attention_heads"),
                  entry.get("num_key_value_heads"),
@@ -114,7 +114,7 @@ def size_from_name(name: str) -> int | None:
 
 def find(name: str) -> Model | None:
     e = _index().get(name.strip().lower())
-    return _entry_model(e) if e else None
+    return entry_model(e) if e else None
 
 
 def resolve(name: str | None = None, params: str | None = None, dtype: str | None = None) -> Model:
@@ -153,30 +153,3 @@ def _check_text(what: str, value: str) -> None:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:/+-]{0,199}", value, re.ASCII):
         raise DlgenError(f"{what} {value!r} has characters a model name or id does not have",
                          "use letters, digits and - _ . / : only")
-
-
-def timing_table(server: str, docker_version: str | None = None) -> list[dict]:
-    """Every catalog model with the health timings `dlgen new` would emit for ``server``."""
-    from dlgen import gpuplan, reference, timing
-
-    servers = reference.servers()["servers"]
-    if server not in servers:
-        raise DlgenError(f"unknown server {server!r}", f"use one of {', '.join(servers)}")
-    preset = servers[server]
-    dv = timing.parse_docker_version(docker_version)
-    memory_gb, label = gpuplan.gpu_memory(None, None)
-    rows = []
-    for entry in reference.models():
-        m = _entry_model(entry)
-        t = timing.for_server(m.weights_gb, preset, docker_version=dv)
-        try:
-            gpus: int | None = gpuplan.plan(m, preset, server, None, memory_gb, label).count
-        except DlgenError:  # more than one host holds
-            gpus = None
-        rows.append({"model": m.name, "task": m.task, "params_b": round(m.params / 1e9, 3), "dtype": m.dtype,
-                     "weights_gb": round(m.weights_gb, 2), "gpus": gpus, "gpu_memory_gb": memory_gb,
-                     "download_s": timing.download_seconds(m.weights_gb), "load_s": t.load_s,
-                     "start_period_s": t.start_period_s,
-                     "start_interval_s": t.start_interval_s, "interval_s": t.interval_s,
-                     "k8s_startup_budget_s": t.k8s_startup_budget_s, "hf_id": m.hf_id})
-    return rows

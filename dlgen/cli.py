@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,80 +43,47 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     """dlgen: right-by-construction Docker for PyTorch GPU work."""
 
 
-@app.command()
-def new(
-    directory: Path = typer.Argument(Path("."), metavar="[DIR]", help="Where to write the bundle."),
-    model: str | None = typer.Option(None, "--model", "-m",
-                                        help="Catalog name (llama-8b), Hugging Face id, or a name for --params."),
-    params: str | None = typer.Option(None, "--params", help="Parameter count when the model is not in the "
-                                                                "catalog: 8B, 1.5B, 350M."),
-    dtype: str | None = typer.Option(None, "--dtype", help="fp32, bf16, fp16, fp8, int8, int4."),
-    kind: str = typer.Option("serve", "--kind", "-k", help="serve, train, notebook, tensorboard or dev."),
-    server: str | None = typer.Option(None, "--server", "-s",
-                                         help="python, fastapi, vllm, tgi, triton, torchserve, sglang, llamacpp "
-                                              "(serve); jupyter; tensorboard; trainer; shell."),
-    torch: str | None = typer.Option(None, "--torch", help="torch version (picks the pytorch/pytorch tag)."),
-    cuda: str | None = typer.Option(None, "--cuda", help="CUDA version: 12.8 or cu128."),
-    variant: str | None = typer.Option(None, "--variant", help="runtime (default) or devel (has nvcc)."),
-    image: str | None = typer.Option(None, "--image", help="Base image to use instead of the preset's."),
-    model_path: str | None = typer.Option(None, "--model-path", help="Model files on the host for servers that "
-                                                                      "read files (llamacpp: a .gguf; triton: a model "
-                                                                      "repository; torchserve: a model store)."),
-    model_repo: str | None = typer.Option(None, "--model-repo", "--gguf-file",
-                                           help="Hub repository the fetch phase downloads for servers that read "
-                                                "files: OWNER/NAME (triton, torchserve) or OWNER/NAME:FILE.gguf "
-                                                "(llamacpp; default: the catalog's GGUF)."),
-    app: str | None = typer.Option(None, "--app", help="Your own ASGI/WSGI app in DIR, MODULE:ATTR (main:app): "
-                                                        "served behind dlgen's health endpoints."),
-    health_path: str | None = typer.Option(None, "--health-path", help="--app: your app's own liveness path."),
-    ready_path: str | None = typer.Option(None, "--ready-path", help="--app: your app's own readiness path."),
-    find_links: list[str] | None = typer.Option(None, "--find-links", help="A wheel page or folder for the image's "
-                                                     "pip install (repeatable); its CUDA tag must match the base's."),
-    extra_index_url: list[str] | None = typer.Option(None, "--extra-index-url", help="Another package index for the "
-                                                          "image's pip install (repeatable), CUDA checked as above."),
-    mount: str | None = typer.Option(None, "--mount", help="dev: the project folder on the host mounted at /app "
-                                                            "(default: the folder run.sh is in)."),
-    port: int | None = typer.Option(None, "--port", "-p", help="Port the server listens on."),
-    gpus: str | None = typer.Option(None, "--gpus", help="GPU count, or device indexes 0,1 (default: the "
-                                                          "fewest that hold the model)."),
-    gpu: str | None = typer.Option(None, "--gpu", help="GPU model the count is sized for: h100, a100-40gb, "
-                                                        "l40s, a10g... (see dlgen/data/gpus.yaml)."),
-    gpu_memory: float | None = typer.Option(None, "--gpu-memory", help="Memory of one GPU in GB (default 80)."),
-    restart: str | None = typer.Option(None, "--restart", help="Restart policy (default from the kind)."),
-    shm_size: str | None = typer.Option(None, "--shm-size", help="Shared memory, e.g. 8g."),
-    docker_version: str | None = typer.Option(None, "--docker-version",
-                                                 help="Target Docker Engine; below 25 no --start-interval."),
-    start_period: int | None = typer.Option(None, "--start-period", help="Override the start period (s)."),
-    disk_gbps: float | None = typer.Option(None, "--disk-gbps", help="Weight read speed in GB/s (default 0.6)."),
-    margin: float | None = typer.Option(None, "--margin", help="Start-period safety factor (default 2)."),
-    net_gbps: float | None = typer.Option(None, "--net-gbps", help="Download speed for the fetch estimate in "
-                                                                    "GB/s (default 0.1)."),
-    name: str | None = typer.Option(None, "--name", help="Image and container name."),
-    templates: str | None = typer.Option(None, "--templates", help="Directory of templates overriding blocks."),
-    publish_all: bool = typer.Option(False, "--publish-all", help="Publish ports on every interface (default: "
-                                                                   "127.0.0.1 only)."),
-    force: bool = typer.Option(False, "--force", "-f", help="Overwrite existing files."),
-    stdout: bool = typer.Option(False, "--stdout", help="Print the Dockerfile instead of writing the bundle."),
-):
-    """Write a deployment bundle: Dockerfile, .dockerignore, run.sh, compose.yaml, k8s.yaml, app."""
+def new(directory: Path = Path("."), templates: str | None = None, force: bool = False, stdout: bool = False,
+        **options: Any):
+    """Write a deployment bundle: Dockerfile, .dockerignore, run.sh, compose.yaml, stack.yaml, k8s.yaml,
+    README.md and the app."""
     from dlgen import bundle
+    from dlgen.newoptions import NewOptions
 
-    opts: dict[str, Any] = dict(
-        model=model, params=params, dtype=dtype, kind=kind, server=server, torch=torch, cuda=cuda,
-        variant=variant, image=image, port=port, gpus=gpus, gpu=gpu, gpu_memory=gpu_memory, restart=restart,
-        shm_size=shm_size, net_gbps=net_gbps, model_path=model_path, model_repo=model_repo,
-        publish_all=publish_all, mount=mount, app=app, find_links=find_links or None,
-        extra_index_url=extra_index_url or None, health_path=health_path, ready_path=ready_path,
-        docker_version=docker_version, start_period=start_period, disk_gbps=disk_gbps, margin=margin, name=name)
-    made = bundle.new(opts, None if stdout else directory, templates=templates, force=force)
+    made = bundle.new(NewOptions.of(options), None if stdout else directory, templates=templates, force=force)
     spec = made.spec
     if stdout:
         sys.stdout.write(made.files["Dockerfile"])
         return
-    written = made.written
     for note in [*spec.notes, *made.notes]:
         typer.echo(f"note: {note}", err=True)
-    typer.echo(f"wrote {len(written)} files to {directory}/ ({bundle.summary(spec)})")
+    typer.echo(f"wrote {len(made.written)} files to {directory}/ ({bundle.summary(spec)})")
+
+
+def _new_signature() -> inspect.Signature:
+    """`dlgen new`'s parameters: DIR, then every NewOptions option (one list), then how to write."""
+    from dlgen.newoptions import cli_parameters
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    params = [inspect.Parameter("directory", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Path,
+                                default=typer.Argument(Path("."), metavar="[DIR]", help="Where to write the bundle."))]
+    params += [inspect.Parameter(name, keyword, annotation=kind, default=typer.Option(default, *kw["flags"],
+                                                                                      help=kw["help"]))
+               for name, kind, default, kw in cli_parameters()]
+    params += [
+        inspect.Parameter("templates", keyword, annotation=str | None,
+                          default=typer.Option(None, "--templates", help="Directory of templates overriding blocks.")),
+        inspect.Parameter("force", keyword, annotation=bool,
+                          default=typer.Option(False, "--force", "-f", help="Overwrite existing files.")),
+        inspect.Parameter("stdout", keyword, annotation=bool, default=typer.Option(
+            False, "--stdout", help="Print the Dockerfile instead of writing the bundle.")),
+    ]
+    return inspect.Signature(params)
+
+
+new.__signature__ = _new_signature()  # type: ignore[attr-defined]
+new.__annotations__ = {}   # the signature's types are the ones typer reads
+app.command(name="new")(new)
 
 
 @app.command()
@@ -126,12 +94,12 @@ def models(
     docker_version: str | None = typer.Option(None, "--docker-version"),
 ):
     """The model catalog with sizes and the health timings dlgen would emit."""
-    from dlgen import catalog, reference, timing
+    from dlgen import modeltable, reference, timing
 
     if fmt not in ("text", "markdown", "json"):
         raise DlgenError(f"unknown format {fmt!r}", "use text, markdown or json")
     server = server or reference.servers()["defaults"]["serve"]
-    rows = catalog.timing_table(server, docker_version)
+    rows = modeltable.timing_table(server, docker_version)
     preset = reference.servers()["servers"][server]
     if fmt == "json":
         import json
@@ -176,6 +144,8 @@ def lint(
     no_config: bool = typer.Option(False, "--no-config", help="Ignore config files."),
     fix: bool = typer.Option(False, "--fix", help="Repair what fixable rules report, in place (atomic)."),
     diff: bool = typer.Option(False, "--diff", help="Print the --fix changes as a unified diff; write nothing."),
+    unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes", help="With --fix/--diff: also apply fixes that may "
+                                      "change what the image does (a new HEALTHCHECK, a rewritten probe)."),
 ):
     """Lint Dockerfiles and run configurations (docker run lines, compose services)."""
     from dlgen import lint as lint_mod
@@ -189,7 +159,8 @@ def lint(
         kind = kind or old_kind
     run = lint_mod.run(lint_mod.LintOptions(
         paths=paths, kind=kind, model=model, threshold=threshold, disable=list(disable or []),
-        docker_version=docker_version, config=config, no_config=no_config, fix=fix, diff=diff))
+        docker_version=docker_version, config=config, no_config=no_config, fix=fix, diff=diff,
+        unsafe_fixes=unsafe_fixes))
     for ff in run.fixes:
         if diff:
             typer.echo(lint_mod.unified_diff(ff), nl=False)
@@ -206,6 +177,9 @@ def lint(
                 typer.echo(report.github(run.findings))
         elif run.findings:
             typer.echo(report.text(run.findings, colour=report.use_colour()))
+    if run.unsafe_left:
+        typer.echo(f"dlgen: note: {run.unsafe_left} finding(s) have a fix that may change what the image does; "
+                   "--unsafe-fixes applies them (see each rule's fix safety with `dlgen explain`)", err=True)
     for err in run.errors:
         typer.echo(f"dlgen: error: {err}", err=True)
     if run.exit_code:
@@ -240,7 +214,7 @@ def explain(
         raise DlgenError(str(exc), "fix or remove the rule file (rule-dirs in the config)") from None
     if list_rules or code is None:
         for r in rules:
-            typer.echo(f"{r.id}  {r.severity:<7}  {r.name}{'  (fixable)' if r.fixable else ''}")
+            typer.echo(f"{r.id}  {r.severity:<7}  {r.name}{f'  (fix: {r.fix_safety})' if r.fixable else ''}")
         return
     key = code.strip()
     rule = next((r for r in rules if r.id.lower() == key.lower() or r.name == key.lower()), None)
@@ -306,8 +280,10 @@ def verify(
         if not eq or not key.strip():
             raise DlgenError(f"--env {item!r} is not KEY=VALUE", "write it like --env MODEL_SOURCE=synthetic")
         extra[key.strip()] = value
-    if target not in ("docker", "compose", "swarm"):
-        raise DlgenError(f"unknown --target {target!r}", "use docker, compose or swarm")
+    from dlgen import targets
+
+    if target not in targets.verifiable():
+        raise DlgenError(f"unknown --target {target!r}", f"use {', '.join(targets.verifiable())}")
     if (runs != 1 or dry_run or margin is not None or accept_test_timings) and not write_timings:
         raise DlgenError("--runs, --dry-run, --margin and --accept-test-timings belong to --write-timings",
                          "add --write-timings")
@@ -329,19 +305,15 @@ def verify(
         else:
             typer.echo(tune.report(made, dry_run))
         return
-    if target == "docker":
-        result = verify_mod.verify(directory, cpu=cpu, keep=keep, timeout_s=timeout, env=extra,
-                                   volumes_of=volumes_of, progress=verify_mod.progress_to_stderr)
-    else:
-        from dlgen import verify_targets
-
-        if volumes_of:
-            raise DlgenError("--volumes-of works with --target docker", "drop it, or use --target docker")
-        run = verify_targets.verify_compose if target == "compose" else verify_targets.verify_swarm
-        result = run(directory, cpu=cpu, keep=keep, timeout_s=timeout, env=extra,
-                     progress=verify_mod.progress_to_stderr)
-    typer.echo(json.dumps(result, indent=2) if fmt == "json" else verify_mod.text_report(result))
-    if result["failure"] or not result["healthy"]:
+    if volumes_of and target != "docker":
+        raise DlgenError("--volumes-of works with --target docker", "drop it, or use --target docker")
+    chosen = targets.get(target)
+    assert chosen is not None and chosen.verify is not None
+    result = chosen.verify(directory, targets.VerifyOptions(cpu=cpu, keep=keep, timeout_s=timeout, env=extra,
+                                                            volumes_of=volumes_of,
+                                                            progress=verify_mod.progress_to_stderr))
+    typer.echo(json.dumps(result.report, indent=2) if fmt == "json" else verify_mod.text_report(result.report))
+    if not result.passed:
         raise typer.Exit(1)
 
 

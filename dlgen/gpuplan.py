@@ -78,7 +78,7 @@ def _fits(model_need: float, count: int, memory_gb: float, split: str) -> bool:
     return model_need <= (per_gpu if split == "replicas" else per_gpu * count)
 
 
-def plan(model: Model, preset: dict, server: str, gpus: str | None, memory_gb: float, gpu_label: str,
+def plan(model: Model, preset: dict, server: str, gpus: GpuRequest | None, memory_gb: float, gpu_label: str,
          default_count: int | None = None, fit: bool = True) -> GpuPlan:
     """The GPU count for a bundle: ``gpus`` as given (checked), else the smallest count that holds the
     model (``default_count`` for kinds whose work is the user's own code). ``fit`` False: the model
@@ -88,19 +88,17 @@ def plan(model: Model, preset: dict, server: str, gpus: str | None, memory_gb: f
     need = model.weights_gb * float(t["serving_headroom"]) if model.params and fit else 0.0
     most = int(t["max_per_host"])
     what = f"{model.name} ({model.dtype}, {model.weights_gb:.1f} GB of weights)"
-    if gpus == "all":
+    if gpus is not None and gpus.all:
         raise DlgenError("--gpus all is not one GPU count: Kubernetes and Swarm need a number, and "
                          f"{server} must be told how many GPUs to use",
                          "give the count, e.g. --gpus 4 (`nvidia-smi -L | wc -l` counts a host's GPUs)")
-    if not gpus and (default_count is not None or not need):
-        gpus = str(default_count or 1)
-    if gpus:
-        request = GpuRequest.parse(gpus)
-        if request is None:
-            raise DlgenError(f"invalid --gpus {gpus!r}", "use a count (2) or device indexes (0,1)")
+    if gpus is None and (default_count is not None or not need):
+        gpus = GpuRequest(count=default_count or 1)
+    if gpus is not None:
+        request = gpus
         count = request.k8s_count()
         if count > most:
-            raise DlgenError(f"--gpus {gpus}: one host has at most {most} GPUs",
+            raise DlgenError(f"--gpus {request.docker()}: one host has at most {most} GPUs",
                              "use larger GPUs (--gpu h200) or a smaller --dtype; dlgen does not generate "
                              "multi-node serving")
         if split == "heads" and not heads_allow(count, model):

@@ -17,9 +17,12 @@ from types import ModuleType
 
 from dlgen import textfile
 from dlgen.config import SEVERITIES  # one list of severities, the config's
-from dlgen.rulekit import Hit
+from dlgen.rulekit import Context, Hit  # noqa: F401  (Context: rules' and callers' name for it)
 from dlgen.sources import NotCompose, SourceError, compose_services, parse_dockerfile, parser_directives, run_lines
 
+# A fix is safe when the fixed image behaves as before (same program, same health behaviour, same
+# packages); unsafe when it may not. --fix applies safe fixes, --unsafe-fixes adds the others.
+FIX_SAFETIES = ("safe", "unsafe")
 IGNORE_RE = re.compile(r"#\s*dlgen:\s*ignore=([A-Z0-9, ]+)")
 IGNORE_FILE_RE = re.compile(r"#\s*dlgen:\s*ignore-file=([A-Z0-9, ]+)")
 
@@ -35,20 +38,12 @@ class Finding:
     message: str
     hint: str = ""
     fix: tuple = ()          # rulekit.Edit objects --fix would apply
+    fix_safety: str = ""     # the rule's: safe, or unsafe (applied with --unsafe-fixes only)
 
     def as_dict(self) -> dict:
         return {"file": self.file, "line": self.line, "column": self.column, "rule": self.rule, "name": self.name,
-                "severity": self.severity, "message": self.message, "hint": self.hint, "fixable": bool(self.fix)}
-
-
-@dataclass
-class Context:
-    """What a rule may consult besides the parsed file."""
-    path: str = ""
-    model: str | None = None          # --model / config default model
-    model_source: str | None = None   # "--model" or "config"
-    docker_version: float | None = None
-    docs: list = field(default_factory=list)   # every service/run line of the file (cross-service rules)
+                "severity": self.severity, "message": self.message, "hint": self.hint, "fixable": bool(self.fix),
+                **({"fix_safety": self.fix_safety} if self.fix else {})}
 
 
 @dataclass
@@ -61,6 +56,12 @@ class Rule:
     module: ModuleType
     path: str
     fixable: bool = False
+    fix_safety: str = ""   # safe: the image behaves the same; unsafe: it may not (--unsafe-fixes)
+    fix_why: str = ""      # why the fix is classed so (the rule page says it)
+
+    @property
+    def unsafe_fix(self) -> bool:
+        return self.fixable and self.fix_safety != "safe"
 
     def check(self, doc, ctx: Context):
         return self.module.check(doc, ctx)
@@ -90,12 +91,16 @@ def load_rules(extra_dirs: list[str] | None = None) -> list[Rule]:
                 raise RuleLoadError(f"{f}: rule file does not import: {type(exc).__name__}: {exc}") from None
             try:
                 rule = Rule(mod.ID, mod.NAME, mod.SEVERITY, mod.TARGET, mod.WHY.strip(), mod, str(f),
-                            bool(getattr(mod, "FIXABLE", False)))
+                            bool(getattr(mod, "FIXABLE", False)), str(getattr(mod, "FIX_SAFETY", "")),
+                            str(getattr(mod, "FIX_SAFETY_WHY", "")).strip())
             except AttributeError as exc:
                 raise RuleLoadError(f"{f}: not a dlgen rule ({exc}); a rule file defines ID, NAME, SEVERITY, "
                                     "TARGET, WHY, FAIL, PASS and check()") from None
             if rule.severity not in SEVERITIES or rule.target not in ("dockerfile", "run"):
                 raise RuleLoadError(f"{f}: severity must be info|warning|error and target dockerfile|run")
+            if rule.fixable and (rule.fix_safety not in FIX_SAFETIES or not rule.fix_why):
+                raise RuleLoadError(f"{f}: a fixable rule sets FIX_SAFETY (safe: the image behaves the same; unsafe: "
+                                    "it may not) and FIX_SAFETY_WHY (why)")
             same = next((r for r in rules if r.id == rule.id or r.name == rule.name), None)
             if same is not None:
                 what = f"id {rule.id}" if same.id == rule.id else f"name {rule.name}"
@@ -237,7 +242,8 @@ def lint_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context) 
                     if not isinstance(hit, Hit):
                         raise TypeError(f"yielded {type(hit).__name__}, not rulekit.Hit")
                     findings.append(Finding(path, hit.line, hit.column, rule.id, rule.name,
-                                            hit.severity or rule.severity, hit.message, hit.hint, tuple(hit.fix)))
+                                            hit.severity or rule.severity, hit.message, hit.hint, tuple(hit.fix),
+                                            rule.fix_safety if hit.fix else ""))
             except Exception as exc:  # a rule never takes the run down
                 crashes.append(f"{path}: rule {rule.id} failed: {type(exc).__name__}: {exc}")
     file_ids = _file_ignores(text)
@@ -371,14 +377,17 @@ def apply_edits(text: str, edits: list) -> str:
 
 
 def fix_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context,
-             max_passes: int = 8) -> tuple[str, list[Finding]]:
-    """The text with every fixable finding repaired, and the findings that were fixed.
+             max_passes: int = 8, unsafe: bool = False) -> tuple[str, list[Finding]]:
+    """The text with every fixable finding repaired (safe fixes only, unless ``unsafe``), and the
+    findings that were fixed.
 
     Passes repeat until no fixable finding is left (a fix may enable another: a new HEALTHCHECK
     then gets its start interval); a pass's edits never overlap. Only Dockerfiles have fixes.
     Line endings, form feeds and every other byte outside the edited lines are kept."""
     applied: list[Finding] = []
-    broken: set[str] = set()   # rules whose fix did not remove their finding here: never applied again
+    broken: set[str] = {r.id for r in rules if r.unsafe_fix} if not unsafe else set()
+    # ^ rules whose fix is not applied: unsafe ones without ``unsafe``, and those whose fix did not
+    #   remove their finding here
     for _ in range(max_passes):
         findings, _crashes = lint_text(text, path, kind, rules, ctx)
         chosen: list[Finding] = []
@@ -428,7 +437,7 @@ class FileFix:
 
 
 def fix_paths(paths: list[str], rules: list[Rule], ctx: Context, forced_kind: str | None = None,
-              write: bool = True) -> list[FileFix]:
+              write: bool = True, unsafe: bool = False) -> list[FileFix]:
     """Repair the Dockerfiles among ``paths``; write them in place (``write``) or only compute the change.
 
     Only files whose fixed text differs are returned. A file keeps its identity (dlgen.textfile)."""
@@ -441,7 +450,7 @@ def fix_paths(paths: list[str], rules: list[Rule], ctx: Context, forced_kind: st
             continue  # reported by the lint pass that follows
         if (forced or classify(path, src.text)) != "dockerfile":
             continue
-        fixed, applied = fix_text(src.text, str(path), "dockerfile", rules, ctx)
+        fixed, applied = fix_text(src.text, str(path), "dockerfile", rules, ctx, unsafe=unsafe)
         if not applied or fixed == src.text:
             continue
         ff = FileFix(path, src.text, fixed, applied)
@@ -478,6 +487,7 @@ class LintOptions:
     no_config: bool = False
     fix: bool = False
     diff: bool = False
+    unsafe_fixes: bool = False   # --fix/--diff also apply fixes that may change what the image does
 
 
 @dataclass
@@ -489,6 +499,7 @@ class LintRun:
     errors: list[str] = field(default_factory=list)     # bad input, rule crashes, files not fixable
     threshold: str = "warning"
     linted: bool = True                                  # False with --diff alone: nothing was linted
+    unsafe_left: int = 0                                 # findings whose unsafe fix --fix did not apply
     exit_code: int = 0                                   # 0 clean, 1 findings at the threshold, 2 errors
 
 
@@ -523,8 +534,10 @@ def run(opts: LintOptions) -> LintRun:
     source = "--model" if opts.model else (f"config {cfg.path.name if cfg.path else ''}" if cfg.model else None)
     ctx = Context(model=opts.model or cfg.model, model_source=source, docker_version=dv)
     out = LintRun(rules=rules, threshold=threshold)
+    if opts.unsafe_fixes and not (opts.fix or opts.diff):
+        raise DlgenError("--unsafe-fixes widens --fix or --diff", "add --fix (or --diff to see the change first)")
     if opts.fix or opts.diff:
-        out.fixes = fix_paths(opts.paths, rules, ctx, opts.kind, write=opts.fix)
+        out.fixes = fix_paths(opts.paths, rules, ctx, opts.kind, write=opts.fix, unsafe=opts.unsafe_fixes)
         out.errors += [ff.error for ff in out.fixes if ff.error]
         if opts.diff and not opts.fix:
             out.linted = False
@@ -532,6 +545,9 @@ def run(opts: LintOptions) -> LintRun:
     result = lint_paths(opts.paths, rules, ctx, opts.kind)
     out.findings = apply_severity(result.findings, cfg.severity)
     out.errors += result.input_errors + result.rule_errors
+    if opts.fix and not opts.unsafe_fixes:
+        unsafe = {r.id for r in rules if r.unsafe_fix}
+        out.unsafe_left = sum(1 for f in out.findings if f.fix and f.rule in unsafe)
     level = SEVERITIES.index(threshold)
     if out.errors:
         out.exit_code = 2

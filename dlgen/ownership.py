@@ -31,8 +31,7 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_manifest(directory: Path) -> dict[str, str] | None:
-    """path -> sha256 of the files dlgen wrote here; None when there is no (readable) manifest."""
+def _read(directory: Path) -> dict | None:
     path = Path(directory) / MANIFEST
     if path.is_symlink() or not path.is_file():
         return None
@@ -40,8 +39,20 @@ def read_manifest(directory: Path) -> dict[str, str] | None:
         data = json.loads(textfile.read_text(path, max_bytes=1 << 20).text)
     except (ValueError, textfile.FileProblem):
         return None
-    files = data.get("files") if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else None
+
+
+def read_manifest(directory: Path) -> dict[str, str] | None:
+    """path -> sha256 of the files dlgen wrote here; None when there is no (readable) manifest."""
+    files = (_read(directory) or {}).get("files")
     return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else None
+
+
+def read_plan(directory: Path) -> dict:
+    """What `dlgen new` planned for the bundle and its files do not state as a number of their own
+    (the download a Swarm stack's first start does itself); {} for a bundle without one."""
+    plan = (_read(directory) or {}).get("plan")
+    return plan if isinstance(plan, dict) else {}
 
 
 def _bytes(path: Path) -> bytes | None:
@@ -119,13 +130,14 @@ def check_replace(files, out_dir: Path, force: bool, appended=()) -> None:
                          "another DIR")
 
 
-def record(out_dir: Path, written: dict[str, bytes]) -> None:
-    """Add (or update) the files dlgen just wrote in the manifest."""
+def record(out_dir: Path, written: dict[str, bytes], plan: dict | None = None) -> None:
+    """Add (or update) the files dlgen just wrote in the manifest (and, from `dlgen new`, its plan)."""
     from dlgen import __version__
 
     files = {**(read_manifest(out_dir) or {}), **{rel: digest(data) for rel, data in written.items()}}
+    plan = read_plan(out_dir) if plan is None else plan
     doc = {"about": "files dlgen wrote here and their SHA-256: dlgen new --force replaces only these, unchanged",
-           "dlgen": __version__, "files": dict(sorted(files.items()))}
+           "dlgen": __version__, "files": dict(sorted(files.items())), **({"plan": plan} if plan else {})}
     textfile.write_text(Path(out_dir) / MANIFEST, json.dumps(doc, indent=2) + "\n")
 
 

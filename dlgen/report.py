@@ -68,7 +68,7 @@ def sarif(findings, rules) -> str:
             "help": {"text": f"{r.why} See `dlgen explain {r.id}` or docs/rules.md."},
             "defaultConfiguration": {"level": _SARIF_LEVEL[r.severity]},
             "properties": {"tags": ["dockerfile" if r.target == "dockerfile" else "run-configuration"],
-                           "fixable": r.fixable},
+                           "fixable": r.fixable, **({"fixSafety": r.fix_safety} if r.fixable else {})},
         })
     results = []
     for f in findings:

@@ -36,7 +36,8 @@ def page(rule, markdown: bool = True) -> str:
     from dlgen.lint import example_kind
 
     sec = _sections(rule)
-    fixable = "yes: `dlgen lint --fix` repairs it" if rule.fixable else "no"
+    fixable = ("no" if not rule.fixable else "yes, safe: `dlgen lint --fix` repairs it" if not rule.unsafe_fix
+               else "yes, unsafe: `dlgen lint --fix --unsafe-fixes` repairs it")
     target = "Dockerfile" if rule.target == "dockerfile" else "run configuration (docker run line or compose service)"
     out = []
     if markdown:
@@ -49,6 +50,9 @@ def page(rule, markdown: bool = True) -> str:
             text = " ".join(sec[title].split()) if title != "Use instead" or "\n    " not in sec[title] \
                 else sec[title]
             out.append(f"{'**' + title + '**' if markdown else title}: {text}\n")
+    if rule.fixable:   # ruff's "Fix safety": what the fix may change, and so whether --fix applies it
+        title = "Fix safety"
+        out.append(f"{'**' + title + '**' if markdown else title}: {rule.fix_safety}: {rule.fix_why}\n")
     for label, examples in (("Fails", rule.module.FAIL), ("Passes", rule.module.PASS)):
         out.append(f"{'**' + label + '**' if markdown else label}:\n")
         for ex in examples:
@@ -62,9 +66,10 @@ def reference(rules) -> str:
     head = ["# dlgen lint rules", "",
             "Generated from the rule files in `rules/` by `python -m dlgen.ruledocs`; do not edit by hand.",
             "`dlgen explain DLGxxx` prints the same page. Every example below is run as a test.", "",
-            "| id | name | severity | fixable |", "|---|---|---|---|"]
+            "| id | name | severity | fix |", "|---|---|---|---|"]
     for r in rules:
-        head.append(f"| [{r.id}](#{r.id.lower()}-{r.name}) | {r.name} | {r.severity} | {'yes' if r.fixable else ''} |")
+        head.append(f"| [{r.id}](#{r.id.lower()}-{r.name}) | {r.name} | {r.severity} | "
+                    f"{r.fix_safety if r.fixable else ''} |")
     return "\n".join(head) + "\n\n" + "\n".join(page(r) for r in rules)
 
 

@@ -11,12 +11,15 @@ import functools
 import json
 import re
 import shlex
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from dlgen import matrix, probes, reference
-from dlgen.sources import pairs
+from dlgen.sources import DockerfileDoc, pairs
+
+if TYPE_CHECKING:
+    from dlgen.runspec import RunSpec
 
 
 # ---------------------------------------------------------------------------- what rules yield
@@ -40,6 +43,23 @@ class Hit:
     hint: str = ""                  # the change that fixes it, in a few words
     severity: str | None = None     # overrides the rule's default for this finding
     fix: tuple[Edit, ...] = ()      # what --fix writes
+
+
+@dataclass
+class Context:
+    """What a rule may consult besides the parsed file."""
+    path: str = ""
+    model: str | None = None          # --model / config default model
+    model_source: str | None = None   # "--model" or "config"
+    docker_version: float | None = None
+    docs: list = field(default_factory=list)   # every service/run line of the file (cross-service rules)
+
+
+# What a rule's check() is: a Dockerfile rule reads the parsed file, a run rule one container's run
+# configuration (a docker run line, a compose service); both yield Hits (lint.load_rules checks that
+# a rule module has these names; mypy checks each check() against these types).
+DockerfileCheck = Callable[["DockerfileDoc", Context], Iterator[Hit]]
+RunCheck = Callable[["RunSpec", Context], Iterator[Hit]]
 
 
 def replace_instr(ins, new_text: str) -> tuple[Edit, ...]:

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field, replace
 from dlgen import catalog, gpuplan, matrix, probes, reference, timing, units
 from dlgen.catalog import Model
 from dlgen.errors import DlgenError
+from dlgen.newoptions import NewOptions
 from dlgen.runspec import Health, Port, RunSpec, Volume
+from dlgen.runvalues import GpuRequest
 from dlgen.timing import NET_GBPS as DEFAULT_NET_GBPS
 
 KINDS = ("serve", "train", "notebook", "tensorboard", "dev")
@@ -139,11 +141,13 @@ class DeploySpec:
     def stack_start_period_s(self) -> int:
         """The start period where the download cannot come first (a Swarm stack): load plus download
         (model files for a server that cannot download them are put on the nodes before the deploy)."""
-        if not self.fetch or self.model_files:
-            return self.timing.start_period_s
-        c = timing.Constants()
-        with_download = timing.round_up(c.margin * (self.timing.load_s + self.download_s), c.round_to_s)
-        return max(self.timing.start_period_s, with_download)
+        t = self.timing
+        return timing.with_download(t.start_period_s, t.load_s, self.stack_download_s, t.margin)
+
+    @property
+    def stack_download_s(self) -> float:
+        """The download a stack's first start does itself (0: none, or done before the deploy)."""
+        return 0.0 if not self.fetch or self.model_files else self.download_s
 
     @property
     def download_s(self) -> float:
@@ -267,17 +271,15 @@ def _default_name(model: Model, kind: str) -> str:
     return names.derive(model.name.rsplit("/", 1)[-1], kind)
 
 
-def _validate_gpus(gpus: str) -> str:
-    g = gpus
-    if g == "all":
-        return g  # refused by gpuplan.plan, which says why
-    if re.fullmatch(r"[0-9]{1,3}", g) and int(g) > 0:
-        return g
-    if re.fullmatch(r"[0-9]{1,3}(,[0-9]{1,3})*", g):
-        return f"device={g}"
-    if re.fullmatch(r"device=[0-9]{1,3}(,[0-9]{1,3})*", g):
-        return g
-    raise DlgenError(f"invalid --gpus {gpus!r}", "use all, a count (2) or device indexes (0,1)")
+def gpu_request(gpus: str) -> GpuRequest:
+    """--gpus, parsed once (GpuRequest's grammar): a count or device indexes, at most three digits each."""
+    request = GpuRequest.parse(gpus if gpus == "all" or not re.fullmatch(r"[0-9]{1,3}(,[0-9]{1,3})+", gpus)
+                               else f"device={gpus}")
+    numbers = [*((str(request.count),) if request and request.count is not None else ()), *(request.ids if request
+                                                                                             else ())]
+    if request is None or any(not re.fullmatch(r"[0-9]{1,3}", n) for n in numbers) or request.count == 0:
+        raise DlgenError(f"invalid --gpus {gpus!r}", "use all, a count (2) or device indexes (0,1)")
+    return request
 
 
 MIN_GPU_SHM_BYTES = 2**30
@@ -288,176 +290,240 @@ def _size_bytes(text: str) -> float:
     return n
 
 
-def build(*, model: str | None = None, params: str | None = None, dtype: str | None = None,
-          kind: str = "serve", server: str | None = None, torch: str | None = None, cuda: str | None = None,
-          variant: str | None = None, port: int | None = None, gpus: str | None = None,
-          restart: str | None = None, docker_version: str | None = None, name: str | None = None,
-          image: str | None = None, shm_size: str | None = None, start_period: int | None = None,
-          disk_gbps: float | None = None, margin: float | None = None, gpu: str | None = None,
-          gpu_memory: float | None = None, net_gbps: float | None = None,
-          model_path: str | None = None, model_repo: str | None = None,
-          publish_all: bool = False, mount: str | None = None, app: str | None = None,
-          health_path: str | None = None, ready_path: str | None = None,
-          find_links: list[str] | None = None, extra_index_url: list[str] | None = None) -> DeploySpec:
-    """Validate `dlgen new` options and derive everything else. Raises DlgenError on bad input."""
-    for flag, value in (("--model", model), ("--params", params), ("--dtype", dtype), ("--kind", kind),
-                        ("--server", server), ("--torch", torch), ("--cuda", cuda), ("--variant", variant),
-                        ("--gpus", gpus), ("--restart", restart), ("--docker-version", docker_version),
-                        ("--name", name), ("--image", image), ("--shm-size", shm_size), ("--gpu", gpu),
-                        ("--model-repo", model_repo)):
+def build(options: NewOptions | dict | None = None, /, **kw) -> DeploySpec:
+    """`dlgen new`'s options -> DeploySpec, as cog's config goes Parse -> Validate -> Complete:
+    validate (one small check per concern), resolve (server preset, model, base image), plan
+    (probe, timing, GPUs, storage and fetch). Raises DlgenError on bad input."""
+    o = NewOptions.of(options, **kw)
+    _validate_text(o)
+    server, preset = _resolve_server(o)
+    _validate_values(o)
+    mdl = _resolve_model(o)
+    base_image, torch_base = _resolve_base(o, server, preset)
+    pip_sources = _pip_sources(list(o.find_links), list(o.extra_index_url), preset, server, base_image)
+    facts = reference.image_facts(base_image) or {"curl": None, "wget": None, "python": "python", "nvcc": None,
+                                                 "torch": None, "gpu": True, "source": "unknown image"}
+    python_cmd = facts.get("python") or ""
+    port = o.port if o.port is not None else (preset["port"] or None)
+    probe = _plan_probe(preset, facts, base_image, python_cmd, port)
+    tm = _plan_timing(o, mdl, preset)
+    plan = _plan_gpus(o, mdl, preset, server, facts)
+    env, volumes, fetch, model_files = _plan_storage(o, mdl, preset, server, python_cmd, plan)
+    kd = KIND_DEFAULTS[o.kind]
+    ipc, shm = kd["ipc"], kd["shm_size"]
+    if preset.get("ipc") or preset.get("shm_size"):   # what the server's documentation asks for
+        ipc, shm = preset.get("ipc"), preset.get("shm_size")
+    if o.shm_size:
+        ipc, shm = None, o.shm_size
+    # NCCL between worker processes: locked memory and a large stack (NVIDIA's PyTorch container
+    # documentation runs with --ulimit memlock=-1 --ulimit stack=67108864)
+    nccl = bool(plan and plan.count > 1 and (preset.get("parallel") or {}).get("nccl"))
+    notes = []
+    if torch_base and not torch_base.tags_verified:
+        notes.append(f"pytorch/pytorch tags for torch {torch_base.torch} are not verified in dlgen's matrix; "
+                     "check that the tag exists before building")
+    made = DeploySpec(
+        name=o.name or _default_name(mdl if mdl.task != "none" else Model(server, "", "", 0, "bf16", ""), o.kind),
+        model=mdl, kind=o.kind, server=server, preset=preset, base_image=base_image, facts=facts,
+        torch_base=torch_base, port=port if o.kind != "dev" else None,
+        extra_ports=list(preset.get("extra_ports") or []), probe=probe, timing=tm,
+        gpus=plan.request.docker() if plan else None,
+        restart=o.restart if o.restart is not None else kd["restart"], shm_size=shm, ipc=ipc,
+        ulimits=dict(TRAIN_ULIMITS) if o.kind == "train" or nccl else {},
+        user=APP_USER if preset["image"] in ("torch", "python") and o.kind != "dev" else None,
+        docker_version=timing.parse_docker_version(o.docker_version),
+        python=python_cmd or "python", pip=list(preset.get("pip") or []),
+        init=not preset.get("handles_sigterm", True), env=env, volumes=volumes, notes=notes, gpu_plan=plan,
+        fetch=fetch, net_gbps=o.net_gbps or timing.NET_GBPS, model_path=o.model_path, model_files=model_files,
+        publish_all=o.publish_all, mount=o.mount, user_app=o.app,
+        app_paths=[p for p in (o.health_path, o.ready_path) if p], pip_sources=pip_sources,
+    )
+    made.notes.extend(made.pip_source_cuda_notes)
+    return made
+
+
+# ------------------------------------------------------------------------------------ validate
+def _validate_text(o: NewOptions) -> None:
+    for flag, value in o.text_options():
         check_option(flag, value)
-    if kind not in KINDS:
-        raise DlgenError(f"unknown kind {kind!r}", f"use one of {', '.join(KINDS)}")
+    if o.kind not in KINDS:
+        raise DlgenError(f"unknown kind {o.kind!r}", f"use one of {', '.join(KINDS)}")
+    if o.app is not None and not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_][\w.]*", o.app, re.ASCII):
+        raise DlgenError(f"--app {o.app!r} is not MODULE:ATTR", "e.g. --app main:app (the object in main.py)")
+    if (o.health_path or o.ready_path) and o.app is None:
+        raise DlgenError("--health-path/--ready-path name your app's own endpoints", "use them with --app")
+    for flag, value in (("--health-path", o.health_path), ("--ready-path", o.ready_path)):
+        if value is not None and not re.fullmatch(r"/[A-Za-z0-9._~/-]{0,200}", value, re.ASCII):
+            raise DlgenError(f"{flag} {value!r} is not a URL path", "write it like /healthz")
+    if o.name is not None:
+        _validate_name(o.name)
+    if o.mount and o.kind != "dev":
+        raise DlgenError(f"--mount is for the dev kind, not {o.kind}", "drop --mount, or use --kind dev")
+    if o.mount:
+        _host_path("--mount", o.mount)
+
+
+def _validate_restart(o: NewOptions) -> None:
+    if o.restart is None:
+        return
+    if not _RESTART_RE.fullmatch(o.restart):
+        raise DlgenError(f"invalid restart policy {o.restart!r}", "use no, always, unless-stopped or on-failure[:N]")
+    if o.kind == "dev" and o.restart != "no":
+        raise DlgenError("the dev kind runs with --rm, which docker refuses together with --restart",
+                         "drop --restart, or use --kind serve/train")
+
+
+def _validate_shm(o: NewOptions) -> None:
+    if o.shm_size is not None and not _SIZE_RE.fullmatch(o.shm_size):
+        raise DlgenError(f"invalid --shm-size {o.shm_size!r}", "write it like 2g or 8g")
+    if o.shm_size is not None and _size_bytes(o.shm_size) < MIN_GPU_SHM_BYTES:
+        # DLG105: below 1 GiB, DataLoader workers and NCCL die with SIGBUS
+        raise DlgenError(f"--shm-size {o.shm_size} is below 1g: PyTorch DataLoader workers die with SIGBUS "
+                         "(exit 135)", "use 1g or more (8g for training), or leave it out for the kind's default")
+
+
+def _validate_values(o: NewOptions) -> None:
+    """Numbers and policies in their ranges (written as "not (a < x <= b)": NaN fails every
+    comparison, so it is refused too)."""
+    if o.port is not None and not 1 <= o.port <= 65535:
+        raise DlgenError(f"invalid port {o.port}", "use a number from 1 to 65535")
+    _validate_restart(o)
+    _validate_shm(o)
+    if o.start_period is not None and not (0 < o.start_period <= MAX_START_PERIOD_S):
+        raise DlgenError(f"invalid --start-period {o.start_period}",
+                         f"give a number of seconds from 1 to {MAX_START_PERIOD_S} (a day)")
+    if o.net_gbps is not None and not (0 < o.net_gbps <= 1000):
+        raise DlgenError(f"invalid --net-gbps {o.net_gbps}", "give a positive download speed in GB/s, e.g. 0.1")
+    if o.disk_gbps is not None and not (0 < o.disk_gbps <= 1000):
+        raise DlgenError(f"invalid --disk-gbps {o.disk_gbps}", "give a positive throughput in GB/s, e.g. 0.6")
+    if o.margin is not None and not (1 <= o.margin <= 10):
+        raise DlgenError(f"invalid --margin {o.margin}", "give a factor from 1 to 10, e.g. 2")
+    timing.parse_docker_version(o.docker_version)
+    if o.image and not _IMAGE_RE.fullmatch(o.image):
+        raise DlgenError(f"invalid --image {o.image!r}", "give an image reference like repo/name:tag")
+
+
+# ------------------------------------------------------------------------------------ resolve
+def _resolve_server(o: NewOptions) -> tuple[str, dict]:
+    """The server preset (servers.yaml) that runs the kind: --server, --app's, or the kind's default."""
     servers = reference.servers()
     app_preset = next(n for n, p in servers["servers"].items() if p.get("user_app"))   # serves --app
-    if app is not None:
-        if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_][\w.]*", app, re.ASCII):
-            raise DlgenError(f"--app {app!r} is not MODULE:ATTR", "e.g. --app main:app (the object in main.py)")
-        if kind != "serve":
-            raise DlgenError(f"--app serves an app; the {kind} kind runs none", "drop --kind, or drop --app")
+    server = o.server
+    if o.app is not None:
+        if o.kind != "serve":
+            raise DlgenError(f"--app serves an app; the {o.kind} kind runs none", "drop --kind, or drop --app")
         if server not in (None, app_preset):
             raise DlgenError(f"--app runs your app with uvicorn behind dlgen's wrapper, not the {server} server",
                              "drop --server")
         server = app_preset
     elif server == app_preset:
         raise DlgenError("the app server runs your own app", "pass --app MODULE:ATTR (e.g. --app main:app)")
-    if (health_path or ready_path) and app is None:
-        raise DlgenError("--health-path/--ready-path name your app's own endpoints", "use them with --app")
-    for flag, value in (("--health-path", health_path), ("--ready-path", ready_path)):
-        if value is not None and not re.fullmatch(r"/[A-Za-z0-9._~/-]{0,200}", value, re.ASCII):
-            raise DlgenError(f"{flag} {value!r} is not a URL path", "write it like /healthz")
-    server = server or servers["defaults"][kind]
+    server = server or servers["defaults"][o.kind]
     if server not in servers["servers"] or servers["servers"][server].get("lint_only"):
         raise DlgenError(f"unknown server {server!r}", "use one of " + ", ".join(
             n for n, p in servers["servers"].items() if not p.get("lint_only")))
     preset = servers["servers"][server]
-    if health_path or ready_path:   # the app serves these itself: probes go there
-        preset = {**preset, "liveness": health_path or preset["liveness"],
-                  "readiness": ready_path or preset["readiness"]}
-    if kind not in preset["kinds"]:
-        ok = [n for n, s in servers["servers"].items() if kind in s["kinds"]]
-        raise DlgenError(f"server {server!r} does not run kind {kind!r}", f"for {kind} use {', '.join(ok)}")
+    if o.health_path or o.ready_path:   # the app serves these itself: probes go there
+        preset = {**preset, "liveness": o.health_path or preset["liveness"],
+                  "readiness": o.ready_path or preset["readiness"]}
+    if o.kind not in preset["kinds"]:
+        ok = [n for n, p in servers["servers"].items() if o.kind in p["kinds"]]
+        raise DlgenError(f"server {server!r} does not run kind {o.kind!r}", f"for {o.kind} use {', '.join(ok)}")
+    return server, preset
 
-    if model is None and params is None and (kind in ("notebook", "tensorboard", "dev") or app is not None):
-        mdl = Model("none", "", "none", 0, "bf16", "no model", in_catalog=False)
-    else:
-        mdl = catalog.resolve(model, params, dtype)
 
-    if port is not None and not 1 <= port <= 65535:
-        raise DlgenError(f"invalid port {port}", "use a number from 1 to 65535")
-    if restart is not None:
-        if not _RESTART_RE.fullmatch(restart):
-            raise DlgenError(f"invalid restart policy {restart!r}",
-                             "use no, always, unless-stopped or on-failure[:N]")
-        if kind == "dev" and restart != "no":
-            raise DlgenError("the dev kind runs with --rm, which docker refuses together with --restart",
-                             "drop --restart, or use --kind serve/train")
-    if shm_size is not None and not _SIZE_RE.fullmatch(shm_size):
-        raise DlgenError(f"invalid --shm-size {shm_size!r}", "write it like 2g or 8g")
-    if shm_size is not None and _size_bytes(shm_size) < MIN_GPU_SHM_BYTES:
-        # DLG105: below 1 GiB, DataLoader workers and NCCL die with SIGBUS (docker-runtime.md section 5)
-        raise DlgenError(f"--shm-size {shm_size} is below 1g: PyTorch DataLoader workers die with SIGBUS (exit 135)",
-                         "use 1g or more (8g for training), or leave it out for the kind's default")
-    # written as "not (0 < x <= limit)": NaN fails every comparison, so it is refused too
-    if start_period is not None and not (0 < start_period <= MAX_START_PERIOD_S):
-        raise DlgenError(f"invalid --start-period {start_period}",
-                         f"give a number of seconds from 1 to {MAX_START_PERIOD_S} (a day)")
-    if net_gbps is not None and not (0 < net_gbps <= 1000):
-        raise DlgenError(f"invalid --net-gbps {net_gbps}", "give a positive download speed in GB/s, e.g. 0.1")
-    if disk_gbps is not None and not (0 < disk_gbps <= 1000):
-        raise DlgenError(f"invalid --disk-gbps {disk_gbps}", "give a positive throughput in GB/s, e.g. 0.6")
-    if margin is not None and not (1 <= margin <= 10):
-        raise DlgenError(f"invalid --margin {margin}", "give a factor from 1 to 10, e.g. 2")
-    dv = timing.parse_docker_version(docker_version)
-    if name is not None:
-        _validate_name(name)
+def _resolve_model(o: NewOptions) -> Model:
+    if o.model is None and o.params is None and (o.kind in ("notebook", "tensorboard", "dev") or o.app is not None):
+        return Model("none", "", "none", 0, "bf16", "no model", in_catalog=False)
+    return catalog.resolve(o.model, o.params, o.dtype)
 
-    # ---- base image
-    torch_base = None
-    if image:
-        if not _IMAGE_RE.fullmatch(image):
-            raise DlgenError(f"invalid --image {image!r}", "give an image reference like repo/name:tag")
-        base_image = image
-    elif preset["image"] == "torch":
-        default_variant = "devel" if kind == "dev" else "runtime"
-        torch_base = matrix.choose(torch, cuda, variant or default_variant)
-        base_image = torch_base.image
-    elif preset["image"] == "python":
-        if torch or cuda:
-            raise DlgenError(f"the {server} preset runs on {servers['python_image']} without torch or CUDA",
-                             "drop --torch/--cuda for this kind")
-        base_image = servers["python_image"]
-    else:
-        if torch or cuda or variant:
-            raise DlgenError(f"the {server} preset uses its project's image {preset['image']}",
-                             "drop --torch/--cuda/--variant, or pass --image to pick another tag")
-        base_image = preset["image"]
-    pip_sources = _pip_sources(find_links or [], extra_index_url or [], preset, server, base_image)
-    facts = reference.image_facts(base_image) or {"curl": None, "wget": None, "python": "python", "nvcc": None,
-                                             "torch": None, "gpu": True, "source": "unknown image"}
 
-    python_cmd = facts.get("python") or ""
-    # ---- probe: only a tool the image is known to have (DLG014)
-    port_ = port if port is not None else (preset["port"] or None)
+def _resolve_base(o: NewOptions, server: str, preset: dict) -> tuple[str, matrix.TorchBase | None]:
+    """The base image: --image, the torch matrix's pytorch/pytorch tag, the python image, or the
+    server project's own image."""
+    if o.image:
+        return o.image, None
+    if preset["image"] == "torch":
+        torch_base = matrix.choose(o.torch, o.cuda, o.variant or ("devel" if o.kind == "dev" else "runtime"))
+        return torch_base.image, torch_base
+    if preset["image"] == "python":
+        if o.torch or o.cuda:
+            raise DlgenError(f"the {server} preset runs on {reference.servers()['python_image']} without torch or "
+                             "CUDA", "drop --torch/--cuda for this kind")
+        return reference.servers()["python_image"], None
+    if o.torch or o.cuda or o.variant:
+        raise DlgenError(f"the {server} preset uses its project's image {preset['image']}",
+                         "drop --torch/--cuda/--variant, or pass --image to pick another tag")
+    return preset["image"], None
+
+
+# ------------------------------------------------------------------------------------ plan
+def _plan_probe(preset: dict, facts: dict, base_image: str, python_cmd: str, port: int | None) -> Probe:
+    """The health probe: only a tool the image is known to have (DLG014)."""
     tool = preset["probe"]
     if tool in probes.HTTP_TOOLS:
         tool = probes.choose_tool(tool, facts) or "python"
     if tool in ("python", "heartbeat") and not python_cmd:
         raise DlgenError(f"{base_image} has no python for the health probe",
                          "pick an image with python, or a server preset whose image has curl")
-    probe = _probe(tool, python_cmd, port_, preset)
+    return _probe(tool, python_cmd, port, preset)
 
-    # ---- timing
-    consts = timing.Constants().override(disk_gbps=disk_gbps, margin=margin)
-    tm = timing.for_server(mdl.weights_gb, preset, constants=consts, docker_version=dv,
-                           start_period_s=start_period)
-    if start_period is not None and start_period < tm.load_s:   # DLG012 would report the bundle
-        raise DlgenError(f"--start-period {start_period} is below the estimated load time of {mdl.name} "
+
+def _plan_timing(o: NewOptions, mdl: Model, preset: dict) -> timing.Timing:
+    consts = timing.Constants().override(disk_gbps=o.disk_gbps, margin=o.margin)
+    tm = timing.for_server(mdl.weights_gb, preset, constants=consts,
+                           docker_version=timing.parse_docker_version(o.docker_version), start_period_s=o.start_period)
+    if o.start_period is not None and o.start_period < tm.load_s:   # DLG012 would report the bundle
+        raise DlgenError(f"--start-period {o.start_period} is below the estimated load time of {mdl.name} "
                          f"({tm.load_s:.0f} s): the container would be marked unhealthy while it loads",
                          f"give at least {int(-(-tm.load_s // 1))}, or leave it out for {tm.start_period_s}")
+    return tm
 
-    kd = KIND_DEFAULTS[kind]
-    gpu_wanted = kd["gpu"] and facts.get("gpu", True)
-    if gpus and not kd["gpu"]:
-        raise DlgenError(f"the {kind} kind runs without a GPU (nothing in it uses one)",
+
+def _plan_gpus(o: NewOptions, mdl: Model, preset: dict, server: str, facts: dict) -> gpuplan.GpuPlan | None:
+    """The one GPU count every target requests and the server uses (None: no GPU)."""
+    kd = KIND_DEFAULTS[o.kind]
+    if o.gpus and not kd["gpu"]:
+        raise DlgenError(f"the {o.kind} kind runs without a GPU (nothing in it uses one)",
                          "drop --gpus, or use --kind serve/train/notebook/dev")
-    plan = None
-    if gpu_wanted or gpus:
-        memory_gb, gpu_label = gpuplan.gpu_memory(gpu, gpu_memory)
-        # serving sizes the count to the model; other kinds run the user's code on one GPU unless told
-        plan = gpuplan.plan(mdl, preset, server, _validate_gpus(gpus) if gpus else None, memory_gb, gpu_label,
-                            default_count=None if kind == "serve" else 1, fit=kind in ("serve", "train"))
-        tasks = (preset.get("parallel") or {}).get("tasks")
-        if plan.count > 1 and tasks and mdl.task not in tasks:
-            raise DlgenError(f"the {server} server places a {mdl.task} model on one GPU; {plan.count} would "
-                             "leave GPUs idle", "use --gpus 1 (run one container per GPU for more throughput)")
-    elif gpu or gpu_memory is not None:
-        raise DlgenError(f"the {kind} kind runs without a GPU", "drop --gpu/--gpu-memory")
-    gpus_ = plan.request.docker() if plan else None
-    ipc, shm = kd["ipc"], kd["shm_size"]
-    if preset.get("ipc") or preset.get("shm_size"):   # what the server's documentation asks for
-        ipc, shm = preset.get("ipc"), preset.get("shm_size")
-    if shm_size:
-        ipc, shm = None, shm_size
+    if not ((kd["gpu"] and facts.get("gpu", True)) or o.gpus):
+        if o.gpu or o.gpu_memory is not None:
+            raise DlgenError(f"the {o.kind} kind runs without a GPU", "drop --gpu/--gpu-memory")
+        return None
+    memory_gb, gpu_label = gpuplan.gpu_memory(o.gpu, o.gpu_memory)
+    # serving sizes the count to the model; other kinds run the user's code on one GPU unless told
+    plan = gpuplan.plan(mdl, preset, server, gpu_request(o.gpus) if o.gpus else None, memory_gb, gpu_label,
+                        default_count=None if o.kind == "serve" else 1, fit=o.kind in ("serve", "train"))
+    tasks = (preset.get("parallel") or {}).get("tasks")
+    if plan.count > 1 and tasks and mdl.task not in tasks:
+        raise DlgenError(f"the {server} server places a {mdl.task} model on one GPU; {plan.count} would "
+                         "leave GPUs idle", "use --gpus 1 (run one container per GPU for more throughput)")
+    return plan
+
+
+def _plan_storage(o: NewOptions, mdl: Model, preset: dict, server: str, python_cmd: str,
+                  plan: gpuplan.GpuPlan | None) -> tuple[dict[str, str | None], list[Volume], dict | None, dict | None]:
+    """(environment, volumes, fetch phase, model files): where the weights come from and live."""
     env: dict[str, str | None] = {}
     for key, value in (preset.get("env") or {}).items():
         env[str(key)] = str(value).format(gpus=plan.count if plan else 0)
     volumes: list[Volume] = []
     fetch = model_files = None
-    for flag, value in (("--model-path", model_path), ("--model-repo", model_repo)):
+    for flag, value in (("--model-path", o.model_path), ("--model-repo", o.model_repo)):
         if value and not preset.get("model_dir"):
             raise DlgenError(f"the {server} server loads {mdl.name} from the hub (fetched into the cache volume)",
                              f"drop {flag}; it is for servers that read model files (llamacpp, triton, torchserve)")
-    if model_path and model_repo:
+    if o.model_path and o.model_repo:
         raise DlgenError("--model-path and --model-repo both name the model files",
                          "give one: files on the host (--model-path) or a hub repository to fetch (--model-repo)")
-    if mdl.task != "none" and kind in ("serve", "train") and preset.get("model_dir") and model_path:
-        volumes.append(_model_files(server, preset, model_path))  # the user's files, read-only: no hub
-    elif mdl.task != "none" and kind in ("serve", "train") and preset.get("model_dir"):
-        model_files = _model_repo(server, preset, model_repo, mdl)  # fetched into a volume, in a small image
+    loads_model = mdl.task != "none" and o.kind in ("serve", "train")
+    if loads_model and preset.get("model_dir") and o.model_path:
+        volumes.append(_model_files(server, preset, o.model_path))  # the user's files, read-only: no hub
+    elif loads_model and preset.get("model_dir"):
+        model_files = _model_repo(server, preset, o.model_repo, mdl)  # fetched into a volume, in a small image
         volumes.append(Volume("models", model_files["dir"], "", "volume"))
         fetch = {"image": "fetch", "entrypoint": ["python", "/app/fetch.py"], "command": []}
-    elif mdl.task != "none" and kind in ("serve", "train"):
+    elif loads_model:
         env["HF_TOKEN"] = None  # passed by name: the value never lands in a file (DLG107)
         volumes.append(Volume("hf-cache", HF_HOME, "", "volume"))
         for var, path in (preset.get("caches") or {}).items():  # e.g. vLLM's compile cache: warm restarts
@@ -470,44 +536,20 @@ def build(*, model: str | None = None, params: str | None = None, dtype: str | N
             fetch = {"entrypoint": ["{python}", f"{app_image_dir}/fetch.py"], "command": []}
         if fetch and not preset.get("user_app"):  # the weights are in the cache first: it never asks the hub
             env["HF_HUB_OFFLINE"] = "1"   # (the user's app may fetch more than the model: it stays online)
-    if kind == "notebook":
+    volumes += _kind_volumes(o)
+    if o.kind == "notebook":
         env["JUPYTER_TOKEN"] = None
-        volumes.append(Volume("./notebooks", "/app/notebooks", "", "bind"))
-    if kind == "train":
-        volumes.append(Volume("checkpoints", "/checkpoints", "", "volume"))
-    if kind == "tensorboard":
-        volumes.append(Volume("./runs", "/logs", "ro", "bind"))
-    if mount and kind != "dev":
-        raise DlgenError(f"--mount is for the dev kind, not {kind}", "drop --mount, or use --kind dev")
-    if mount:
-        _host_path("--mount", mount)
-    if kind == "dev":
-        volumes.append(Volume(mount.rstrip("/") or "/" if mount else ".", "/app", "", "bind"))
-    if kind in RUN_AS_KINDS:  # another uid than the image's: give it a home it can write
+    if o.kind in RUN_AS_KINDS:  # another uid than the image's: give it a home it can write
         env["HOME"] = "/tmp"
-    # NCCL between worker processes: locked memory and a large stack (NVIDIA's PyTorch container
-    # documentation runs with --ulimit memlock=-1 --ulimit stack=67108864)
-    nccl = bool(plan and plan.count > 1 and (preset.get("parallel") or {}).get("nccl"))
-    user = APP_USER if preset["image"] in ("torch", "python") and kind != "dev" else None
-    notes = []
-    if torch_base and not torch_base.tags_verified:
-        notes.append(f"pytorch/pytorch tags for torch {torch_base.torch} are not verified in dlgen's matrix; "
-                     "check that the tag exists before building")
-    made = DeploySpec(
-        name=name or _default_name(mdl if mdl.task != "none" else Model(server, "", "", 0, "bf16", ""), kind),
-        model=mdl, kind=kind, server=server, preset=preset, base_image=base_image, facts=facts,
-        torch_base=torch_base, port=port_ if kind != "dev" else None,
-        extra_ports=list(preset.get("extra_ports") or []), probe=probe, timing=tm, gpus=gpus_,
-        restart=restart if restart is not None else kd["restart"], shm_size=shm, ipc=ipc,
-        ulimits=dict(TRAIN_ULIMITS) if kind == "train" or nccl else {}, user=user, docker_version=dv,
-        python=python_cmd or "python", pip=list(preset.get("pip") or []),
-        init=not preset.get("handles_sigterm", True), env=env, volumes=volumes, notes=notes, gpu_plan=plan,
-        fetch=fetch, net_gbps=net_gbps or timing.NET_GBPS, model_path=model_path, model_files=model_files,
-        publish_all=publish_all, mount=mount, user_app=app, app_paths=[p for p in (health_path, ready_path) if p],
-        pip_sources=pip_sources,
-    )
-    made.notes.extend(made.pip_source_cuda_notes)
-    return made
+    return env, volumes, fetch, model_files
+
+
+def _kind_volumes(o: NewOptions) -> list[Volume]:
+    """The kind's own folders: notebooks, checkpoints, TensorBoard's runs, the dev project."""
+    return {"notebook": [Volume("./notebooks", "/app/notebooks", "", "bind")],
+            "train": [Volume("checkpoints", "/checkpoints", "", "volume")],
+            "tensorboard": [Volume("./runs", "/logs", "ro", "bind")],
+            "dev": [Volume(o.mount.rstrip("/") or "/" if o.mount else ".", "/app", "", "bind")]}.get(o.kind, [])
 
 
 _WHEEL_SOURCE_RE = re.compile(r"(https?://[A-Za-z0-9.-]+(:\d+)?|file://)?/[A-Za-z0-9._~/%+=&?@:-]{0,400}")

@@ -80,6 +80,7 @@ class Timing:
     k8s_startup_period_s: int
     k8s_startup_failure_threshold: int
     start_period_given: bool = False   # set by --start-period (or a measurement), not the estimate
+    margin: float = MARGIN             # start period / load (--margin): also sizes a start with a download
 
     @property
     def k8s_startup_budget_s(self) -> int:
@@ -128,6 +129,7 @@ def health_timing(weights_gb: float, boot_s: float, warmup_s: float, *,
         k8s_startup_period_s=K8S_STARTUP_PERIOD_S,
         k8s_startup_failure_threshold=threshold,
         start_period_given=given,
+        margin=c.margin,
     )
 
 
@@ -136,6 +138,16 @@ def start_period_for(load_s: float, constants: Constants = Constants()) -> int:
     below the minimum."""
     c = constants
     return max(c.min_start_period_s, round_up(c.margin * load_s, c.round_to_s))
+
+
+def with_download(start_period_s: int, load_s: float, download_s: float, margin: float,
+                  round_to_s: int = ROUND_TO_S) -> int:
+    """The start period of a start that downloads the weights before loading them (a Swarm stack,
+    which has no fetch phase): margin x (load + download), rounded up, never below the start period
+    without the download."""
+    if not download_s:
+        return int(start_period_s)
+    return max(int(start_period_s), round_up(margin * (load_s + download_s), round_to_s))
 
 
 def stack_monitor_s(start_period_s: float, retries: int, interval_s: float) -> int:

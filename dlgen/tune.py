@@ -4,18 +4,13 @@ measured timings back into every file that carries them.
 The measurement is verify's own (any --target): fetch, container start to first log line, ready
 (first 200 from the readiness endpoint), healthy, over ``runs`` starts; the slowest ready time
 counts. The new start period is timing.start_period_for(measured load) (margin x load, rounded up,
-never below the minimum); every target gets its rendering of that one value:
+never below the minimum); every target (dlgen.targets) rewrites the files it owns with its
+rendering of that one value (``Target.retime``, beside the code that wrote the file): the
+Dockerfile's HEALTHCHECK, compose's and the stack's healthcheck (the stack's plus the download it
+does itself, timing.with_download), the startup probes of Kubernetes objects, the README's sentence.
 
-- Dockerfile: HEALTHCHECK --start-period and the comment above it;
-- compose.yaml: the healthcheck's start_period;
-- stack.yaml: start_period (plus the download budget it already carried) and the update/rollback
-  monitor window (timing.stack_monitor_s);
-- k8s.yaml: the startupProbe's failureThreshold (x periodSeconds covers the start period) and the
-  header line that states the budget;
-- README.md (DEPLOY.md in a user's project): the sentence that states the start period.
-
-Edits are line edits in place (comments and formatting kept), written atomically through
-textfile.write_text; the measurement goes to timings.json, which `dlgen lint` prefers to the
+YAML is edited through ruamel's round-trip (comments, quoting and key order kept); every file is
+written atomically through textfile.write_text; the measurement goes to timings.json, which `dlgen lint` prefers to the
 estimate (DLG012, DLG121). A bundle already carrying a measured start period within
 timing.MEASURE_TOLERANCE(_S) of the new one is left as it is.
 """
@@ -25,7 +20,6 @@ from __future__ import annotations
 import datetime
 import difflib
 import json
-import math
 import os
 import platform
 import re
@@ -38,8 +32,8 @@ from dlgen import __version__, textfile, timing
 from dlgen.errors import DlgenError
 from dlgen.measured import TIMINGS_FILE
 from dlgen.measured import read as read_timings  # noqa: F401  (the one reader, re-exported)
-
-MEASURED_MARK = "measured on"
+from dlgen.targets import image as image_target
+from dlgen.targets.image import MEASURED_MARK
 
 
 @dataclass
@@ -158,29 +152,27 @@ def _docker_disk() -> dict | None:
 
 def measure(bundle: Path, runs: int = 1, target: str = "docker", cpu: bool = False, env: dict | None = None,
             timeout_s: float | None = None, progress=None) -> Measurement:
-    """Start the bundle ``runs`` times as verify does and keep each start's phases."""
-    from dlgen import verify as verify_mod
+    """Start the bundle ``runs`` times as `dlgen verify --target TARGET` does and keep each start's phases."""
+    from dlgen import targets
 
     if runs < 1:
         raise DlgenError(f"--runs {runs} is not a number of starts", "give --runs 1 or more")
+    chosen = targets.get(target)
+    if chosen is None or chosen.verify is None:
+        raise DlgenError(f"unknown --target {target!r}", f"use {', '.join(targets.verifiable())}")
     say = progress or (lambda line: None)
     results = []
     for i in range(runs):
         if runs > 1:
             say(f"start {i + 1} of {runs}")
-        if target == "docker":
-            r = verify_mod.verify(bundle, cpu=cpu, timeout_s=timeout_s, env=env, progress=progress, measure=True)
-        else:
-            from dlgen import verify_targets
-
-            run = verify_targets.verify_compose if target == "compose" else verify_targets.verify_swarm
-            r = run(bundle, cpu=cpu, timeout_s=timeout_s, env=env, progress=progress, measure=True)
-        if r.get("failure") or (r.get("ready_s") is None and r.get("healthy_s") is None):
-            failure = r.get("failure") or {}
+        r = chosen.verify(Path(bundle), targets.VerifyOptions(cpu=cpu, timeout_s=timeout_s, env=dict(env or {}),
+                                                              progress=progress, measure=True))
+        if r.failure or (r.ready_s is None and r.healthy_s is None):
+            failure = r.failure or {}
             raise DlgenError(f"start {i + 1} did not turn ready ({failure.get('stage', 'no readiness')}: "
                              f"{str(failure.get('error') or failure.get('cause') or '')[:200]})",
                              "fix the bundle until `dlgen verify` passes, or give a longer --timeout")
-        results.append(r)
+        results.append(r.report)
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
     source = (env or {}).get("MODEL_SOURCE") or _bundle_env(bundle, "MODEL_SOURCE") or "auto"
     return Measurement(results, host_facts(), when, target, device="cpu" if cpu else "gpu", model_source=source)
@@ -197,88 +189,35 @@ def _bundle_env(bundle: Path, key: str) -> str | None:
 
 
 # ------------------------------------------------------------------------------------ rewrite
-def _seconds(text: str) -> float | None:
-    return timing.parse_duration(text.strip())
-
-
 def current_start_period(bundle: Path) -> tuple[int | None, bool]:
     """(the Dockerfile HEALTHCHECK's --start-period, whether it came from a measurement)."""
-    lines = (bundle / "Dockerfile").read_text().splitlines()
-    for i, line in enumerate(lines):
-        m = re.search(r"^HEALTHCHECK\b.*?--start-period=(\S+)", line)
-        if m:
-            value = _seconds(m.group(1))
-            above = "\n".join(lines[max(0, i - 3):i])
-            return (int(value) if value is not None else None), MEASURED_MARK in above
-    return None, False
+    return image_target.current_start_period((Path(bundle) / "Dockerfile").read_text())
 
 
-def _dockerfile(text: str, sp: int, m: Measurement, margin: float) -> str:
-    out = []
-    for line in text.splitlines(keepends=True):
-        if line.startswith("# Start period = "):
-            line = f"# Start period = {sp} s: {m.load_s:.1f} s load x margin {margin:g}, {m.where()} " \
-                   "(dlgen verify --write-timings).\n"
-        elif line.startswith("HEALTHCHECK") and "--start-period=" in line:
-            line = re.sub(r"--start-period=\S+", f"--start-period={sp}s", line, count=1)
-        out.append(line)
-    return "".join(out)
+def stack_download_s(bundle: Path, old_sp: int | None) -> float:
+    """The download a stack's first start does itself, as `dlgen new` planned it (the manifest's
+    plan). A bundle from a dlgen that kept no plan: what its stack's start period holds beyond the
+    Dockerfile's."""
+    from dlgen import ownership
 
-
-def _compose(text: str, sp: int, note: str) -> str:
-    return re.sub(r"^(\s+start_period:\s*)\S+.*$", lambda m: f"{m.group(1)}{sp}s   # {note}", text, flags=re.M)
-
-
-def _stack(text: str, sp: int, old_sp: int | None, note: str) -> str:
-    cur = re.search(r"^\s+start_period:\s*(\S+)", text, flags=re.M)
-    old_stack = _seconds(cur.group(1)) if cur else None
-    download = max(0.0, (old_stack or 0) - (old_sp or 0))   # the budget a stack keeps for the download
-    stack_sp = int(math.ceil(sp + download))
-    interval = re.search(r"^\s+interval:\s*(\S+)", text, flags=re.M)
-    retries = re.search(r"^\s+retries:\s*(\d+)", text, flags=re.M)
-    monitor = timing.stack_monitor_s(stack_sp, int(retries.group(1)) if retries else timing.RETRIES,
-                                     (_seconds(interval.group(1)) or timing.INTERVAL_S) if interval
-                                     else timing.INTERVAL_S)
-    what = note + (f" + {download:.0f} s for the download" if download else "")
-    text = re.sub(r"^(\s+start_period:\s*)\S+.*$", lambda m: f"{m.group(1)}{stack_sp}s   # {what}", text, flags=re.M)
-    return re.sub(r"^(\s+monitor:\s*)\S+.*$", lambda m: f"{m.group(1)}{monitor}s", text, flags=re.M)
-
-
-def _k8s(text: str, sp: int, note: str) -> str:
-    lines = text.splitlines(keepends=True)
-    budget = None
-    for i, line in enumerate(lines):
-        if line.strip() == "startupProbe:":
-            indent = len(line) - len(line.lstrip())
-            block = []
-            for j in range(i + 1, len(lines)):
-                inner = lines[j]
-                if inner.strip() and len(inner) - len(inner.lstrip()) <= indent:
-                    break
-                block.append(j)
-            period = next((int(m.group(1)) for j in block
-                           if (m := re.match(r"\s+periodSeconds:\s*(\d+)", lines[j]))), timing.K8S_STARTUP_PERIOD_S)
-            failures = timing.k8s_startup_failures(sp, period)
-            budget = (failures, period)
-            for j in block:
-                lines[j] = re.sub(r"^(\s+failureThreshold:\s*)\d+", rf"\g<1>{failures}", lines[j])
-    if budget:
-        failures, period = budget
-        lines = [f"# startupProbe budget {failures * period} s ({failures} x {period} s) covers the {sp} s start "
-                 f"period ({note}).\n" if ln.startswith("# startupProbe budget ") else ln for ln in lines]
-    return "".join(lines)
-
-
-def _readme(text: str, sp: int, note: str) -> str:
-    return re.sub(rf"the start period is \d+ s( \({MEASURED_MARK} [^)]*\))?", f"the start period is {sp} s ({note})",
-                  text, count=1)
+    plan = ownership.read_plan(bundle)
+    if "stack_download_s" in plan:
+        return float(plan["stack_download_s"])
+    stack = bundle / "stack.yaml"
+    if not stack.is_file():
+        return 0.0
+    m = re.search(r"^\s+start_period:\s*(\S+)", stack.read_text(), flags=re.M)
+    old_stack = timing.parse_duration(m.group(1)) if m else None
+    return max(0.0, (old_stack or 0) - (old_sp or 0))
 
 
 def rewrite(bundle: Path, m: Measurement, margin: float | None = None, dry_run: bool = False,
             accept_test: bool = False) -> TuneResult:
-    """Compute the measured start period and rewrite every file that carries it (or, with
+    """Compute the measured start period and have every target rewrite the files it owns (or, with
     ``dry_run``, only say how). A test measurement (CPU, synthetic weights) is only recorded in
     timings.json unless ``accept_test``; then it is written and marked as such."""
+    from dlgen import targets
+
     bundle = Path(bundle)
     consts = timing.Constants().override(margin=margin)
     sp = timing.start_period_for(m.load_s, consts)
@@ -293,21 +232,21 @@ def rewrite(bundle: Path, m: Measurement, margin: float | None = None, dry_run: 
         out.kept = True
         out.refused = (f"measured {m.test_kind()}: not the real model's start-up on a GPU, so no file of the bundle "
                        "changes (pass --accept-test-timings to write it anyway, marked as a test)")
-    note = m.note()
-    edits = {"Dockerfile": lambda t: _dockerfile(t, sp, m, consts.margin),
-             "compose.yaml": lambda t: _compose(t, sp, note),
-             "stack.yaml": lambda t: _stack(t, sp, old_sp, note),
-             "k8s.yaml": lambda t: _k8s(t, sp, note),
-             "README.md": lambda t: _readme(t, sp, note),
-             "DEPLOY.md": lambda t: _readme(t, sp, note)}
+    measured = targets.Retime(start_period_s=sp, load_s=m.load_s, margin=consts.margin, note=m.note(),
+                              where=m.where(), download_s=stack_download_s(bundle, old_sp))
     before: dict[str, str] = {}   # each file's text as read, for the diff and the manifest
-    if not out.kept:
-        for name, edit in edits.items():
+    for target in targets.all_targets() if not out.kept else []:
+        for name in target.owns if target.retime else ():
             path = bundle / name
             if not path.is_file():
                 continue
             old = before[name] = textfile.read_text(path).text
-            new = edit(old)
+            try:
+                new = target.retime(name, old, measured)   # type: ignore[misc]
+            except Exception as exc:   # a file edited into something its target cannot read
+                raise DlgenError(f"{path}: cannot write the measured timings into it ({type(exc).__name__}: "
+                                 f"{str(exc).splitlines()[0] if str(exc) else ''})",
+                                 "fix the file (or regenerate it with dlgen new --force) and measure again") from None
             if new != old:
                 out.changed[name] = new
                 out.diffs.append("".join(difflib.unified_diff(old.splitlines(keepends=True),

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import http.client
 import re
+import shutil
+import subprocess
 import sys
 import time
 import uuid
@@ -539,10 +541,38 @@ def stale_runs(c, include_kept: bool = False) -> set[str]:
     return stale
 
 
+def docker_cli() -> str:
+    docker = shutil.which("docker")
+    if not docker:
+        raise DlgenError("the docker CLI is not installed", "install Docker (the CLI with compose) on this host")
+    return docker
+
+
+def remove_stack(c, docker: str, stack: str, wait_s: float = 60) -> None:
+    """docker stack rm, then wait until its containers are gone and remove its volumes and networks."""
+    subprocess.run([docker, "stack", "rm", stack], capture_output=True)
+    label = f"com.docker.stack.namespace={stack}"
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and c.containers.list(all=True, filters={"label": label}):
+        time.sleep(0.5)
+    for container in c.containers.list(all=True, filters={"label": label}):
+        container.remove(force=True, v=True)
+    for volume in c.volumes.list(filters={"label": label}):
+        for _ in range(20):
+            try:
+                volume.remove(force=True)
+                break
+            except Exception:
+                time.sleep(0.5)
+    for network in c.networks.list(filters={"label": label}):
+        try:
+            network.remove()
+        except Exception:
+            pass
+
+
 def remove_run(c, tag: str) -> None:
     """Remove everything of one verify run: its containers, swarm stack, images, volumes, networks."""
-    from dlgen import verify_targets
-
     label = f"ai.dlgen.verify={tag}"
     project = {"label": f"com.docker.compose.project={run_name(tag)}"}
     stack = run_name(tag)
@@ -550,7 +580,7 @@ def remove_run(c, tag: str) -> None:
     def services():
         try:
             if c.services.list(filters={"label": f"com.docker.stack.namespace={stack}"}):
-                verify_targets.remove_stack(c, verify_targets._docker(), stack)
+                remove_stack(c, docker_cli(), stack)
         except Exception:
             pass
 

@@ -20,16 +20,18 @@ import uuid
 from pathlib import Path
 
 from dlgen.errors import DlgenError
-from dlgen.verify import (
+from dlgen.verify import (  # noqa: F401  (remove_stack: the engine tests' name for it)
     STOP_GRACE_S,
     _term_as_interrupt,
     build_image,
     clean,
     diagnosis,
+    docker_cli,
     fetch_hint,
     image_name,
     readiness,
     remove_run,
+    remove_stack,
     run_labels,
     run_name,
     shielded,
@@ -38,13 +40,6 @@ from dlgen.verify import (
 )
 
 WARNINGS = re.compile(r"Ignoring unsupported options|not supported|Ignoring deprecated", re.IGNORECASE)
-
-
-def _docker() -> str:
-    docker = shutil.which("docker")
-    if not docker:
-        raise DlgenError("the docker CLI is not installed", "install Docker (the CLI with compose) on this host")
-    return docker
 
 
 def _result(bundle: Path, target: str, cpu: bool, tag: str) -> dict:
@@ -119,7 +114,7 @@ def verify_compose(bundle: Path, cpu: bool = False, keep: bool = False, timeout_
                    env: dict | None = None, progress=None, measure: bool = False) -> dict:
     from dlgen.engine import client
 
-    docker, say, c = _docker(), progress or (lambda line: None), client()
+    docker, say, c = docker_cli(), progress or (lambda line: None), client()
     shown, bundle = str(bundle), Path(bundle).resolve()   # resolved once, at the boundary
     tag = uuid.uuid4().hex[:10]
     project = run_name(tag)
@@ -222,7 +217,7 @@ def verify_swarm(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s:
 
     from dlgen.engine import client
 
-    docker, say, c = _docker(), progress or (lambda line: None), client()
+    docker, say, c = docker_cli(), progress or (lambda line: None), client()
     shown, bundle = str(bundle), Path(bundle).resolve()   # resolved once, at the boundary
     stack_file = bundle / "stack.yaml"
     if not stack_file.is_file():
@@ -323,29 +318,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def remove_stack(c, docker: str, stack: str, wait_s: float = 60) -> None:
-    """docker stack rm, then wait until its containers are gone and remove its volumes and networks."""
-    subprocess.run([docker, "stack", "rm", stack], capture_output=True)
-    label = f"com.docker.stack.namespace={stack}"
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline and c.containers.list(all=True, filters={"label": label}):
-        time.sleep(0.5)
-    for container in c.containers.list(all=True, filters={"label": label}):
-        container.remove(force=True, v=True)
-    for volume in c.volumes.list(filters={"label": label}):
-        for _ in range(20):
-            try:
-                volume.remove(force=True)
-                break
-            except Exception:
-                time.sleep(0.5)
-    for network in c.networks.list(filters={"label": label}):
-        try:
-            network.remove()
-        except Exception:
-            pass
 
 
 def left_by_stack(c, stack: str) -> dict:

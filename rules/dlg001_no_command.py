@@ -6,6 +6,8 @@ once when started detached; a serving image (EXPOSE or HEALTHCHECK) is certainly
 Use instead: an exec-form CMD that starts your server or job.
 """
 
+from collections.abc import Iterator
+
 from dlgen import rulekit
 
 ID = "DLG001"
@@ -21,7 +23,7 @@ PASS = ['FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nCOPY app.py /app/\n
         'FROM python:3.11-slim AS app\nCMD ["python", "serve.py"]\nFROM app\nCOPY extra.py /app/\n']
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     if rulekit.inherited_command(doc):   # this file's CMD/ENTRYPOINT, an earlier stage's, or the base image's
         return
     final = doc.final

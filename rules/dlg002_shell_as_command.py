@@ -7,6 +7,7 @@ Use instead: the command the container is for, or keep the shell and document `d
 """
 
 import re
+from collections.abc import Iterator
 
 from dlgen import rulekit
 
@@ -22,7 +23,7 @@ PASS = ['FROM python:3.11-slim\nCMD ["python", "train.py"]\n',
 SHELL = re.compile(r"^(/usr)?(/bin/)?(ba|z|da)?sh$")
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     argv = rulekit.final_command(doc)
     words = [w for w in argv if w not in ("-l", "-i", "--login", "-il", "-li")]
     if len(words) == 1 and SHELL.match(words[0]):

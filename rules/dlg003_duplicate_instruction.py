@@ -6,6 +6,8 @@ reviewers) take for the real command or probe.
 Use instead: one of each per stage; delete the earlier ones.
 """
 
+from collections.abc import Iterator
+
 from dlgen import rulekit
 
 ID = "DLG003"
@@ -18,7 +20,7 @@ FAIL = ['FROM python:3.11-slim\nCMD ["python", "a.py"]\nCMD ["python", "b.py"]\n
 PASS = ['FROM python:3.11-slim AS build\nCMD ["python", "a.py"]\nFROM python:3.11-slim\nCMD ["python", "b.py"]\n']
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     for st in doc.stages:
         for cmd in ("CMD", "ENTRYPOINT", "HEALTHCHECK"):
             found = st.find(cmd)

@@ -9,6 +9,7 @@ Use instead: exec form, `CMD ["python", "server.py"]`, or `exec` inside the `sh 
 
 import re
 import shlex
+from collections.abc import Iterator
 
 from dlgen import rulekit
 
@@ -17,6 +18,8 @@ NAME = "shell-form-command"
 SEVERITY = "warning"
 TARGET = "dockerfile"
 FIXABLE = True
+FIX_SAFETY = "unsafe"
+FIX_SAFETY_WHY = ("exec form runs the program without a shell: `$VAR` and `~` in the command are no longer expanded, and the program, not a shell, receives signals.")
 WHY = "With a shell as PID 1, SIGTERM never reaches the server: docker stop waits 10 s and kills it (137)."
 FAIL = ["FROM python:3.11-slim\nCMD python server.py\n",
         'FROM python:3.11-slim\nCMD ["sh", "-c", "python server.py --port $PORT"]\n',
@@ -48,7 +51,7 @@ def _exec_in_string_fix(ins):
     return rulekit.replace_instr(ins, f"{ins.cmd} {rulekit.exec_form(value)}")
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     for ins in doc.final.find("CMD", "ENTRYPOINT"):
         if not ins.json:
             yield rulekit.Hit(line=ins.line, message=f"{ins.cmd} in shell form: PID 1 is /bin/sh, which does not pass SIGTERM on", hint=f'write {ins.cmd} ["prog", "arg", ...] (exec form)', fix=_exec_fix(ins))

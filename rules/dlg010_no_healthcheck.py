@@ -9,6 +9,7 @@ to the model (`dlgen new` writes one).
 """
 
 import re
+from collections.abc import Iterator
 
 from dlgen import rulekit
 
@@ -17,6 +18,8 @@ NAME = "no-healthcheck"
 SEVERITY = "warning"
 TARGET = "dockerfile"
 FIXABLE = True
+FIX_SAFETY = "unsafe"
+FIX_SAFETY_WHY = ("it adds a health check sized from the model dlgen guessed for the image: a service that was never checked can now turn unhealthy, and an orchestrator may restart it.")
 WHY = "Without a HEALTHCHECK nothing can tell a loading or dead model server from a ready one."
 FAIL = ['FROM vllm/vllm-openai:v0.11.0\nEXPOSE 8000\nCMD ["--model", "x"]\n',
         # llama-cpp-python's server (abetlen/llama-cpp-python docker/cuda_simple/Dockerfile shape)
@@ -54,7 +57,7 @@ def _fix(doc, ctx, before):
     return (rulekit.Edit(before, before - 1, health.dockerfile()),)
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     if rulekit.chain_instrs(doc, "HEALTHCHECK") or rulekit.image_facts(doc).get("healthcheck"):
         return   # this file's, an earlier stage's, or the base image's own check (images.yaml)
     final = doc.final

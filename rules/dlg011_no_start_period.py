@@ -8,6 +8,8 @@ Use instead: `--start-period` sized to the model's load time; `--fix` writes the
 would (dlgen.timing.for_server).
 """
 
+from collections.abc import Iterator
+
 from dlgen import rulekit
 
 ID = "DLG011"
@@ -15,6 +17,8 @@ NAME = "no-start-period"
 SEVERITY = "warning"
 TARGET = "dockerfile"
 FIXABLE = True
+FIX_SAFETY = "unsafe"
+FIX_SAFETY_WHY = ("it changes when failed probes count: a start period sized from a guessed model may hide a server that dies while loading for that long.")
 WHY = "Without --start-period, load-time probe failures count: a slow model is unhealthy before it is up."
 FAIL = ['FROM vllm/vllm-openai:v0.11.0\nHEALTHCHECK --interval=30s CMD ["curl", "-fsS", "http://localhost:8000/health"]\n'
         'CMD ["--model", "meta-llama/Llama-3.1-8B-Instruct"]\n']
@@ -23,7 +27,7 @@ PASS = ['FROM vllm/vllm-openai:v0.11.0\nHEALTHCHECK --interval=30s --start-perio
         'FROM python:3.11-slim\nHEALTHCHECK CMD ["python", "-c", "print(1)"]\nCMD ["python", "job.py"]\n']
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     hcs = [i for i in doc.final.find("HEALTHCHECK") if rulekit.healthcheck(i, doc)]
     if not hcs or hcs[-1].flag("start-period") is not None or not rulekit.serves_model(doc, ctx):
         return

@@ -10,6 +10,8 @@ serves (Dockerfile reference, HEALTHCHECK: docs.docker.com/reference/dockerfile/
 Use instead: the start period `dlgen new` would write (`--fix`), or `dlgen models` to see it.
 """
 
+from collections.abc import Iterator
+
 from dlgen import rulekit
 
 ID = "DLG012"
@@ -17,6 +19,8 @@ NAME = "start-period-too-short"
 SEVERITY = "error"
 TARGET = "dockerfile"
 FIXABLE = True
+FIX_SAFETY = "unsafe"
+FIX_SAFETY_WHY = ("it rewrites the probe's timing from an estimate (or a measurement on another host): the container is reported healthy or unhealthy at other times.")
 WHY = "A start period shorter than the model's load time makes a loading model unhealthy: it never serves."
 FAIL = ['FROM vllm/vllm-openai:v0.11.0\n'
         'HEALTHCHECK --start-period=60s --start-interval=2s CMD ["curl", "-fsS", "http://localhost:8000/health"]\n'
@@ -30,7 +34,7 @@ PASS = ['FROM vllm/vllm-openai:v0.11.0\n'
         'CMD ["--model", "/models/mine"]\n']
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     hcs = [i for i in doc.final.find("HEALTHCHECK") if rulekit.healthcheck(i, doc)]
     if not hcs:
         return
@@ -54,6 +58,7 @@ def check(doc, ctx):
                           hint=f"use --start-period={t.start_period_s}s (or run dlgen verify --write-timings)",
                           fix=rulekit.replace_instr(ins, fixed))
         return
+    assert found is not None   # without a measurement, a model was found above
     p = rulekit.preset(server)
     m = found.model
     yield rulekit.Hit(line=ins.line, message=f"--start-period={ins.flag('start-period')} is below the estimated load time of {m.name} "

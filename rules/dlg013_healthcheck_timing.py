@@ -11,6 +11,8 @@ Use instead: timeout well under the interval (10 s / 30 s), retries >= 1, a star
 a short start interval for the load, a calm interval afterwards.
 """
 
+from collections.abc import Iterator
+
 from dlgen import rulekit
 
 ID = "DLG013"
@@ -30,7 +32,7 @@ DEFAULT_INTERVAL_S = 30.0
 DEFAULT_TIMEOUT_S = 30.0
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     for ins in doc.final.find("HEALTHCHECK"):
         hc = rulekit.healthcheck(ins, doc)
         if hc is None:

@@ -8,6 +8,7 @@ Use instead: a standard-library Python probe, or install the tool in a RUN.
 """
 
 import re
+from collections.abc import Iterator
 
 from dlgen import reference, rulekit
 
@@ -16,6 +17,8 @@ NAME = "probe-tool-missing"
 SEVERITY = "error"
 TARGET = "dockerfile"
 FIXABLE = True
+FIX_SAFETY = "unsafe"
+FIX_SAFETY_WHY = ("it replaces the probe's command with a python probe of the same URL: what counts as healthy (status codes, redirects, timeouts) may differ from the tool you wrote.")
 WHY = "A probe that calls a program the image lacks can never pass: the container stays unhealthy."
 FAIL = ['FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\n'
         'HEALTHCHECK --start-period=60s CMD curl -f http://localhost:8000/health || exit 1\nCMD ["python", "s.py"]\n']
@@ -40,7 +43,7 @@ def _installed(doc, stages, tool):
     return False
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     chain = rulekit.chain(doc)
     base = doc.resolve(chain[-1].base)
     facts = reference.image_facts(base)
@@ -61,7 +64,7 @@ def check(doc, ctx):
         # python: only "the image has no python at all" is certain; names differ between images
         has = facts.get(key) if key != "python" else (False if not facts.get("python") else None)
         if has is False and not _installed(doc, chain, prog):
-            fix = ()
+            fix: tuple[rulekit.Edit, ...] = ()
             url = rulekit.URL_RE.search(" ".join(words))
             if url and facts.get("python") and key != "python":
                 argv = rulekit.python_probe(facts["python"], url.group(0))

@@ -8,6 +8,7 @@ Use instead: probe the port the server binds (and EXPOSE it); define the variabl
 """
 
 import re
+from collections.abc import Iterator
 
 from dlgen import rulekit
 
@@ -30,7 +31,7 @@ VAR_REF = re.compile(r"\$\{(\w+)\}|\$(\w+)")
 ALWAYS = {"HOSTNAME", "HOME", "PATH", "PWD", "HOST"}
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     hcs = doc.final.find("HEALTHCHECK")
     if not hcs:
         return

@@ -9,6 +9,8 @@ Use instead: `--start-interval=2s` (`--fix`); targets older than Engine 25 (conf
 `docker-version`) are not reported.
 """
 
+from collections.abc import Iterator
+
 from dlgen import rulekit, timing
 
 ID = "DLG016"
@@ -16,6 +18,8 @@ NAME = "no-start-interval"
 SEVERITY = "info"
 TARGET = "dockerfile"
 FIXABLE = True
+FIX_SAFETY = "unsafe"
+FIX_SAFETY_WHY = ("Docker Engine before 25 refuses --start-interval: on such an engine the fixed file no longer builds or runs.")
 WHY = "Without --start-interval, healthy is first reported one full interval after the server is ready."
 FAIL = ['FROM python:3.11-slim\nHEALTHCHECK --interval=30s --start-period=120s CMD ["python", "-V"]\n'
         'CMD ["python", "s.py"]\n']
@@ -24,7 +28,7 @@ PASS = ['FROM python:3.11-slim\nHEALTHCHECK --interval=30s --start-period=120s -
         'FROM python:3.11-slim\nHEALTHCHECK --interval=5s --start-period=10s CMD ["python", "-V"]\nCMD ["python", "s.py"]\n']
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     if ctx.docker_version is not None and ctx.docker_version < timing.START_INTERVAL_MIN_ENGINE:
         return
     for ins in doc.final.find("HEALTHCHECK"):

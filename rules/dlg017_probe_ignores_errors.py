@@ -10,6 +10,7 @@ Use instead: `curl -fsS URL`, `requests.get(URL).raise_for_status()`, no `|| tru
 """
 
 import re
+from collections.abc import Iterator
 
 from dlgen import rulekit
 
@@ -18,6 +19,8 @@ NAME = "probe-ignores-errors"
 SEVERITY = "warning"
 TARGET = "dockerfile"
 FIXABLE = True
+FIX_SAFETY = "unsafe"
+FIX_SAFETY_WHY = ("the probe starts failing on HTTP errors it passed before: a server answering 503 turns unhealthy.")
 WHY = "curl without -f (or || true) exits 0 on a 503/500: a loading or broken model looks healthy."
 FAIL = ['FROM python:3.11\nHEALTHCHECK CMD curl http://localhost:8000/health || exit 1\nCMD ["python", "s.py"]\n',
         'FROM python:3.11\nHEALTHCHECK CMD ["curl", "-s", "http://localhost:8000/health"]\nCMD ["python", "s.py"]\n',
@@ -48,7 +51,7 @@ def _curl_words(hc):
     return None
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     for ins in doc.final.find("HEALTHCHECK"):
         hc = rulekit.healthcheck(ins, doc)
         if hc is None:

@@ -7,6 +7,8 @@ longer runs on your driver, with no change in your repository.
 Use instead: a full tag (`pytorch/pytorch:2.10.0-cuda12.8-cudnn9-runtime`) or a digest.
 """
 
+from collections.abc import Iterator
+
 from dlgen import rulekit
 
 ID = "DLG020"
@@ -25,7 +27,7 @@ PASS = ['FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nCMD ["python", "s.p
         'FROM $BASE_IMAGE\nCMD ["start-notebook.py"]\n']
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     local = set()
     for st in doc.stages:
         image = doc.resolve(st.base)

@@ -11,6 +11,7 @@ Use instead: the wheel index whose CUDA matches the base tag (cu124 on a cuda12.
 """
 
 import re
+from collections.abc import Iterator
 
 from dlgen import matrix, rulekit
 
@@ -34,7 +35,7 @@ PASS = ['FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\n'
 PACKAGE_MAJOR = re.compile(r"\b[a-z][\w.]*-cu(\d{2})\b|\bcupy-cuda(\d{2})x\b")
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     base = rulekit.base_cuda(doc)
     if not base:
         return
@@ -43,7 +44,7 @@ def check(doc, ctx):
         for cmd in rulekit.pip_installs(text):
             for clash in matrix.wheel_cuda_clashes(cmd, base):
                 yield rulekit.Hit(line=ins.line, message=clash.message, hint=clash.hint,
-                                  **({} if clash.major else {"severity": "warning"}))
+                                  severity=None if clash.major else "warning")
             for m in PACKAGE_MAJOR.finditer(cmd):
                 major = m.group(1) or m.group(2)
                 if major != bmaj:

@@ -10,6 +10,8 @@ start from a base without torch.
 """
 
 
+from collections.abc import Iterator
+
 from dlgen import matrix, rulekit
 
 ID = "DLG022"
@@ -30,7 +32,7 @@ PASS = ['FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nRUN pip install --n
         'FROM python:3.11-slim\nRUN pip install --no-cache-dir torch\nCMD ["python", "s.py"]\n']
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     facts = rulekit.image_facts(doc)
     if not facts.get("torch"):
         return

@@ -11,6 +11,7 @@ prebuilt wheels.
 """
 
 import re
+from collections.abc import Iterator
 
 from dlgen import rulekit
 
@@ -41,7 +42,7 @@ BUILD_SIGNS = (
 )
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     image = rulekit.base_image(doc)
     facts = rulekit.image_facts(doc)
     runtime = re.search(r"-(runtime|base)(-|$)", image.split(":", 1)[-1]) if ":" in image else None

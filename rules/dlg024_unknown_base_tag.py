@@ -10,6 +10,7 @@ Use instead: a published tag; `dlgen new --torch X --cuda Y` picks one from the 
 """
 
 import re
+from collections.abc import Iterator
 
 from dlgen import matrix, rulekit
 
@@ -43,14 +44,14 @@ def _cuda_problem(image):
     return None
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     for ins in doc.instrs:
         if ins.cmd != "FROM" or not ins.value:
             continue
         image = doc.resolve(ins.value[0])
         if matrix.tag_exists(image) is False:
             parts = matrix.parse_tag(image)
-            row = matrix.find_torch(".".join(parts["torch"].split(".")[:2]))
+            row = matrix.find_torch(".".join(parts["torch"].split(".")[:2])) if parts else None
             known = f"torch {row['version']} tags: CUDA {', '.join(row['tag_cuda'])} with cudnn{row['cudnn']}" \
                 if row else "see `dlgen new --torch`"
             yield rulekit.Hit(line=ins.line, message=f"{image} is not a published pytorch/pytorch tag", hint=known)

@@ -15,6 +15,7 @@ Docker" docs (UV_NO_CACHE, --no-cache, cache mounts); conda's `conda clean` refe
 """
 
 import re
+from collections.abc import Iterator
 
 from dlgen import rulekit
 
@@ -23,6 +24,8 @@ NAME = "pip-cache"
 SEVERITY = "warning"
 TARGET = "dockerfile"
 FIXABLE = True
+FIX_SAFETY = "safe"
+FIX_SAFETY_WHY = ("only where pip keeps its cache changes: the same packages are installed, the image is smaller.")
 WHY = "pip's cache stays in the layer: a CUDA torch wheel (~2 GB) is stored twice."
 FAIL = ['FROM python:3.11-slim\nRUN pip install torch==2.6.0 transformers\nCMD ["python", "s.py"]\n',
         'FROM python:3.11-slim\nRUN apt-get update && \\\n    python -m pip install -r requirements.txt\n'
@@ -92,7 +95,7 @@ def _mounted(ins, tool: str, env_dir: str = "") -> bool:
     return False
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     env = {}
     for st in reversed(rulekit.chain(doc)):
         for ins in st.instrs:

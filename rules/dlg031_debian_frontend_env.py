@@ -7,6 +7,8 @@ Use instead: `ARG DEBIAN_FRONTEND=noninteractive` (build time only; `--fix`), or
 RUN line.
 """
 
+from collections.abc import Iterator
+
 from dlgen import rulekit
 
 ID = "DLG031"
@@ -14,6 +16,8 @@ NAME = "debian-frontend-env"
 SEVERITY = "info"
 TARGET = "dockerfile"
 FIXABLE = True
+FIX_SAFETY = "unsafe"
+FIX_SAFETY_WHY = ("the running container no longer has DEBIAN_FRONTEND set: a program that runs apt or debconf at run time may now prompt.")
 WHY = "ENV DEBIAN_FRONTEND persists into the running container; it is only needed at build time."
 FAIL = ['FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nENV DEBIAN_FRONTEND=noninteractive\nCMD ["bash"]\n',
         'FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nENV DEBIAN_FRONTEND=noninteractive TZ=UTC\nCMD ["bash"]\n']
@@ -24,7 +28,7 @@ PASS = ['FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nARG DEBIAN_FRONTEND=nonint
         'ENV DEBIAN_FRONTEND=dialog\nCMD ["bash"]\n']
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     settings = [v for ins in rulekit.chain_instrs(doc, "ENV") for k, v in rulekit.env_pairs(ins)
                 if k == "DEBIAN_FRONTEND"]
     if settings and settings[-1] != "noninteractive":

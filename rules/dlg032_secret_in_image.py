@@ -10,6 +10,7 @@ Use instead: pass secrets at run time (`--env-file`, compose `secrets:`), or at 
 """
 
 import re
+from collections.abc import Iterator
 
 from dlgen import rulekit
 from dlgen.runspec import is_secret_name
@@ -28,7 +29,7 @@ PASS = ['FROM python:3.11-slim\nRUN --mount=type=secret,id=hf_token HF_TOKEN=$(c
         'FROM python:3.11-slim\nARG HF_TOKEN\nCMD ["python", "s.py"]\n']
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     for ins in doc.instrs:
         if ins.cmd == "ENV":
             vals = list(ins.value)

@@ -10,6 +10,7 @@ Use instead: `apt-get update && apt-get install -y --no-install-recommends ... &
 """
 
 import re
+from collections.abc import Iterator
 
 from dlgen import rulekit
 
@@ -81,7 +82,7 @@ def _lists_removed(doc, ins, text) -> bool:
     return False
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     for ins, text in rulekit.run_texts(doc):
         cmds = rulekit.shell_commands(text)
         installs = [c for c in cmds if APT_INSTALL.search(c)]

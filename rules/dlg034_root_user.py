@@ -7,6 +7,8 @@ Use instead: create a user and switch to it before CMD: `USER 1000` (`dlgen new`
 """
 
 
+from collections.abc import Iterator
+
 from dlgen import rulekit
 
 ID = "DLG034"
@@ -21,7 +23,7 @@ PASS = ['FROM python:3.11-slim\nRUN useradd -m -u 1000 app\nUSER 1000\nCMD ["pyt
         'FROM quay.io/jupyter/scipy-notebook:2024-10-07\nRUN pip install --no-cache-dir polars==1.9.0\n']
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     users = rulekit.chain_instrs(doc, "USER")
     if not users:
         base_user = rulekit.base_user(doc)   # the base image's own USER (images.yaml): jovyan, model-server

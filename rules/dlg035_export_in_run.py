@@ -8,6 +8,7 @@ Use instead: `ENV X=...` (or `ARG` for build-time only), or set it on the RUN th
 """
 
 import re
+from collections.abc import Iterator
 
 from dlgen import rulekit
 
@@ -21,11 +22,11 @@ PASS = ['FROM python:3.11-slim\nENV CUDA_HOME=/usr/local/cuda\nCMD ["python", "s
         'FROM python:3.11-slim\nRUN export PIP_INDEX=x && pip install --no-cache-dir numpy\nCMD ["python", "s.py"]\n']
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     for ins, text in rulekit.run_texts(doc):
         if ins.json:
             continue
         cmds = rulekit.shell_commands(text)
         if cmds and all(re.match(r"^export\s+\w+=", c) for c in cmds):
-            names = ", ".join(re.match(r"^export\s+(\w+)", c).group(1) for c in cmds)
+            names = ", ".join(m.group(1) for c in cmds if (m := re.match(r"^export\s+(\w+)", c)))
             yield rulekit.Hit(line=ins.line, message=f"RUN export {names}: the variable is gone in the next layer", hint=f"use ENV {names.split(',')[0]}=... (or ARG for build time only)")

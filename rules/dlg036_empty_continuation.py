@@ -8,6 +8,8 @@ hide where an instruction really ends when someone edits the file.
 Use instead: delete the blank line (`--fix`), or use a `#` comment line.
 """
 
+from collections.abc import Iterator
+
 from dlgen import rulekit, textfile
 
 ID = "DLG036"
@@ -15,6 +17,8 @@ NAME = "empty-continuation"
 SEVERITY = "warning"
 TARGET = "dockerfile"
 FIXABLE = True
+FIX_SAFETY = "safe"
+FIX_SAFETY_WHY = ("BuildKit already skips the blank line: the instruction it reads is the same.")
 WHY = "Blank lines inside a continued instruction are deprecated and will become a build error."
 FAIL = ["FROM python:3.11-slim\nRUN pip install --no-cache-dir \\\n\n    numpy\n",
         "# escape=`\nFROM python:3.11-slim\nRUN echo a `\n\n    b\n"]
@@ -23,7 +27,7 @@ PASS = ["FROM python:3.11-slim\nRUN pip install --no-cache-dir \\\n    # numpy i
         "FROM python:3.11-slim\nRUN <<EOF\necho a\n\necho b\nEOF\n"]
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     lines = doc.lines
     for ins in doc.instrs:
         if ins.end_line <= ins.line or ins.heredocs:

@@ -7,6 +7,7 @@ Use instead: quote the requirement, `pip install "pkg>=1.0"` (`--fix`).
 """
 
 import re
+from collections.abc import Iterator
 
 from dlgen import rulekit
 
@@ -15,6 +16,8 @@ NAME = "unquoted-version-spec"
 SEVERITY = "error"
 TARGET = "dockerfile"
 FIXABLE = True
+FIX_SAFETY = "unsafe"
+FIX_SAFETY_WHY = ("the version constraint takes effect: the build installs another version than before, or fails when none matches.")
 WHY = "Unquoted > or < in pip install is a shell redirection: the package installs unpinned."
 FAIL = ['FROM python:3.11-slim\nRUN pip install --no-cache-dir transformers>=4.40 torch<3\n',
         'FROM python:3.11-slim\nRUN pip install --no-cache-dir \\\n    numpy \\\n    accelerate>=0.30\n']
@@ -40,7 +43,7 @@ def _outside_quotes(text):
     return "".join(out)
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     for ins in doc.instrs:
         if ins.cmd != "RUN" or ins.json:
             continue

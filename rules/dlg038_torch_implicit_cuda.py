@@ -14,6 +14,7 @@ a `+cuXXX` pin, or a pin whose default build matches (`torch==2.5.1` on CUDA 12.
 """
 
 import re
+from collections.abc import Iterator
 
 from dlgen import matrix, rulekit
 
@@ -65,7 +66,7 @@ def _admits(spec: str, version: str) -> bool:
     return True
 
 
-def check(doc, ctx):
+def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     base = rulekit.base_cuda(doc)
     if not base or rulekit.image_facts(doc).get("torch"):
         return   # no CUDA base to clash with, or a base with torch (DLG022)

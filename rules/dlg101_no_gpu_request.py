@@ -9,8 +9,10 @@ Use instead: `docker run --gpus all ...`, or a compose GPU reservation.
 """
 
 import re
+from collections.abc import Iterator
 
 from dlgen import reference, rulekit
+from dlgen.runspec import RunSpec
 
 ID = "DLG101"
 NAME = "no-gpu-request"
@@ -51,7 +53,7 @@ def cpu_on_purpose(spec) -> bool:
     return bool(CPU_PROSE.search(spec.extra.get("prose") or ""))
 
 
-def check(spec, ctx):
+def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     if spec.requests_gpu or spec.env.get("NVIDIA_VISIBLE_DEVICES") not in (None, "", "none", "void"):
         return
     if NOT_NVIDIA.search(spec.image or "") or "cpu" in spec.service.lower() \

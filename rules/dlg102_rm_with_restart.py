@@ -6,7 +6,10 @@ Why is this bad: docker refuses the combination and the container never starts (
 Use instead: `--rm` for one-off interactive runs, `--restart` for services, never both.
 """
 
+from collections.abc import Iterator
+
 from dlgen import rulekit
+from dlgen.runspec import RunSpec
 
 ID = "DLG102"
 NAME = "rm-with-restart"
@@ -18,6 +21,6 @@ PASS = ["docker run -d --restart unless-stopped --gpus all my/model:1\n",
         "docker run --rm --restart no --gpus all my/model:1\n"]
 
 
-def check(spec, ctx):
+def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     if spec.remove and spec.restart and spec.restart != "no":
         yield rulekit.Hit(line=spec.line, message=f"--rm with --restart {spec.restart}: docker refuses this (exit 125)", hint="drop --rm for a service, or drop --restart for a one-off run")

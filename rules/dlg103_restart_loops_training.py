@@ -10,8 +10,10 @@ checkpoint/resume in the job.
 """
 
 import re
+from collections.abc import Iterator
 
 from dlgen import rulekit
+from dlgen.runspec import RunSpec
 
 ID = "DLG103"
 NAME = "restart-loops-training"
@@ -26,7 +28,7 @@ JOB = re.compile(r"\b(torchrun|accelerate\s+launch|deepspeed|torch\.distributed\
                  r"[\w/.-]*(train|finetune|fine_tune|pretrain)[\w.-]*\.py|pytest|python\s+-c)\b")
 
 
-def check(spec, ctx):
+def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     policy = (spec.restart or "").split(":")[0]
     if policy not in ("always", "unless-stopped"):
         return

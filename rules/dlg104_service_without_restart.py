@@ -6,7 +6,10 @@ the port just stops answering.
 Use instead: `--restart unless-stopped` (`restart: unless-stopped` in compose).
 """
 
+from collections.abc import Iterator
+
 from dlgen import rulekit
+from dlgen.runspec import RunSpec
 
 ID = "DLG104"
 NAME = "service-without-restart"
@@ -19,7 +22,7 @@ PASS = ["docker run -d --gpus all --restart unless-stopped -p 8000:8000 vllm/vll
         "docker run --rm -it -p 8888:8888 jupyter/base-notebook:2024-10-07\n"]
 
 
-def check(spec, ctx):
+def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     if not spec.detach or spec.restart is not None:
         return
     if any(p.host is not None for p in spec.ports):

@@ -14,8 +14,10 @@ Use instead: `--shm-size=8g` (or `--ipc=host`).
 """
 
 import re
+from collections.abc import Iterator
 
 from dlgen import reference, rulekit
+from dlgen.runspec import RunSpec
 
 ID = "DLG105"
 NAME = "small-shm"
@@ -73,7 +75,7 @@ def uses_shm(spec) -> bool:
                 or (shell and torchish))
 
 
-def check(spec, ctx):
+def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     if not spec.requests_gpu or spec.ipc == "host" or not uses_shm(spec):
         return
     size = size_bytes(spec.shm_size) if spec.shm_size else None

@@ -10,8 +10,10 @@ publish on 127.0.0.1 only (`-p 127.0.0.1:8888:8888`) and tunnel.
 """
 
 import re
+from collections.abc import Iterator
 
 from dlgen import rulekit
+from dlgen.runspec import RunSpec
 
 ID = "DLG106"
 NAME = "jupyter-open"
@@ -27,7 +29,7 @@ DISABLED = re.compile(r"^--(NotebookApp|ServerApp)\.(disable_check_xsrf|allow_un
                       re.IGNORECASE)
 
 
-def check(spec, ctx):
+def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     words = spec.full_command()
     text = " ".join([spec.image, *words])
     if not re.search(r"jupyter|notebook|lab\b", text, re.IGNORECASE):

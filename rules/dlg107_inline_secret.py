@@ -8,8 +8,10 @@ Use instead: `--env-file .env` (kept out of git), or `-e HF_TOKEN` (name only: t
 from your shell); in compose, `${HF_TOKEN}` or `secrets:`.
 """
 
+from collections.abc import Iterator
+
 from dlgen import rulekit
-from dlgen.runspec import is_secret_name
+from dlgen.runspec import RunSpec, is_secret_name
 
 ID = "DLG107"
 NAME = "inline-secret"
@@ -22,7 +24,7 @@ PASS = ["docker run --gpus all -e HF_TOKEN my/model:1\n", "docker run --gpus all
         'docker run --gpus all -e HF_TOKEN="$HF_TOKEN" my/model:1\n']
 
 
-def check(spec, ctx):
+def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     for name, value in spec.env.items():
         if value is None or not is_secret_name(name) or not value.strip() or "$" in value:
             continue

@@ -9,7 +9,10 @@ redundant; NVIDIA_VISIBLE_DEVICES only works when the nvidia runtime is the defa
 Use instead: `docker run --gpus all` (compose: a device reservation with capabilities [gpu]).
 """
 
+from collections.abc import Iterator
+
 from dlgen import rulekit
+from dlgen.runspec import RunSpec
 
 ID = "DLG108"
 NAME = "legacy-gpu-flags"
@@ -22,7 +25,7 @@ FAIL = ["nvidia-docker run my/model:1\n", "docker run --runtime=nvidia my/model:
 PASS = ["docker run --gpus all my/model:1\n", "docker run --gpus all -e NVIDIA_VISIBLE_DEVICES=0 my/model:1\n"]
 
 
-def check(spec, ctx):
+def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     fix = "use a deploy.resources.reservations.devices GPU reservation" if spec.origin == "compose" \
         else "use --gpus all"
     if spec.extra.get("nvidia_docker"):

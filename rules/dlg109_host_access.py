@@ -9,7 +9,10 @@ Use instead: `--gpus` for GPUs (not --privileged), `--ipc=host` or `--shm-size` 
 memory, a bridge network with `-p`.
 """
 
+from collections.abc import Iterator
+
 from dlgen import rulekit
+from dlgen.runspec import RunSpec
 
 ID = "DLG109"
 NAME = "host-access"
@@ -25,7 +28,7 @@ PASS = ["docker run --gpus all --ipc=host -p 8000:8000 my/model:1\n",
 SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 
 
-def check(spec, ctx):
+def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     if spec.privileged:
         yield rulekit.Hit(line=spec.line, message="--privileged gives the container every host device", hint="drop it; --gpus all is enough for GPUs")
     for v in spec.volumes:

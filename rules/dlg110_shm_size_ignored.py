@@ -7,7 +7,10 @@ size is silently ignored; the line suggests a limit that does not exist
 Use instead: one of the two: `--ipc=host` (the host's /dev/shm) or `--shm-size=8g`.
 """
 
+from collections.abc import Iterator
+
 from dlgen import rulekit
+from dlgen.runspec import RunSpec
 
 ID = "DLG110"
 NAME = "shm-size-ignored"
@@ -18,6 +21,6 @@ FAIL = ["docker run --gpus all --ipc=host --shm-size=8g my/train:1\n"]
 PASS = ["docker run --gpus all --ipc=host my/train:1\n", "docker run --gpus all --shm-size=8g my/train:1\n"]
 
 
-def check(spec, ctx):
+def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     if spec.ipc == "host" and spec.shm_size:
         yield rulekit.Hit(line=spec.line, message=f"--shm-size={spec.shm_size} is ignored with --ipc=host", hint="keep one: --ipc=host or --shm-size")

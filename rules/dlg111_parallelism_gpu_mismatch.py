@@ -16,7 +16,10 @@ out of memory).
 Use instead: the same count in both places, e.g. `--gpus 4` with `--tensor-parallel-size 4`.
 """
 
+from collections.abc import Iterator
+
 from dlgen import reference, rulekit
+from dlgen.runspec import RunSpec
 
 ID = "DLG111"
 NAME = "parallelism-gpu-mismatch"
@@ -87,7 +90,7 @@ def granted(spec) -> int | None:
     return None
 
 
-def check(spec, ctx):
+def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     words = spec.full_command()
     if not words:
         return

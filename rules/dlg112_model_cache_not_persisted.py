@@ -14,7 +14,10 @@ rate limits (429) on scale-out, and the first start's download runs under the he
 Use instead: a named volume at the path the server uses, e.g. `-v hf-cache:/data` for TGI.
 """
 
+from collections.abc import Iterator
+
 from dlgen import reference, rulekit
+from dlgen.runspec import RunSpec
 
 ID = "DLG112"
 NAME = "model-cache-not-persisted"
@@ -50,7 +53,7 @@ def _covers(target: str, path: str) -> bool:
     return path == target or path.startswith(target + "/")
 
 
-def check(spec, ctx):
+def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     words = spec.full_command()
     server = rulekit.server_of(spec.image, " ".join(words))
     preset = reference.servers()["servers"].get(server or "") or {}

@@ -9,8 +9,10 @@ Use instead:
     deploy: {resources: {reservations: {devices: [{driver: nvidia, count: all, capabilities: [gpu]}]}}}
 """
 
+from collections.abc import Iterator
+
 from dlgen import rulekit
-from dlgen.runspec import dig
+from dlgen.runspec import RunSpec, dig
 
 ID = "DLG120"
 NAME = "compose-gpu-syntax"
@@ -26,7 +28,7 @@ PASS = [_GOOD + "            - driver: nvidia\n              count: all\n       
         _GOOD + "            - capabilities: [gpu]\n              device_ids: ['0', '1']\n"]
 
 
-def check(spec, ctx):
+def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     if spec.origin != "compose":
         return
     devices = dig(spec.extra, "deploy", "resources", "reservations", "devices")

@@ -11,7 +11,10 @@ Use instead: a healthcheck on the readiness endpoint with `start_period` from `d
 `start_interval: 2s` (the compose.yaml of `dlgen new`).
 """
 
+from collections.abc import Iterator
+
 from dlgen import rulekit
+from dlgen.runspec import RunSpec
 
 ID = "DLG121"
 NAME = "compose-healthcheck"
@@ -31,7 +34,7 @@ PASS = [_SVC + _GPU + "    healthcheck:\n      test: [CMD, curl, -fsS, http://lo
         "services:\n  db:\n    image: postgres:16\n"]
 
 
-def check(spec, ctx):
+def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     if spec.origin != "compose":
         return
     h = spec.health

@@ -9,7 +9,10 @@ Use instead:
     depends_on: {llm: {condition: service_healthy}}
 """
 
+from collections.abc import Iterator
+
 from dlgen import rulekit
+from dlgen.runspec import RunSpec
 
 ID = "DLG122"
 NAME = "depends-on-started"
@@ -26,7 +29,7 @@ PASS = ["services:\n" + _LLM + "  app:\n    image: my/app:1\n    depends_on:\n  
         "services:\n  db:\n    image: my/db:1\n  app:\n    image: my/app:1\n    depends_on: [db]\n"]
 
 
-def check(spec, ctx):
+def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     deps = spec.extra.get("depends_on")
     if not deps or spec.origin != "compose" or not isinstance(deps, (list, dict)):
         return

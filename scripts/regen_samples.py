@@ -24,6 +24,9 @@ SAMPLES = [
 ]
 
 
+PLANS: dict[str, dict] = {}   # folder -> the manifest's plan, as `dlgen new` records it
+
+
 def render_all() -> dict[Path, str]:
     from dlgen import bundle, spec
 
@@ -35,6 +38,7 @@ def render_all() -> dict[Path, str]:
         for flag in it:
             opts[flag.lstrip("-").replace("-", "_")] = next(it)
         s = spec.build(**opts)
+        PLANS[folder] = bundle.plan(s)
         for rel, text in bundle.render(s, bundle.canonical_command({"kind": "serve", **opts})).items():
             out[Path(folder) / rel] = text
     return out
@@ -58,7 +62,7 @@ def main(argv):
 
     for d, fs in by_dir.items():   # written afresh, as `dlgen new` writes a new folder (with its manifest)
         shutil.rmtree(d, ignore_errors=True)
-        bundle.write(fs, d)
+        bundle.write(fs, d, plan=PLANS.get(d.name))
     print(f"wrote {len(files)} files under samples/")
     return 0
 

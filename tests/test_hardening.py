@@ -24,7 +24,7 @@ MARK = "dlgen-test-marker"
 
 
 def fix(text, path="Dockerfile"):
-    return lint.fix_text(text, path, "dockerfile", RULES, lint.Context())[0]
+    return lint.fix_text(text, path, "dockerfile", RULES, lint.Context(), unsafe=True)[0]
 
 
 def corpus_dockerfiles(shared):
@@ -139,7 +139,7 @@ def test_fix_through_a_symlink_fixes_the_target_and_keeps_the_link(tmp_path, doc
     target.write_text(dockerfile_text)
     link = tmp_path / "Dockerfile"
     link.symlink_to(target)
-    proc = run_dlgen("lint", "--fix", link)
+    proc = run_dlgen("lint", "--fix", "--unsafe-fixes", link)
     assert "error" not in proc.stderr, proc.stderr
     assert link.is_symlink() and os.readlink(link) == str(target)
     assert target.read_text() == _fixed(dockerfile_text)
@@ -154,7 +154,7 @@ def test_fix_keeps_owner_mode_and_hard_links(tmp_path, dockerfile_text):
     twin = tmp_path / "Dockerfile.twin"
     os.link(f, twin)
     ino = f.stat().st_ino
-    run_dlgen("lint", "--fix", f)
+    run_dlgen("lint", "--fix", "--unsafe-fixes", f)
     st = f.stat()
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (4321, 4321, 0o640)
     assert st.st_ino == ino and st.st_nlink == 2
@@ -165,9 +165,9 @@ def test_fix_keeps_bom_and_line_ends(tmp_path, dockerfile_text):
     f = tmp_path / "Dockerfile"
     mixed = dockerfile_text.replace("\n", "\r\n", 1)
     f.write_bytes(b"\xef\xbb\xbf" + mixed.encode())
-    run_dlgen("lint", "--fix", f)
+    run_dlgen("lint", "--fix", "--unsafe-fixes", f)
     assert f.read_bytes() == b"\xef\xbb\xbf" + _fixed(mixed).encode()
-    again = run_dlgen("lint", "--fix", f)
+    again = run_dlgen("lint", "--fix", "--unsafe-fixes", f)
     assert "fixed" not in again.stderr and f.read_bytes() == b"\xef\xbb\xbf" + _fixed(mixed).encode()
 
 
@@ -177,7 +177,7 @@ def test_read_only_file_is_refused_not_rewritten(tmp_path, dockerfile_text):
         f = tmp_path / f"Dockerfile.{mode:o}"
         f.write_text(dockerfile_text)
         os.chmod(f, mode)
-        proc = run_dlgen("lint", "--fix", "--file-kind", "dockerfile", f)
+        proc = run_dlgen("lint", "--fix", "--unsafe-fixes", "--file-kind", "dockerfile", f)
         assert_one_line_error(proc, "read-only", "not rewritten")
         assert f.read_text() == dockerfile_text and stat.S_IMODE(f.stat().st_mode) == mode
 
@@ -199,7 +199,7 @@ def test_unwritable_directory_is_one_line(dockerfile_text):
                       env=dict(os.environ, PYTHONPATH=str(ROOT))).returncode != 0:
         pytest.skip("an unprivileged user cannot run this checkout's interpreter (a 0700 directory above it)")
     proc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m",
-                           "dlgen", "lint", "--fix", str(f)], capture_output=True, text=True, cwd="/",
+                           "dlgen", "lint", "--fix", "--unsafe-fixes", str(f)], capture_output=True, text=True, cwd="/",
                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert_one_line_error(proc, "cannot write", str(d))
     assert f.read_text() == dockerfile_text and os.listdir(d) == ["Dockerfile"]
@@ -216,7 +216,7 @@ def test_stale_temp_file_from_a_killed_run_is_removed(tmp_path, dockerfile_text)
     dead.wait()
     stale = tmp_path / f".Dockerfile.{dead.pid}{textfile.TMP_TAG}"
     stale.write_text("half-written")
-    run_dlgen("lint", "--fix", f)
+    run_dlgen("lint", "--fix", "--unsafe-fixes", f)
     assert not stale.exists() and sorted(os.listdir(tmp_path)) == ["Dockerfile"]
 
 
@@ -225,7 +225,7 @@ def test_a_killed_fix_leaves_the_file_whole(tmp_path, dockerfile_text):
     f = tmp_path / "Dockerfile"
     for delay in (0.05, 0.2, 0.4, 0.6):
         f.write_text(dockerfile_text)
-        p = subprocess.Popen([sys.executable, "-m", "dlgen", "lint", "--fix", str(f)], stdout=subprocess.DEVNULL,
+        p = subprocess.Popen([sys.executable, "-m", "dlgen", "lint", "--fix", "--unsafe-fixes", str(f)], stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
         try:
             p.wait(timeout=delay)
@@ -233,7 +233,7 @@ def test_a_killed_fix_leaves_the_file_whole(tmp_path, dockerfile_text):
             p.kill()
             p.wait()
         assert f.read_text() in (dockerfile_text, _fixed(dockerfile_text))
-    run_dlgen("lint", "--fix", f)
+    run_dlgen("lint", "--fix", "--unsafe-fixes", f)
     assert sorted(os.listdir(tmp_path)) == ["Dockerfile"]
 
 
@@ -313,7 +313,7 @@ def test_large_dockerfile_lints_within_1_gib_of_data(tmp_path, shape):
 def test_a_fifo_is_refused_at_once(tmp_path):
     fifo = tmp_path / "Dockerfile"
     os.mkfifo(fifo)
-    for args in (["lint", fifo], ["lint", "--fix", fifo], ["lint", "--file-kind", "compose", fifo]):
+    for args in (["lint", fifo], ["lint", "--fix", "--unsafe-fixes", fifo], ["lint", "--file-kind", "compose", fifo]):
         proc = run_dlgen(*args, timeout=20)
         assert_one_line_error(proc, "not a regular file")
     (tmp_path / "compose.yaml").write_text("services:\n  a:\n    image: x\n    restart: always\n")
@@ -336,7 +336,7 @@ def test_dangling_continuations_are_findings(tmp_path, text):
     f.write_text(text)
     proc = run_dlgen("lint", "--format", "json", f)
     assert "internal error" not in proc.stderr and proc.returncode in (0, 1, 2), proc.stderr
-    for args in (["lint", "--fix", f], ["lint", "--diff", f]):
+    for args in (["lint", "--fix", "--unsafe-fixes", f], ["lint", "--diff", f]):
         p = run_dlgen(*args)
         assert "internal error" not in p.stderr, p.stderr
     assert f.read_text() == text or parse_dockerfile(f.read_text())

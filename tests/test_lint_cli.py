@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from dlgen import lint
 from tests.conftest import ROOT, assert_one_line_error
 
 BAD = "FROM python:3.11-slim\nEXPOSE 8000\nRUN pip install numpy>=1.26\nCMD python serve.py\n"
@@ -220,11 +221,11 @@ def test_fix_writes_atomically_only_what_it_names(tmp_path, bad, dlgen):
     other.write_text("docker run --rm --restart always my/x:1\n")
     mode = 0o640
     bad.chmod(mode)
-    diff = dlgen("lint", "--diff", bad, other)
+    diff = dlgen("lint", "--diff", "--unsafe-fixes", bad, other)
     assert diff.returncode == 0 and bad.read_text() == BAD, "--diff writes nothing"
     assert '-CMD python serve.py\n' in diff.stdout and '+CMD ["python", "serve.py"]\n' in diff.stdout
     assert '+RUN pip install --no-cache-dir "numpy>=1.26"' in diff.stdout
-    proc = dlgen("lint", "--fix", bad, other)
+    proc = dlgen("lint", "--fix", "--unsafe-fixes", bad, other)
     fixed = bad.read_text()
     assert fixed.splitlines()[:2] == BAD.splitlines()[:2], "untouched lines stay"
     assert 'CMD ["python", "serve.py"]' in fixed and '"numpy>=1.26"' in fixed
@@ -235,14 +236,47 @@ def test_fix_writes_atomically_only_what_it_names(tmp_path, bad, dlgen):
     assert not list(tmp_path.glob(".*dlgen-tmp")), "no temporary file left behind"
     assert proc.returncode == 1, "unfixable findings remain (DLG102 in run.sh)"
     # idempotent
-    again = dlgen("lint", "--fix", bad)
+    again = dlgen("lint", "--fix", "--unsafe-fixes", bad)
     assert bad.read_text() == fixed and "fixed" not in again.stderr
+
+
+def test_fix_applies_safe_fixes_and_unsafe_ones_only_when_asked(tmp_path, bad, dlgen):
+    """--fix leaves what may change the image's behaviour (exec form, a quoted version spec) and
+    says so; --unsafe-fixes applies it; every fixable rule states its class and why."""
+    proc = dlgen("lint", "--fix", bad)
+    fixed = bad.read_text()
+    assert "fixed DLG030" in proc.stderr and "--no-cache-dir" in fixed            # safe: where pip keeps its cache
+    assert "CMD python serve.py" in fixed and "fixed DLG004" not in proc.stderr   # unsafe: left, and said
+    assert "--unsafe-fixes applies them" in proc.stderr and proc.returncode == 1
+    assert "DLG004" in proc.stdout
+    proc = dlgen("lint", "--fix", "--unsafe-fixes", bad)
+    assert "fixed DLG004" in proc.stderr and 'CMD ["python", "serve.py"]' in bad.read_text()
+    refused = dlgen("lint", "--unsafe-fixes", bad)
+    assert refused.returncode == 2 and "add --fix" in refused.stderr and "Traceback" not in refused.stderr
+    rules = [r for r in lint.load_rules() if r.fixable]
+    assert {r.fix_safety for r in rules} == {"safe", "unsafe"} and all(r.fix_why for r in rules)
+    assert {r.id for r in rules if not r.unsafe_fix} >= {"DLG030", "DLG036"}
+    assert {r.id for r in rules if r.unsafe_fix} >= {"DLG010", "DLG012", "DLG014", "DLG017"}
+    page = dlgen("explain", "DLG010").stdout
+    assert "Fix safety: unsafe:" in page and "--unsafe-fixes" in page
+
+
+def test_a_fixable_rule_without_a_safety_class_is_refused(tmp_path, dlgen):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "x900.py").write_text('ID = "X900"\nNAME = "x"\nSEVERITY = "info"\nTARGET = "dockerfile"\n'
+                                   'WHY = "w"\nFIXABLE = True\nFAIL = []\nPASS = []\n'
+                                   'def check(doc, ctx):\n    return ()\n')
+    (tmp_path / ".dlgen.yaml").write_text(f"rule-dirs: [{rules}]\n")
+    (tmp_path / "Dockerfile").write_text("FROM python:3.11-slim\n")
+    proc = dlgen("lint", "--config", tmp_path / ".dlgen.yaml", tmp_path / "Dockerfile")
+    assert proc.returncode == 2 and "FIX_SAFETY" in proc.stderr
 
 
 def test_fix_keeps_crlf(tmp_path, dlgen):
     p = tmp_path / "Dockerfile"
     p.write_bytes(b"FROM python:3.11-slim\r\nRUN pip install numpy\r\nCMD [\"python\"]\r\n")
-    dlgen("lint", "--fix", p)
+    dlgen("lint", "--fix", "--unsafe-fixes", p)
     data = p.read_bytes()
     assert b"--no-cache-dir" in data and data.count(b"\r\n") == 3 and b"\n" not in data.replace(b"\r\n", b"")
 

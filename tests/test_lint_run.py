@@ -41,11 +41,11 @@ def test_config_disables_and_overrides_severity(repo):
 
 
 def test_fix_then_lint_and_diff_only(repo):
-    diff = lint.run(lint.LintOptions(paths=["Dockerfile"], diff=True))
+    diff = lint.run(lint.LintOptions(paths=["Dockerfile"], diff=True, unsafe_fixes=True))
     assert not diff.linted and diff.fixes and (repo / "Dockerfile").read_text() == BAD
-    fixed = lint.run(lint.LintOptions(paths=["Dockerfile"], fix=True))
+    fixed = lint.run(lint.LintOptions(paths=["Dockerfile"], fix=True, unsafe_fixes=True))
     assert fixed.fixes[0].written and "DLG030" not in ids(fixed) and "DLG004" not in ids(fixed)
-    assert lint.run(lint.LintOptions(paths=["Dockerfile"], fix=True)).fixes == [], "a second run changes nothing"
+    assert lint.run(lint.LintOptions(paths=["Dockerfile"], fix=True, unsafe_fixes=True)).fixes == [], "a second run changes nothing"
 
 
 def test_bad_input_is_exit_2_and_the_rest_is_linted(repo):

@@ -73,7 +73,7 @@ def test_a_preset_added_in_data_generates_and_lints_a_bundle(tmp_path):
     bare = tmp_path / "Dockerfile"
     bare.write_text("FROM ghcr.io/huggingface/text-embeddings-inference:1.7\nEXPOSE 80\n"
                     'CMD ["--model-id", "BAAI/bge-large-en-v1.5"]\n')
-    diff = run_dlgen("lint", "--diff", bare, env=env)
+    diff = run_dlgen("lint", "--diff", "--unsafe-fixes", bare, env=env)
     assert "+HEALTHCHECK" in diff.stdout and "http://127.0.0.1:80/health" in diff.stdout, diff.stdout + diff.stderr
 
 

@@ -44,9 +44,9 @@ def test_fix_repairs_reparses_and_is_idempotent(rule):
     repaired = 0
     for example in rule.module.FAIL:
         before = run(rule.id, example)
-        fixed, applied = lint.fix_text(example, "Dockerfile", "dockerfile", [rule], lint.Context())
+        fixed, applied = lint.fix_text(example, "Dockerfile", "dockerfile", [rule], lint.Context(), unsafe=True)
         parse_dockerfile(fixed)  # the result still parses
-        again, applied_again = lint.fix_text(fixed, "Dockerfile", "dockerfile", [rule], lint.Context())
+        again, applied_again = lint.fix_text(fixed, "Dockerfile", "dockerfile", [rule], lint.Context(), unsafe=True)
         assert again == fixed and not applied_again, "a second --fix changes nothing"
         if all(f.fix for f in before):
             assert not run(rule.id, fixed), f"{rule.id} still fires after --fix:\n{fixed}"
@@ -64,7 +64,7 @@ def test_fix_start_period_uses_the_timing_function():
         HEALTHCHECK --start-period=60s --start-interval=2s CMD ["curl", "-fsS", "http://localhost:8000/health"]
         CMD ["--model", "meta-llama/Llama-3.1-70B-Instruct"]
         """
-    fixed, _ = lint.fix_text(textwrap.dedent(text), "D", "dockerfile", [RULES["DLG012"]], lint.Context())
+    fixed, _ = lint.fix_text(textwrap.dedent(text), "D", "dockerfile", [RULES["DLG012"]], lint.Context(), unsafe=True)
     want = timing.for_server(find("llama-70b").weights_gb, servers()["servers"]["vllm"]).start_period_s
     assert f"--start-period={want}s" in fixed
 

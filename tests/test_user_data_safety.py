@@ -216,7 +216,7 @@ def test_fix_on_a_full_disk_leaves_the_file_byte_identical(dlgen, full_disk, lin
     finally:
         os.close(fd)
     before = target.read_bytes()
-    proc = dlgen("lint", "--fix", str(target))
+    proc = dlgen("lint", "--fix", "--unsafe-fixes", str(target))
     assert target.read_bytes() == before
     assert "not fixed" in proc.stderr and "unchanged" in proc.stderr, proc.stderr
     assert sorted(os.listdir(full_disk)) == sorted(["Dockerfile", "filler"] + (["Dockerfile.link"] if linked else []))
@@ -226,7 +226,7 @@ def test_an_edit_saved_while_fix_runs_is_kept(tmp_path):
     path = tmp_path / "Dockerfile"
     path.write_text(FIXABLE)
     src = textfile.read_text(path)
-    fixed, applied = lint.fix_text(src.text, str(path), "dockerfile", lint.load_rules(), lint.Context())
+    fixed, applied = lint.fix_text(src.text, str(path), "dockerfile", lint.load_rules(), lint.Context(), unsafe=True)
     assert applied
     path.write_text(FIXABLE + "# the user's edit, saved meanwhile\n")   # the editor saves
     with pytest.raises(textfile.FileProblem, match="changed on disk"):
@@ -243,7 +243,7 @@ def test_fix_dir_does_not_follow_links_out_of_dir(dlgen, tmp_path):
     (tree / "Dockerfile").symlink_to(outside / "Dockerfile")
     (tree / "inner").mkdir()
     (tree / "inner" / "Dockerfile").write_text(FIXABLE)
-    dlgen("lint", "--fix", str(tree))
+    dlgen("lint", "--fix", "--unsafe-fixes", str(tree))
     assert (outside / "Dockerfile").read_text() == FIXABLE
     assert (tree / "inner" / "Dockerfile").read_text() != FIXABLE, "files inside DIR are fixed (the test can fail)"
 
@@ -259,7 +259,7 @@ def test_a_file_you_cannot_write_is_not_replaced_through_its_folder(tmp_path):
     path.write_text(FIXABLE)
     os.chmod(path, 0o644)   # root's, read-only to others; the folder is writable by all
     proc = subprocess.run(["setpriv", "--reuid", "4321", "--regid", "4321", "--clear-groups", sys.executable, "-m",
-                           "dlgen", "lint", "--fix", str(path)], capture_output=True, text=True, timeout=120,
+                           "dlgen", "lint", "--fix", "--unsafe-fixes", str(path)], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "HOME": str(tmp_path)})
     assert path.read_text() == FIXABLE and os.stat(path).st_uid == 0, proc.stderr
     assert "not fixed" in proc.stderr and "read-only" in proc.stderr, proc.stderr
@@ -271,7 +271,7 @@ def test_a_nul_byte_anywhere_is_refused_not_half_read(dlgen, tmp_path):
     data = (FIXABLE + "# padding\n" * 1000).encode() + b"RUN echo a\x00b\nCMD python app.py\n"
     assert data.index(b"\x00") > 8192
     path.write_bytes(data)
-    proc = dlgen("lint", "--fix", str(path))
+    proc = dlgen("lint", "--fix", "--unsafe-fixes", str(path))
     assert path.read_bytes() == data
     assert proc.returncode == 2 and "NUL byte on line" in proc.stderr, proc.stderr
 
@@ -288,12 +288,12 @@ def test_a_nul_byte_anywhere_is_refused_not_half_read(dlgen, tmp_path):
 def test_fix_keeps_comment_lines_inside_an_instruction(dlgen, tmp_path, rule, text):
     path = tmp_path / "Dockerfile"
     path.write_text(text)
-    proc = dlgen("lint", "--fix", str(path))
+    proc = dlgen("lint", "--fix", "--unsafe-fixes", str(path))
     assert f"fixed {rule}" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
     comments = [ln for ln in text.splitlines() if ln.lstrip().startswith("#")]
     after = path.read_text().splitlines()
     assert all(c in after for c in comments), path.read_text()
-    assert dlgen("lint", "--fix", str(path)).returncode in (0, 1) and path.read_text().splitlines() == after
+    assert dlgen("lint", "--fix", "--unsafe-fixes", str(path)).returncode in (0, 1) and path.read_text().splitlines() == after
 
 
 def test_dlg037_reads_no_comment_line_as_code(dlgen, tmp_path):

@@ -25,7 +25,7 @@ SYNTHETIC_S = 30
 def make(tmp_path, **opts):
     opts = {"start_period": 10, **({} if "model" in opts else {"params": "0.05B"}), **opts}
     spec = spec_mod.build(**{k: v for k, v in opts.items() if v is not None})
-    bundle.write(bundle.render(spec, "dlgen new (test)"), tmp_path)
+    bundle.write(bundle.render(spec, "dlgen new (test)"), tmp_path, plan=bundle.plan(spec))
     return tmp_path
 
 
@@ -129,10 +129,13 @@ def test_the_stack_keeps_its_download_budget(tmp_path):
     stack_before = timings_in(path)["stack"]
     sp_before = timings_in(path)["dockerfile"]
     assert stack_before > sp_before, "a stack cannot fetch first: its start period includes the download"
+    download = spec_mod.build(model="llama-3.2-1b").stack_download_s
     tune.rewrite(path, measurement(25.0))
     after = timings_in(path)
     assert after["dockerfile"] == timing.start_period_for(25.0)
-    assert after["stack"] == after["dockerfile"] + (stack_before - sp_before)
+    # the formula `dlgen new` used: margin x (load + download), now with the measured load
+    assert after["stack"] == timing.with_download(after["dockerfile"], 25.0, download, timing.MARGIN)
+    assert after["stack"] == timing.round_up(timing.MARGIN * (25.0 + download), timing.ROUND_TO_S)
     assert "for the download" in (path / "stack.yaml").read_text()
 
 
