@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from dlgen.spec import DeploySpec
 
 # dlgen's own targets, in the order their files are rendered.
-BUILTIN = ("image", "docker_run", "compose", "swarm", "kubernetes", "readme")
+BUILTIN = ("image", "docker_run", "compose", "swarm", "kubernetes", "kserve", "readme")
 
 
 @dataclass(frozen=True)
