@@ -103,7 +103,7 @@ def size_from_name(name: str) -> int | None:
     """Parameter count written in a model id (``Llama-3.1-8B`` -> 8e9; ``Mixtral-8x7B`` -> None).
 
     MoE names (``8x7b``) are not multiplied out: attention weights are shared, so the
-    arithmetic is wrong (model-load-timing.md section 1); such names need --params.
+    arithmetic is wrong (a mixture of experts loads all of its experts); such names need --params.
     """
     for m in _NAME_SIZE_RE.finditer(name.rsplit("/", 1)[-1]):
         if m.group(1):

@@ -38,6 +38,9 @@ MODEL = {"name!": "str", "aliases": "list", "hf_id": "str", "task!": "str", "par
 IMAGE = {"pattern!": "str", "curl": ("bool", "null"), "wget": ("bool", "null"), "python": ("str", "null"),
          "nvcc": "bool", "torch": ("bool", "null"), "gpu": "bool", "shm": ("str", "bool"), "entrypoint": "list",
          "cmd": "list", "user": ("str", "int"), "expose": "list", "healthcheck": "bool", "source": "str"}
+KIND = {"restart!": ("str", "null"), "shm_size!": ("str", "null"), "ipc!": ("str", "null"),
+        "publish_ip!": ("str", "null"), "gpu!": "bool", "loads_model!": "bool", "model_optional!": "bool",
+        "run_as_caller!": "bool", "one_gpu!": "bool", "source!": "str"}
 GPU = {"name!": "str", "aliases": "list", "memory_gb!": "num", "source!": "str"}
 
 # file -> (top-level schema, {top-level key: (entry schema, "dict" of entries | "list" of entries)})
@@ -45,6 +48,7 @@ FILES: dict[str, tuple[dict, dict[str, tuple[dict, str]]]] = {
     "servers": ({"version!": "int", "servers!": "dict", "defaults!": "dict", "python_image!": "str"},
                 {"servers": (SERVER, "dict")}),
     "models": ({"version!": "int", "models!": "list"}, {"models": (MODEL, "list")}),
+    "kinds": ({"version!": "int", "kinds!": "dict"}, {"kinds": (KIND, "dict")}),
     "images": ({"version!": "int", "images!": "list"}, {"images": (IMAGE, "list")}),
     "twins": ({"version!": "int", "hadolint!": "dict", "buildkit!": "dict"},
               {"hadolint": ({"rule!": "str", "message": "str", "what!": "str"}, "dict"),

@@ -15,7 +15,7 @@ from dlgen import reference
 from dlgen.errors import DlgenError
 from dlgen.units import short_size
 
-DEFAULT_SHM = 64 * 2**20     # docker-runtime.md section 5
+DEFAULT_SHM = 64 * 2**20     # Docker docs, docker run --shm-size: 64 MB when unset
 LOG_TAIL = 30
 PROBE_MISSING = re.compile(r"executable file not found|: not found|No such file or directory|command not found")
 

@@ -46,7 +46,7 @@ def find_torch(version: str) -> dict | None:
 
 def normalize_cuda(cuda: str) -> str:
     c = cuda.strip().lower().removeprefix("cuda").removeprefix("cu")
-    if c.isdigit() and len(c) >= 3:  # cu128 -> 12.8 (torch-cuda.md section 3)
+    if c.isdigit() and len(c) >= 3:  # cu128 -> 12.8 (PyTorch's wheel index names: cu128 is CUDA 12.8)
         c = f"{c[:-1]}.{c[-1]}"
     parts = c.split(".")
     if len(parts) < 2 or not all(p.isdigit() for p in parts):
@@ -109,7 +109,8 @@ def tag_exists(image: str) -> bool | None:
     return any(parts["cuda"] in r["tag_cuda"] and parts["cudnn"] == int(r["cudnn"]) for r in same)
 
 
-# Where a pip command names the CUDA of the wheels it installs (torch-cuda.md section 3).
+# Where a pip command names the CUDA of the wheels it installs (download.pytorch.org/whl/cuXYZ,
+# pytorch.org "Get started").
 WHEEL_CUDA = (
     re.compile(r"/whl/(?:nightly/|test/)?cu(\d{3,4})\b"),          # index URLs
     re.compile(r"(?:-f|--find-links)[= ]\S*?cu(\d{3,4})\b"),         # find-links pages

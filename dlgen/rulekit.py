@@ -361,7 +361,7 @@ def load_source(ctx) -> str:
 
 # When a fix must size a start period and no model is known: an 8B model in bf16, the most common
 # served size (16 GB). A generous start period costs nothing with a short start interval
-# (model-load-timing.md section 6); DLG012 judges it again once the model is known.
+# (Docker docs, HEALTHCHECK: one success ends the start period); DLG012 judges it again once the model is known.
 DEFAULT_FIX_WEIGHTS_GB = 16.0
 
 

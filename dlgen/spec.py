@@ -13,18 +13,23 @@ from dlgen.runspec import Health, Port, RunSpec, Volume
 from dlgen.runvalues import GpuRequest
 from dlgen.timing import NET_GBPS as DEFAULT_NET_GBPS
 
-KINDS = ("serve", "train", "notebook", "tensorboard", "dev")
 
-# Workload-kind defaults (product.md, "Workload kinds"); every one can be overridden.
-KIND_DEFAULTS: dict[str, dict] = {
-    "serve": {"restart": "unless-stopped", "shm_size": "2g", "ipc": None, "publish_ip": "127.0.0.1", "gpu": True},
-    "train": {"restart": "on-failure:3", "shm_size": None, "ipc": "host", "publish_ip": None, "gpu": True},
-    "notebook": {"restart": "unless-stopped", "shm_size": "8g", "ipc": None, "publish_ip": "127.0.0.1", "gpu": True},
-    "tensorboard": {"restart": "unless-stopped", "shm_size": None, "ipc": None, "publish_ip": "127.0.0.1",
-                    "gpu": False},
-    "dev": {"restart": None, "shm_size": "8g", "ipc": None, "publish_ip": None, "gpu": True},
-}
-# NGC's recommendation for training containers (docker-runtime.md section 5).
+def kinds() -> dict[str, dict]:
+    """The workload kinds and what each gets by default (dlgen/data/kinds.yaml)."""
+    return reference.load("kinds")["kinds"]
+
+
+def __getattr__(name: str):
+    """KINDS and KIND_DEFAULTS, read from the data when asked for (DLGEN_DATA_DIR may replace it)."""
+    if name == "KINDS":
+        return tuple(kinds())
+    if name == "KIND_DEFAULTS":
+        return kinds()
+    raise AttributeError(name)
+
+
+# NGC's recommendation for training containers (NVIDIA's PyTorch container docs run it with
+# --ulimit memlock=-1 --ulimit stack=67108864).
 TRAIN_ULIMITS = {"memlock": "-1", "stack": "67108864"}
 HEARTBEAT_FILE = "/tmp/dlgen-heartbeat"
 HEARTBEAT_MAX_AGE_S = 600
@@ -41,7 +46,6 @@ APP_UID = 1000
 # invoking user, so what they write is theirs: run.sh sets RUN_AS to `id -u`:`id -g` (uid 1000 for
 # a notebook started by root); compose and stack files read the same variable.
 RUN_AS = f"${{RUN_AS:-{APP_UID}:{APP_UID}}}"
-RUN_AS_KINDS = ("notebook", "dev")
 # An interactive bash ignores SIGTERM but exits on SIGHUP: a dev container stops at once on
 # `docker stop` with this stop signal (bash(1), SIGNALS), under --init.
 DEV_STOP_SIGNAL = "SIGHUP"
@@ -222,7 +226,7 @@ class DeploySpec:
         dev = self.kind == "dev"
         ports = []
         if self.port and not dev:
-            ip = None if self.publish_all else KIND_DEFAULTS[self.kind]["publish_ip"]
+            ip = None if self.publish_all else kinds()[self.kind]["publish_ip"]
             ports = [Port(p, p, ip) for p in [self.port, *self.extra_ports]]
         return RunSpec(
             image=image or f"{self.name}:latest",
@@ -235,7 +239,7 @@ class DeploySpec:
             tty=dev,
             init=self.init or dev,
             stop_signal=DEV_STOP_SIGNAL if dev else None,
-            user=RUN_AS if self.kind in RUN_AS_KINDS else None,
+            user=RUN_AS if kinds()[self.kind]["run_as_caller"] else None,
             shm_size=self.shm_size,
             ipc=self.ipc,
             ulimits=dict(self.ulimits),
@@ -309,7 +313,7 @@ def build(options: NewOptions | dict | None = None, /, **kw) -> DeploySpec:
     tm = _plan_timing(o, mdl, preset)
     plan = _plan_gpus(o, mdl, preset, server, facts)
     env, volumes, fetch, model_files = _plan_storage(o, mdl, preset, server, python_cmd, plan)
-    kd = KIND_DEFAULTS[o.kind]
+    kd = kinds()[o.kind]
     ipc, shm = kd["ipc"], kd["shm_size"]
     if preset.get("ipc") or preset.get("shm_size"):   # what the server's documentation asks for
         ipc, shm = preset.get("ipc"), preset.get("shm_size")
@@ -346,8 +350,8 @@ def build(options: NewOptions | dict | None = None, /, **kw) -> DeploySpec:
 def _validate_text(o: NewOptions) -> None:
     for flag, value in o.text_options():
         check_option(flag, value)
-    if o.kind not in KINDS:
-        raise DlgenError(f"unknown kind {o.kind!r}", f"use one of {', '.join(KINDS)}")
+    if o.kind not in kinds():
+        raise DlgenError(f"unknown kind {o.kind!r}", f"use one of {', '.join(kinds())}")
     if o.app is not None and not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_][\w.]*", o.app, re.ASCII):
         raise DlgenError(f"--app {o.app!r} is not MODULE:ATTR", "e.g. --app main:app (the object in main.py)")
     if (o.health_path or o.ready_path) and o.app is None:
@@ -433,7 +437,7 @@ def _resolve_server(o: NewOptions) -> tuple[str, dict]:
 
 
 def _resolve_model(o: NewOptions) -> Model:
-    if o.model is None and o.params is None and (o.kind in ("notebook", "tensorboard", "dev") or o.app is not None):
+    if o.model is None and o.params is None and (kinds()[o.kind]["model_optional"] or o.app is not None):
         return Model("none", "", "none", 0, "bf16", "no model", in_catalog=False)
     return catalog.resolve(o.model, o.params, o.dtype)
 
@@ -482,7 +486,7 @@ def _plan_timing(o: NewOptions, mdl: Model, preset: dict) -> timing.Timing:
 
 def _plan_gpus(o: NewOptions, mdl: Model, preset: dict, server: str, facts: dict) -> gpuplan.GpuPlan | None:
     """The one GPU count every target requests and the server uses (None: no GPU)."""
-    kd = KIND_DEFAULTS[o.kind]
+    kd = kinds()[o.kind]
     if o.gpus and not kd["gpu"]:
         raise DlgenError(f"the {o.kind} kind runs without a GPU (nothing in it uses one)",
                          "drop --gpus, or use --kind serve/train/notebook/dev")
@@ -493,7 +497,7 @@ def _plan_gpus(o: NewOptions, mdl: Model, preset: dict, server: str, facts: dict
     memory_gb, gpu_label = gpuplan.gpu_memory(o.gpu, o.gpu_memory)
     # serving sizes the count to the model; other kinds run the user's code on one GPU unless told
     plan = gpuplan.plan(mdl, preset, server, gpu_request(o.gpus) if o.gpus else None, memory_gb, gpu_label,
-                        default_count=None if o.kind == "serve" else 1, fit=o.kind in ("serve", "train"))
+                        default_count=1 if kd["one_gpu"] else None, fit=kd["loads_model"])
     tasks = (preset.get("parallel") or {}).get("tasks")
     if plan.count > 1 and tasks and mdl.task not in tasks:
         raise DlgenError(f"the {server} server places a {mdl.task} model on one GPU; {plan.count} would "
@@ -512,11 +516,13 @@ def _plan_storage(o: NewOptions, mdl: Model, preset: dict, server: str, python_c
     for flag, value in (("--model-path", o.model_path), ("--model-repo", o.model_repo)):
         if value and not preset.get("model_dir"):
             raise DlgenError(f"the {server} server loads {mdl.name} from the hub (fetched into the cache volume)",
-                             f"drop {flag}; it is for servers that read model files (llamacpp, triton, torchserve)")
+                             f"drop {flag}; it is for servers that read model files ("
+                             + ", ".join(n for n, p in reference.servers()["servers"].items() if p.get("model_dir"))
+                             + ")")
     if o.model_path and o.model_repo:
         raise DlgenError("--model-path and --model-repo both name the model files",
                          "give one: files on the host (--model-path) or a hub repository to fetch (--model-repo)")
-    loads_model = mdl.task != "none" and o.kind in ("serve", "train")
+    loads_model = mdl.task != "none" and kinds()[o.kind]["loads_model"]
     if loads_model and preset.get("model_dir") and o.model_path:
         volumes.append(_model_files(server, preset, o.model_path))  # the user's files, read-only: no hub
     elif loads_model and preset.get("model_dir"):
@@ -539,7 +545,7 @@ def _plan_storage(o: NewOptions, mdl: Model, preset: dict, server: str, python_c
     volumes += _kind_volumes(o)
     if o.kind == "notebook":
         env["JUPYTER_TOKEN"] = None
-    if o.kind in RUN_AS_KINDS:  # another uid than the image's: give it a home it can write
+    if kinds()[o.kind]["run_as_caller"]:  # another uid than the image's: give it a home it can write
         env["HOME"] = "/tmp"
     return env, volumes, fetch, model_files
 

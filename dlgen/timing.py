@@ -22,27 +22,28 @@ from dlgen.units import format_duration, parse_docker_version, parse_duration  #
 # 2x margin covers that slowest published case.
 DISK_GBPS = 0.6
 # The start period only bounds how long failures are forgiven: one success ends it, so a
-# generous margin costs nothing when the start interval is short (model-load-timing.md section 6).
+# generous margin costs nothing when the start interval is short (Docker docs, HEALTHCHECK --start-period).
 MARGIN = 2.0
 ROUND_TO_S = 10
 MIN_START_PERIOD_S = 20
 # Probe spacing during the start period. Docker waits the interval, then runs the probe to its
-# end, so "healthy" follows readiness by at most start interval + one probe (docker-runtime.md
-# section 1.4: healthy at 3.99 s with 1 s). The probe dlgen writes is a bare socket GET (~0.1-0.2 s of
+# end, so "healthy" follows readiness by at most start interval + one probe (measured on
+# Docker Engine 26: healthy at 3.99 s with 1 s). The probe dlgen writes is a bare socket GET (~0.1-0.2 s of
 # a python start-up, nothing imported beyond socket), so 0.5 s keeps healthy within ~0.7 s of
 # ready, at a cost of about two probe start-ups a second while the model loads.
 START_INTERVAL_S = 0.5
 # Steady-state probe spacing, per-probe timeout and failures before unhealthy. 30 s / 3 are
-# Docker's defaults (docker-runtime.md 1.1); the timeout is kept well under the interval
+# Docker's defaults (Docker docs, HEALTHCHECK); the timeout is kept well under the interval
 # (DLG013) and above a python probe's own 5 s HTTP timeout.
 INTERVAL_S = 30
-# Without --start-interval (Docker Engine < 25, docker-runtime.md 1.3) probes run at the
+# Without --start-interval (Docker Engine < 25: the option came with API 1.44) probes run at the
 # interval from the first one, so a shorter interval keeps time-to-healthy bounded.
 INTERVAL_NO_START_INTERVAL_S = 10
 TIMEOUT_S = 10
 RETRIES = 3
 # Kubernetes: the startup probe polls every K8S_STARTUP_PERIOD_S and its
-# failureThreshold x periodSeconds must cover the start period (docker-runtime.md section 8).
+# failureThreshold x periodSeconds must cover the start period (Kubernetes docs, "Configure
+# Liveness, Readiness and Startup Probes").
 K8S_STARTUP_PERIOD_S = 5
 K8S_PERIOD_S = 15
 K8S_TIMEOUT_S = 5
@@ -50,7 +51,7 @@ K8S_TIMEOUT_S = 5
 # gives after protocol overhead (16 GB in ~161 s). The fetch runs before the health clock starts,
 # so this number sizes expectations (and the Swarm budget), not the start period. --net-gbps overrides.
 NET_GBPS = 0.1
-# Docker Engine that introduced --start-interval (API 1.44; docker-runtime.md 1.3).
+# Docker Engine that introduced --start-interval (API 1.44; Docker Engine 25 release notes).
 START_INTERVAL_MIN_ENGINE = 25
 
 

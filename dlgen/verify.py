@@ -25,7 +25,7 @@ from dlgen.runspec import RunSpec
 from dlgen.textfile import process_alive
 
 POLL_S = 0.2
-STOP_GRACE_S = 10        # docker stop's default grace period (docker-runtime.md section 4)
+STOP_GRACE_S = 10        # docker stop's default grace period (Docker docs, `docker container stop --timeout`)
 LOG_LINES = 20
 SETTLE_S = 3.0           # a container without a health check or endpoint counts once it runs this long
 PROGRESS_S = 10.0        # a progress line at least this often while verify waits

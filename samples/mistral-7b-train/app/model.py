@@ -25,7 +25,7 @@ MODEL_SOURCE = os.environ.get("MODEL_SOURCE", "auto")
 GPU_COUNT = int(os.environ.get("DLGEN_GPUS", "1") or "1")
 # The most tokens one request may ask to generate: an unbounded max_new_tokens holds a GPU for minutes.
 MAX_NEW_TOKENS = int(os.environ.get("DLGEN_MAX_NEW_TOKENS", "1024"))
-# Serving needs up to ~20 % more GPU memory than the weights (model-load-timing.md section 1).
+# Serving needs up to ~20 % more GPU memory than the weights (Accelerate docs, `accelerate estimate-memory`: up to 20 % more for inference).
 GPU_MEMORY_HEADROOM = 1.2
 TORCH_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "fp8": "float8_e4m3fn",
                 "int8": "int8", "int4": "int4"}
