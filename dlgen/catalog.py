@@ -33,6 +33,7 @@ TORCH_DTYPE = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "fp8": 
 
 _SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmbt]?)$", re.IGNORECASE)
 _NAME_SIZE_RE = re.compile(r"(?<![a-z0-9.])(?:(\d+)x)?(\d+(?:\.\d+)?)([mb])(?![a-z0-9])", re.IGNORECASE)
+NAME_SOURCE = "parameter count read from the model id"
 _UNIT = {"": 1, "k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
 
 
@@ -49,10 +50,15 @@ class Model:
     heads: int | None = None       # num_attention_heads (config.json), LLMs in the catalog
     kv_heads: int | None = None    # num_key_value_heads
     gguf: tuple[str, str, float] | None = None   # (repo, file, GB) of a public GGUF for llama.cpp
+    stored_gb: float | None = None   # the checkpoint's own size (its safetensors headers), when read
+    quant: str | None = None         # quantization_config.quant_method of the checkpoint
 
     @property
     def weights_gb(self) -> float:
-        """Decimal GB of weights: params x bytes per param."""
+        """Decimal GB of weights: what the checkpoint stores when that was read (dlgen.modelfacts),
+        else params x bytes per param."""
+        if self.stored_gb is not None:
+            return self.stored_gb
         return self.params * BYTES_PER_PARAM[self.dtype] / 1e9
 
     @property
@@ -60,9 +66,9 @@ class Model:
         return TORCH_DTYPE[self.dtype]
 
     def with_dtype(self, dtype: str | None) -> Model:
-        if not dtype:
+        if not dtype or normalize_dtype(dtype) == self.dtype:
             return self
-        return replace(self, dtype=normalize_dtype(dtype))
+        return replace(self, dtype=normalize_dtype(dtype), stored_gb=None)
 
 
 def normalize_dtype(dtype: str) -> str:
@@ -117,8 +123,39 @@ def find(name: str) -> Model | None:
     return entry_model(e) if e else None
 
 
-def resolve(name: str | None = None, params: str | None = None, dtype: str | None = None) -> Model:
-    """Turn --model / --params / --dtype into a Model, or raise a DlgenError."""
+# A name that marks a mixture of experts or a quantized checkpoint: its size cannot be read from it
+# (17B-16E and 235B-A22B give active parameters; FP8/AWQ/MXFP4 change the bytes per parameter).
+_UNSIZEABLE_NAME = re.compile(r"(-A\d+(\.\d+)?B\b|-\d+E\b|\d+x\d+(\.\d+)?B|FP8|FP4|AWQ|GPTQ|Int4|Int8|MXFP4|bnb|"
+                              r"4bit|8bit|GGUF|EXL2)", re.IGNORECASE)
+
+
+def from_facts(name: str, facts) -> Model:
+    """A Model from what the checkpoint itself says (dlgen.modelfacts.ModelFacts)."""
+    return Model(name, name, "diffusion" if facts.task == "diffusion" else "llm", facts.params, facts.dtype,
+                 f"read from {facts.where}", "", False, facts.heads, facts.kv_heads, None,
+                 round(facts.stored_gb, 3), facts.quant_method)
+
+
+def _hub_facts(name: str, online: bool) -> tuple[Model | None, str]:
+    """(the model as its Hub files describe it, or None; why not, when not)."""
+    from dlgen import modelfacts
+
+    facts = modelfacts.cached(name)
+    if facts is None and online:
+        try:
+            facts = modelfacts.from_hub(name)
+        except modelfacts.HubUnreachable as exc:
+            return None, str(exc)
+    if facts is None:
+        return None, "not read from the Hub"
+    return from_facts(name, facts), ""
+
+
+def resolve(name: str | None = None, params: str | None = None, dtype: str | None = None,
+            online: bool = False) -> Model:
+    """Turn --model / --params / --dtype into a Model, or raise a DlgenError. A Hugging Face id not
+    in the catalog is read from the Hub (``online``; dlgen new) or from the facts cache (lint), and
+    only as the last resort from the size in its name."""
     if name is not None:
         _check_text("model", name)
     if params:
@@ -137,12 +174,17 @@ def resolve(name: str | None = None, params: str | None = None, dtype: str | Non
     if model:
         return model.with_dtype(dtype)
     if "/" in name:
+        read, why = _hub_facts(name, online)
+        if read is not None:
+            return read.with_dtype(dtype)
         found = size_from_name(name)
-        if found is None:
-            raise DlgenError(f"cannot tell the size of {name!r} from its name",
-                             "add --params (e.g. --params 8B) with --dtype")
+        if found is None or _UNSIZEABLE_NAME.search(name.rsplit("/", 1)[-1]):
+            what = "a mixture of experts or a quantized checkpoint" if found else "no size"
+            raise DlgenError(f"cannot tell the size of {name!r}: its files could not be read ({why}) and its name "
+                             f"says {what}", "let dlgen reach the Hub (HF_ENDPOINT for a mirror, HF_TOKEN for a "
+                             "gated model), or add --params with --dtype")
         return Model(name, name, "llm", found, normalize_dtype(dtype or "bf16"),
-                     "parameter count read from the model id", "", False)
+                     f"{NAME_SOURCE} ({why})", "", False)
     choices = sorted({k for k in _index() if "/" not in k})
     close = difflib.get_close_matches(name.lower(), choices, n=3, cutoff=0.6)
     hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "see `dlgen models`"

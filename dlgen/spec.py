@@ -323,6 +323,10 @@ def build(options: NewOptions | dict | None = None, /, **kw) -> DeploySpec:
     # documentation runs with --ulimit memlock=-1 --ulimit stack=67108864)
     nccl = bool(plan and plan.count > 1 and (preset.get("parallel") or {}).get("nccl"))
     notes = []
+    if mdl.source.startswith(catalog.NAME_SOURCE):   # the last resort: say what was assumed
+        why = mdl.source[len(catalog.NAME_SOURCE):].strip()[1:-1]
+        notes.append(f"{mdl.name}: sized as {mdl.params / 1e9:g} B parameters in {mdl.dtype} from its name "
+                     f"({mdl.weights_gb:.1f} GB): its files were not read, {why}")
     if torch_base and not torch_base.tags_verified:
         notes.append(f"pytorch/pytorch tags for torch {torch_base.torch} are not verified in dlgen's matrix; "
                      "check that the tag exists before building")
@@ -439,7 +443,7 @@ def _resolve_server(o: NewOptions) -> tuple[str, dict]:
 def _resolve_model(o: NewOptions) -> Model:
     if o.model is None and o.params is None and (kinds()[o.kind]["model_optional"] or o.app is not None):
         return Model("none", "", "none", 0, "bf16", "no model", in_catalog=False)
-    return catalog.resolve(o.model, o.params, o.dtype)
+    return catalog.resolve(o.model, o.params, o.dtype, online=True)
 
 
 def _resolve_base(o: NewOptions, server: str, preset: dict) -> tuple[str, matrix.TorchBase | None]:

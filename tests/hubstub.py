@@ -44,8 +44,13 @@ def save_tiny_tokenizer(where: Path) -> Path:
 
 
 class HubStub:
-    def __init__(self, repos: dict[str, Path], host: str = "127.0.0.1", port: int = 0, mode: str = "ok"):
+    def __init__(self, repos: dict[str, Path], host: str = "127.0.0.1", port: int = 0, mode: str = "ok",
+                 gated: set[str] | frozenset[str] = frozenset(), token: str = "hf_test_token"):
         self.repos, self.mode, self.requests = repos, mode, 0
+        # gated repositories: model_info answers everyone (as the Hub does); files need the token of an
+        # account that accepted the license, else 401 with X-Error-Code GatedRepo
+        self.gated, self.token = set(gated), token
+        self.paths: list[str] = []
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -90,35 +95,48 @@ class HubStub:
             if repo not in self.repos:
                 return self._send(h, 404, b'{"error": "Repository not found"}', body,
                                   {"X-Error-Code": "RepoNotFound"})
-            files = sorted(p.relative_to(self.repos[repo]).as_posix() for p in self.repos[repo].rglob("*")
-                           if p.is_file())
-            info = {"id": repo, "modelId": repo, "sha": COMMIT, "private": False, "gated": False,
-                    "siblings": [{"rfilename": f} for f in files]}
+            root = self.repos[repo]
+            files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+            # files_metadata=True (?blobs=true): each file's size, and the LFS pointer's for weights
+            siblings = [{"rfilename": f, "size": (root / f).stat().st_size,
+                         **({"lfs": {"size": (root / f).stat().st_size, "sha256": "0" * 64, "pointerSize": 134}}
+                            if f.endswith(".safetensors") else {})} for f in files]
+            info = {"id": repo, "modelId": repo, "sha": COMMIT, "private": False,
+                    "gated": "manual" if repo in self.gated else False, "siblings": siblings}
             return self._send(h, 200, json.dumps(info).encode(), body, {"Content-Type": "application/json"})
         parts = path.lstrip("/").split("/")
         if "resolve" in parts:
             i = parts.index("resolve")
             repo, filename = "/".join(parts[:i]), "/".join(parts[i + 2:])
             f = self.repos.get(repo, Path("/nonexistent")) / filename
+            if repo in self.gated and h.headers.get("Authorization") != f"Bearer {self.token}":
+                return self._send(h, 401, b"Access to this model is restricted", body,
+                                  {"X-Error-Code": "GatedRepo", "X-Error-Message": "Access to model is restricted."})
             if not f.is_file():
                 return self._send(h, 404, b"Entry not found", body, {"X-Error-Code": "EntryNotFound"})
-            data = f.read_bytes()
-            etag = hashlib.sha256(data).hexdigest()
+            size = f.stat().st_size
+            # the ETag of a weight file is its identity, not its bytes (which may be a 100 GB hole)
+            etag = hashlib.sha256(f.read_bytes() if size < 2**24 else f"{repo}/{filename}/{size}".encode()).hexdigest()
             headers = {"X-Repo-Commit": COMMIT, "ETag": f'"{etag}"', "Accept-Ranges": "bytes"}
+            self.paths.append(filename)
             rng = h.headers.get("Range")
-            if rng and rng.startswith("bytes=") and body:
-                start = int(rng[len("bytes="):].split("-")[0] or 0)
-                return self._send(h, 206, data[start:], body, {**headers, "Content-Range":
-                                                                f"bytes {start}-{len(data) - 1}/{len(data)}"})
-            return self._send(h, 200, data, body, headers)
+            if rng and rng.startswith("bytes="):
+                first, _, last = rng[len("bytes="):].partition("-")
+                start, end = int(first or 0), min(int(last) if last else size - 1, size - 1)
+                with open(f, "rb") as fh:
+                    fh.seek(start)
+                    data = fh.read(max(0, end - start + 1)) if body else b""
+                return self._send(h, 206, data, body, {**headers, "Content-Range": f"bytes {start}-{end}/{size}"},
+                                  length=end - start + 1)
+            return self._send(h, 200, f.read_bytes() if body else b"", body, headers, length=size)
         return self._send(h, 404, b"not found", body)
 
     @staticmethod
-    def _send(h, status: int, data: bytes, body: bool, headers: dict | None = None) -> None:
+    def _send(h, status: int, data: bytes, body: bool, headers: dict | None = None, length: int | None = None) -> None:
         h.send_response(status)
         for k, v in (headers or {}).items():
             h.send_header(k, v)
-        h.send_header("Content-Length", str(len(data)))
+        h.send_header("Content-Length", str(len(data) if length is None else length))
         h.end_headers()
         if body:
             h.wfile.write(data)
