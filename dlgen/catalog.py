@@ -52,23 +52,36 @@ class Model:
     gguf: tuple[str, str, float] | None = None   # (repo, file, GB) of a public GGUF for llama.cpp
     stored_gb: float | None = None   # the checkpoint's own size (its safetensors headers), when read
     quant: str | None = None         # quantization_config.quant_method of the checkpoint
+    stored_dtype: str | None = None  # the checkpoint's dtype when --dtype converts it at load (else dtype)
+    layers: int | None = None        # num_hidden_layers (config.json)
+    head_dim: int | None = None
+    context: int | None = None       # max_position_embeddings
 
     @property
     def weights_gb(self) -> float:
-        """Decimal GB of weights: what the checkpoint stores when that was read (dlgen.modelfacts),
-        else params x bytes per param."""
+        """Decimal GB of the checkpoint as stored (what is downloaded and kept on the volume): its
+        safetensors headers when read (dlgen.modelfacts), else params x bytes per param."""
         if self.stored_gb is not None:
             return self.stored_gb
-        return self.params * BYTES_PER_PARAM[self.dtype] / 1e9
+        return self.params * BYTES_PER_PARAM[self.stored_dtype or self.dtype] / 1e9
+
+    @property
+    def gpu_gb(self) -> float:
+        """Decimal GB of weights on the GPUs: the stored bytes, or the conversion --dtype asks for."""
+        if self.stored_dtype and self.stored_dtype != self.dtype:
+            return self.params * BYTES_PER_PARAM[self.dtype] / 1e9
+        return self.weights_gb
 
     @property
     def torch_dtype(self) -> str:
         return TORCH_DTYPE[self.dtype]
 
     def with_dtype(self, dtype: str | None) -> Model:
+        """The same checkpoint loaded as ``dtype``: the download stays what is stored; whether the
+        chosen server can convert it so is spec's question (quantization)."""
         if not dtype or normalize_dtype(dtype) == self.dtype:
             return self
-        return replace(self, dtype=normalize_dtype(dtype), stored_gb=None)
+        return replace(self, dtype=normalize_dtype(dtype), stored_dtype=self.stored_dtype or self.dtype)
 
 
 def normalize_dtype(dtype: str) -> str:
@@ -94,7 +107,12 @@ def entry_model(entry: dict) -> Model:
     return Model(entry["name"], entry["hf_id"], entry["task"], int(entry["params"]), entry["dtype"],
                  entry["source"], entry.get("torchvision", ""), True, entry.get("num_attention_heads"),
                  entry.get("num_key_value_heads"),
-                 (g["repo"], g["file"], float(g["size_gb"])) if (g := entry.get("gguf")) else None)
+                 (g["repo"], g["file"], float(g["size_gb"])) if (g := entry.get("gguf")) else None,
+                 layers=entry.get("num_hidden_layers"),
+                 head_dim=entry.get("head_dim") or (entry["hidden_size"] // entry["num_attention_heads"]
+                                                    if entry.get("hidden_size") and entry.get("num_attention_heads")
+                                                    else None),
+                 context=entry.get("max_position_embeddings"))
 
 
 def _index() -> dict[str, dict]:
@@ -133,7 +151,8 @@ def from_facts(name: str, facts) -> Model:
     """A Model from what the checkpoint itself says (dlgen.modelfacts.ModelFacts)."""
     return Model(name, name, "diffusion" if facts.task == "diffusion" else "llm", facts.params, facts.dtype,
                  f"read from {facts.where}", "", False, facts.heads, facts.kv_heads, None,
-                 round(facts.stored_gb, 3), facts.quant_method)
+                 round(facts.stored_gb, 3), facts.quant_method, layers=facts.layers,
+                 head_dim=facts.head_dim, context=facts.context)
 
 
 def _hub_facts(name: str, online: bool) -> tuple[Model | None, str]:

@@ -30,10 +30,13 @@ SERVER = {
     "env": "dict", "pip": "list", "ipc": "str", "shm_size": "str", "detect": "str", "detect_rank": "int",
     "model_after": "list", "parallel": PARALLEL, "fetch": {"entrypoint!": "list", "command": "list"},
     "caches": "dict", "model_dir": "str", "fetch_patterns": "list", "extra_ports": "list", "hf_cache": "str",
-    "cache_flags": "list", "source": "str",
+    "cache_flags": "list", "source": "str", "context": {"flags!": "list", "input_flags": "list"},
+    "online_quant": "dict",
 }
 MODEL = {"name!": "str", "aliases": "list", "hf_id": "str", "task!": "str", "params!": "num", "dtype!": "str",
-         "num_attention_heads": "int", "num_key_value_heads": "int", "heads_source": "str", "source!": "str",
+         "num_attention_heads": "int", "num_key_value_heads": "int", "heads_source": "str",
+         "num_hidden_layers": "int", "head_dim": "int", "hidden_size": "int", "max_position_embeddings": "int",
+         "source!": "str",
          "gguf": "dict", "gguf_source": "str", "torchvision": "str"}
 IMAGE = {"pattern!": "str", "curl": ("bool", "null"), "wget": ("bool", "null"), "python": ("str", "null"),
          "nvcc": "bool", "torch": ("bool", "null"), "gpu": "bool", "shm": ("str", "bool"), "entrypoint": "list",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dlgen import reference
+from dlgen import memory, reference
 from dlgen.catalog import Model
 from dlgen.errors import DlgenError
 from dlgen.runvalues import GpuRequest
@@ -59,6 +59,7 @@ class GpuPlan:
     gpu: str                 # "80 GB", "141 GB H200"
     need_gb: float           # weights x headroom (0 without a model)
     split: str               # heads | layers | replicas
+    serving: memory.ServingFit | None = None   # weights, KV cache and context per GPU (servers with a KV cache)
 
     @property
     def usable_gb(self) -> float:
@@ -67,6 +68,11 @@ class GpuPlan:
 
     def summary(self) -> str:
         gpus = f"{self.count} x {self.gpu} GPU" + ("s" if self.count > 1 else "")
+        if self.serving:
+            f = self.serving
+            limit = f", context limited to {f.limit}" if f.limit is not None else ""
+            return (f"{gpus}: {f.weights_gb:.1f} GB of weights per GPU, KV cache for {f.tokens} tokens "
+                    f"({f.kv_room_gb:.1f} GB){limit}")
         if not self.need_gb:
             return gpus
         where = "on each GPU" if self.split == "replicas" else "in all"
@@ -85,9 +91,23 @@ def plan(model: Model, preset: dict, server: str, gpus: GpuRequest | None, memor
     is only a label (a notebook's), not checked against the memory. Raises DlgenError."""
     t = table()
     split = (preset.get("parallel") or {}).get("split", "replicas")
-    need = model.weights_gb * float(t["serving_headroom"]) if model.params and fit else 0.0
+    need = model.gpu_gb * float(t["serving_headroom"]) if model.params and fit else 0.0
+    util = float(t["memory_utilization"])
+    # a server with a KV cache and a context limit (vLLM, SGLang, TGI): weights + KV cache + overhead
+    kv = bool(preset.get("context")) and split == "heads" and bool(need) and \
+        memory.kv_bytes_per_token(model, 1) is not None
+
+    def fits(count: int) -> bool:
+        if kv:
+            f = memory.serving(model, count, memory_gb, util)
+            return f is not None and f.fits
+        return _fits(need, count, memory_gb, split)
+
+    def made(count: int, request: GpuRequest) -> GpuPlan:
+        return GpuPlan(count, request, memory_gb, gpu_label, need, split,
+                       memory.serving(model, count, memory_gb, util) if kv else None)
     most = int(t["max_per_host"])
-    what = f"{model.name} ({model.dtype}, {model.weights_gb:.1f} GB of weights)"
+    what = f"{model.name} ({model.dtype}, {model.gpu_gb:.1f} GB of weights)"
     if gpus is not None and gpus.all:
         raise DlgenError("--gpus all is not one GPU count: Kubernetes and Swarm need a number, and "
                          f"{server} must be told how many GPUs to use",
@@ -102,23 +122,25 @@ def plan(model: Model, preset: dict, server: str, gpus: GpuRequest | None, memor
                              "use larger GPUs (--gpu h200) or a smaller --dtype; dlgen does not generate "
                              "multi-node serving")
         if split == "heads" and not heads_allow(count, model):
-            ok = [n for n in range(1, most + 1) if heads_allow(n, model) and (not need or _fits(need, n, memory_gb,
-                                                                                                  split))]
+            ok = [n for n in range(1, most + 1) if heads_allow(n, model) and (not need or fits(n))]
             raise DlgenError(f"{count} GPUs cannot split {model.name}'s {model.heads} attention heads "
                              f"({model.kv_heads} KV heads): {server}'s tensor parallelism needs a count that "
                              "divides them", f"use --gpus {' or '.join(map(str, ok))}")
-        if need and not _fits(need, count, memory_gb, split):
+        if need and not fits(count):
             fitting = [n for n in range(count, most + 1)
-                       if _fits(need, n, memory_gb, split) and (split != "heads" or heads_allow(n, model))]
+                       if fits(n) and (split != "heads" or heads_allow(n, model))]
             where = "one GPU (each holds the whole model)" if split == "replicas" else f"{count} x {gpu_label}"
             fix = (f"use --gpus {fitting[0]}" if fitting and split != "replicas"
                    else "use larger GPUs (--gpu-memory), a smaller --dtype, or a quantised checkpoint")
+            if kv:
+                raise DlgenError(f"{what} on {where} leaves no room for a KV cache of "
+                                 f"{memory.MIN_CONTEXT_TOKENS} tokens ({memory_gb * util:.0f} GB usable per GPU)", fix)
             raise DlgenError(f"{what} needs ~{need:.0f} GB with serving headroom, more than {where} "
                              f"holds ({memory_gb * float(t['memory_utilization']):.0f} GB usable per GPU)", fix)
-        return GpuPlan(count, request, memory_gb, gpu_label, need, split)
+        return made(count, request)
     for count in range(1, most + 1):
-        if _fits(need, count, memory_gb, split) and (split != "heads" or heads_allow(count, model)):
-            return GpuPlan(count, GpuRequest(count=count), memory_gb, gpu_label, need, split)
+        if fits(count) and (split != "heads" or heads_allow(count, model)):
+            return made(count, GpuRequest(count=count))
     per = "one GPU" if split == "replicas" else f"{most} x {gpu_label} GPUs"
     raise DlgenError(f"{what} needs ~{need:.0f} GB with serving headroom, more than {per} hold",
                      "use larger GPUs (--gpu h200, --gpu-memory GB), a smaller --dtype (fp8, int4), or a "

@@ -171,6 +171,25 @@ class DeploySpec:
                   "model_file": (self.model_files or {}).get("file") or (self.model_path or "").rsplit("/", 1)[-1]}
         return [str(w).format(**values) for w in words]
 
+    @property
+    def context_limit(self) -> int | None:
+        """The context the server is limited to (its full context does not fit the KV cache), or None."""
+        fit = self.gpu_plan.serving if self.gpu_plan else None
+        return fit.limit if fit else None
+
+    def server_args(self) -> list[str]:
+        """Options added to the preset's command: online quantization (--dtype fp8 on a bf16
+        checkpoint) and the context limit (dlgen/memory.py)."""
+        args: list[str] = []
+        if self.model.stored_dtype and self.model.stored_dtype != self.model.dtype:
+            args += [str(w) for w in (self.preset.get("online_quant") or {}).get(self.model.dtype, [])]
+        limit, ctx = self.context_limit, self.preset.get("context") or {}
+        if limit is not None and ctx:
+            args += [ctx["flags"][0], str(limit)]
+            if ctx.get("input_flags"):
+                args += [ctx["input_flags"][0], str(limit - 1)]
+        return args
+
     def fetch_run_spec(self, image: str | None = None) -> RunSpec | None:
         """The fetch phase as a container: the bundle's image (or the server's own downloader) with the
         cache volumes, the token by name and the hub mirror passed through; None without one."""
@@ -310,6 +329,7 @@ def build(options: NewOptions | dict | None = None, /, **kw) -> DeploySpec:
     python_cmd = facts.get("python") or ""
     port = o.port if o.port is not None else (preset["port"] or None)
     probe = _plan_probe(preset, facts, base_image, python_cmd, port)
+    _validate_quantization(mdl, preset, server)
     tm = _plan_timing(o, mdl, preset)
     plan = _plan_gpus(o, mdl, preset, server, facts)
     env, volumes, fetch, model_files = _plan_storage(o, mdl, preset, server, python_cmd, plan)
@@ -327,6 +347,10 @@ def build(options: NewOptions | dict | None = None, /, **kw) -> DeploySpec:
         why = mdl.source[len(catalog.NAME_SOURCE):].strip()[1:-1]
         notes.append(f"{mdl.name}: sized as {mdl.params / 1e9:g} B parameters in {mdl.dtype} from its name "
                      f"({mdl.weights_gb:.1f} GB): its files were not read, {why}")
+    if plan and plan.serving and plan.serving.limit is not None:
+        notes.append(f"{mdl.name}'s full context ({mdl.context} tokens) does not fit the KV cache left on "
+                     f"{plan.count} x {plan.gpu}: the server is limited to {plan.serving.limit} tokens "
+                     "(more or larger GPUs give it more)")
     if torch_base and not torch_base.tags_verified:
         notes.append(f"pytorch/pytorch tags for torch {torch_base.torch} are not verified in dlgen's matrix; "
                      "check that the tag exists before building")
@@ -463,6 +487,32 @@ def _resolve_base(o: NewOptions, server: str, preset: dict) -> tuple[str, matrix
         raise DlgenError(f"the {server} preset uses its project's image {preset['image']}",
                          "drop --torch/--cuda/--variant, or pass --image to pick another tag")
     return preset["image"], None
+
+
+def _validate_quantization(mdl: Model, preset: dict, server: str) -> None:
+    """--dtype converts a checkpoint only where the server does (online FP8 in vLLM, SGLang, TGI); a
+    quantized checkpoint is served as it is stored."""
+    if mdl.quant and mdl.stored_dtype:
+        raise DlgenError(f"{mdl.name} is a {mdl.quant} checkpoint: it is served as stored ({mdl.stored_dtype})",
+                         "drop --dtype")
+    if mdl.quant and preset.get("generated_app"):
+        raise DlgenError(f"{mdl.name} is a {mdl.quant} checkpoint, which dlgen's {server} server does not load",
+                         "use --server vllm (or sglang, tgi): they read the checkpoint's quantization_config")
+    if not mdl.stored_dtype or mdl.stored_dtype == mdl.dtype:
+        return
+    if mdl.dtype in ("bf16", "fp16", "fp32") and mdl.stored_dtype in ("bf16", "fp16", "fp32"):
+        return   # a cast at load, which every server does
+    online = preset.get("online_quant") or {}
+    if mdl.dtype in online:
+        return
+    fp8 = " or ".join(n for n, p in reference.servers()["servers"].items() if "fp8" in (p.get("online_quant") or {}))
+    if mdl.dtype == "fp8":
+        raise DlgenError(f"the {server} server cannot convert {mdl.name} ({mdl.stored_dtype}) to fp8 at load",
+                         f"use --server {fp8} (online FP8), or a checkpoint quantized to FP8")
+    raise DlgenError(f"--dtype {mdl.dtype} needs a checkpoint quantized to it: {mdl.name} is stored in "
+                     f"{mdl.stored_dtype}, and no server dlgen generates converts it at load",
+                     "give the id of an AWQ or GPTQ checkpoint of the model (its weights are int4), or --dtype "
+                     f"fp8 with --server {fp8}")
 
 
 # ------------------------------------------------------------------------------------ plan

@@ -21,8 +21,17 @@ def test_llama_8b_weights_match_published_size():
 
 
 @pytest.mark.parametrize("dtype,gb", [("fp32", 32.1), ("bf16", 16.06), ("fp8", 8.03), ("int4", 4.0)])
-def test_dtype_changes_weight_size(dtype, gb):
-    assert catalog.resolve("llama-8b", dtype=dtype).weights_gb == pytest.approx(gb, abs=0.1)
+def test_dtype_changes_what_the_gpu_holds_not_what_is_downloaded(dtype, gb):
+    """--dtype is how the checkpoint is loaded: the GPU bytes follow it, the download stays bf16."""
+    m = catalog.resolve("llama-8b", dtype=dtype)
+    assert m.gpu_gb == pytest.approx(gb, abs=0.1) and m.weights_gb == pytest.approx(16.06, abs=0.01)
+
+
+@pytest.mark.parametrize("dtype,gb", [("bf16", 16.0), ("int4", 4.0)])
+def test_params_and_dtype_describe_the_checkpoint(dtype, gb):
+    """--params with --dtype sizes a checkpoint dlgen cannot read: stored in that dtype."""
+    m = catalog.resolve("org/x", params="8B", dtype=dtype)
+    assert m.weights_gb == pytest.approx(gb) == m.gpu_gb
 
 
 def test_hugging_face_ids():

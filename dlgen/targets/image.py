@@ -146,7 +146,7 @@ def entrypoint_and_command(spec: DeploySpec) -> tuple[list[str] | None, list[str
     if "command" not in spec.preset:
         raise DlgenError(f"no command known for server {spec.server!r}", "add command: to its servers.yaml entry")
     ep = spec.preset.get("entrypoint")
-    return (spec.fill(ep) if ep else None), spec.fill(spec.preset["command"])
+    return (spec.fill(ep) if ep else None), [*spec.fill(spec.preset["command"]), *spec.server_args()]
 
 
 def app_files(spec: DeploySpec) -> dict[str, str]:

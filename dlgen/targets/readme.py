@@ -27,7 +27,10 @@ def gpu_use(spec: DeploySpec) -> str:
 
 
 def _context(spec: DeploySpec, ctx: dict) -> dict[str, Any]:
-    return {"gpu_summary": spec.gpu_plan.summary() if spec.gpu_plan else "", "gpu_use": gpu_use(spec)}
+    from dlgen import memory
+
+    return {"gpu_summary": spec.gpu_plan.summary() if spec.gpu_plan else "", "gpu_use": gpu_use(spec),
+            "memory_overhead_gb": memory.SERVER_OVERHEAD_GB}
 
 
 def _files(spec: DeploySpec, ctx: dict) -> dict[str, str]:

@@ -1,0 +1,69 @@
+"""What a serving GPU must hold, term by term (issue 27's memory model for serving).
+
+    per GPU = weights / GPUs  +  KV cache for the context  +  the server's activation peak
+            <= GPU memory x the server's memory utilisation
+
+- weights: the bytes on the GPU (catalog.Model.gpu_gb: the stored checkpoint, or its online FP8
+  conversion), shared out by tensor parallelism;
+- KV cache per token (standard attention): 2 (K and V) x layers x KV heads x head dim x bytes per
+  value, the KV heads divided over the tensor-parallel ranks (vLLM docs, "Engine arguments" and
+  "Optimization and tuning"); multi-head latent attention caches one compressed latent per layer
+  (DeepSeek-V2 paper): (kv_lora_rank + qk_rope_head_dim) x layers x bytes;
+- activation peak: vLLM profiles a forward pass at start-up and keeps that much free, and CUDA
+  graphs take some more; SERVER_OVERHEAD_GB stands for both;
+- memory utilisation: vLLM's --gpu-memory-utilization (0.9 by default, dlgen/data/gpus.yaml).
+
+vLLM refuses to start when the model's full context does not fit in the KV cache that is left ("The
+model's max seq len ... is larger than the maximum number of tokens that can be stored in KV cache"):
+then the bundle passes the server's context limit (vLLM --max-model-len, SGLang --context-length,
+TGI --max-total-tokens), rounded down to CONTEXT_STEP, and a bundle whose GPUs do not hold even
+MIN_CONTEXT_TOKENS is refused.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from dlgen.catalog import Model
+
+KV_BYTES = 2                  # a bf16/fp16 KV cache (vLLM's kv-cache-dtype "auto" follows the model)
+SERVER_OVERHEAD_GB = 2.0      # the profiled activation peak plus CUDA graphs, per GPU
+MIN_CONTEXT_TOKENS = 4096     # the shortest context worth serving: a prompt and an answer of a few pages
+CONTEXT_STEP = 1024
+
+
+def kv_bytes_per_token(model: Model, gpus: int) -> int | None:
+    """KV cache bytes one token takes on each of ``gpus`` tensor-parallel GPUs (None: unknown shape)."""
+    if not (model.layers and model.kv_heads and model.head_dim):
+        return None
+    kv_per_gpu = math.ceil(model.kv_heads / gpus)   # fewer KV heads than GPUs: each GPU keeps a copy
+    return 2 * model.layers * kv_per_gpu * model.head_dim * KV_BYTES
+
+
+@dataclass(frozen=True)
+class ServingFit:
+    gpus: int
+    weights_gb: float          # per GPU
+    kv_room_gb: float          # per GPU, what is left for the KV cache
+    tokens: int                # the context the KV cache holds (one sequence)
+    limit: int | None          # the context limit to set (None: the model's full context fits)
+
+    @property
+    def fits(self) -> bool:
+        return self.tokens >= MIN_CONTEXT_TOKENS
+
+
+def serving(model: Model, gpus: int, memory_gb: float, utilization: float) -> ServingFit | None:
+    """How ``model`` fits ``gpus`` tensor-parallel GPUs of ``memory_gb`` (None: shape unknown)."""
+    per_token = kv_bytes_per_token(model, gpus)
+    if per_token is None:
+        return None
+    weights = model.gpu_gb / gpus
+    room = memory_gb * utilization - weights - SERVER_OVERHEAD_GB
+    tokens = max(0, int(room * 1e9 // per_token))
+    full = model.context or 0
+    limit = None
+    if full and tokens < full:
+        limit = tokens // CONTEXT_STEP * CONTEXT_STEP
+    return ServingFit(gpus, round(weights, 2), round(max(room, 0.0), 2), tokens, limit)
