@@ -43,7 +43,7 @@ IMAGE = {"pattern!": "str", "curl": ("bool", "null"), "wget": ("bool", "null"), 
          "cmd": "list", "user": ("str", "int"), "expose": "list", "healthcheck": "bool", "source": "str"}
 KIND = {"restart!": ("str", "null"), "shm_size!": ("str", "null"), "ipc!": ("str", "null"),
         "publish_ip!": ("str", "null"), "gpu!": "bool", "loads_model!": "bool", "model_optional!": "bool",
-        "run_as_caller!": "bool", "one_gpu!": "bool", "source!": "str"}
+        "run_as_caller!": "bool", "one_gpu!": "bool", "trains!": "bool", "source!": "str"}
 GPU = {"name!": "str", "aliases": "list", "memory_gb!": "num", "source!": "str"}
 
 # file -> (top-level schema, {top-level key: (entry schema, "dict" of entries | "list" of entries)})

@@ -67,3 +67,41 @@ def serving(model: Model, gpus: int, memory_gb: float, utilization: float) -> Se
     if full and tokens < full:
         limit = tokens // CONTEXT_STEP * CONTEXT_STEP
     return ServingFit(gpus, round(weights, 2), round(max(room, 0.0), 2), tokens, limit)
+
+
+# ------------------------------------------------------------------------------------ training
+# Mixed-precision training with Adam keeps ~16 bytes per parameter (bf16 weights 2 + gradients 2 +
+# fp32 master weights 4 + two fp32 Adam moments 8) before activations (Rajbhandari et al., "ZeRO",
+# SC'20: 16 x parameters). DDP keeps all of it on every GPU; FSDP (PyTorch FSDP2 fully_shard, ZeRO-3)
+# divides it over the job's GPUs; LoRA keeps the frozen bf16 weights (2 bytes per parameter) plus
+# adapters of LORA_SHARE of the parameters at 16 bytes each (LoRA paper, Hu et al. 2021: r=16 on
+# every linear layer of a 7-8B model is well under 1 %).
+TRAIN_BYTES_PER_PARAM = 16
+FROZEN_BYTES_PER_PARAM = 2
+LORA_SHARE = 0.01
+ACTIVATION_RESERVE_GB = 8.0   # activations of a modest batch with activation checkpointing, per GPU
+STRATEGIES = ("ddp", "fsdp", "lora")
+
+
+@dataclass(frozen=True)
+class TrainingFit:
+    gpus: int
+    usable_gb: float                  # per GPU, after the activation reserve
+    per_gpu_gb: dict[str, float]      # strategy -> what each GPU holds
+    strategy: str | None              # the first that fits (ddp, fsdp, lora), None: none
+
+    def summary(self) -> str:
+        parts = ", ".join(f"{s.upper()} {self.per_gpu_gb[s]:.1f} GB" for s in STRATEGIES)
+        return f"per GPU: {parts}; {self.usable_gb:.1f} GB usable"
+
+
+def training(model: Model, gpus: int, memory_gb: float, utilization: float) -> TrainingFit:
+    params = model.params
+    full = params * TRAIN_BYTES_PER_PARAM / 1e9
+    per = {"ddp": round(full, 1), "fsdp": round(full / gpus, 1),
+           "lora": round((params * FROZEN_BYTES_PER_PARAM + params * LORA_SHARE * TRAIN_BYTES_PER_PARAM) / 1e9, 1)}
+    usable = memory_gb * utilization - ACTIVATION_RESERVE_GB
+    if gpus == 1:   # one GPU: sharding over one is DDP's memory
+        per["fsdp"] = per["ddp"]
+    chosen = next((s for s in STRATEGIES if per[s] <= usable and (s != "fsdp" or gpus > 1)), None)
+    return TrainingFit(gpus, round(usable, 1), per, chosen)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from dlgen import catalog, gpuplan, matrix, probes, reference, timing, units
+from dlgen import catalog, gpuplan, matrix, memory, probes, reference, timing, units
 from dlgen.catalog import Model
 from dlgen.errors import DlgenError
 from dlgen.newoptions import NewOptions
@@ -110,6 +110,7 @@ class DeploySpec:
     volumes: list[Volume] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     gpu_plan: gpuplan.GpuPlan | None = None
+    training: memory.TrainingFit | None = None   # how a training bundle fits its GPUs (DDP, FSDP, LoRA)
     fetch: dict | None = None     # {"entrypoint": [...], "command": [...]}: the one-off weight download
     net_gbps: float = DEFAULT_NET_GBPS
     model_path: str | None = None  # the user's model files on the host (servers that read files)
@@ -333,6 +334,9 @@ def build(options: NewOptions | dict | None = None, /, **kw) -> DeploySpec:
     tm = _plan_timing(o, mdl, preset)
     plan = _plan_gpus(o, mdl, preset, server, facts)
     env, volumes, fetch, model_files = _plan_storage(o, mdl, preset, server, python_cmd, plan)
+    training = _plan_training(o, mdl, plan)
+    if training:
+        env["DLGEN_TRAIN_STRATEGY"] = str(training.strategy)
     kd = kinds()[o.kind]
     ipc, shm = kd["ipc"], kd["shm_size"]
     if preset.get("ipc") or preset.get("shm_size"):   # what the server's documentation asks for
@@ -366,6 +370,7 @@ def build(options: NewOptions | dict | None = None, /, **kw) -> DeploySpec:
         docker_version=timing.parse_docker_version(o.docker_version),
         python=python_cmd or "python", pip=list(preset.get("pip") or []),
         init=not preset.get("handles_sigterm", True), env=env, volumes=volumes, notes=notes, gpu_plan=plan,
+        training=training,
         fetch=fetch, net_gbps=o.net_gbps or timing.NET_GBPS, model_path=o.model_path, model_files=model_files,
         publish_all=o.publish_all, mount=o.mount, user_app=o.app,
         app_paths=[p for p in (o.health_path, o.ready_path) if p], pip_sources=pip_sources,
@@ -551,12 +556,29 @@ def _plan_gpus(o: NewOptions, mdl: Model, preset: dict, server: str, facts: dict
     memory_gb, gpu_label = gpuplan.gpu_memory(o.gpu, o.gpu_memory)
     # serving sizes the count to the model; other kinds run the user's code on one GPU unless told
     plan = gpuplan.plan(mdl, preset, server, gpu_request(o.gpus) if o.gpus else None, memory_gb, gpu_label,
-                        default_count=1 if kd["one_gpu"] else None, fit=kd["loads_model"])
+                        default_count=1 if kd["one_gpu"] else None, fit=kd["loads_model"] and not kd["trains"])
     tasks = (preset.get("parallel") or {}).get("tasks")
     if plan.count > 1 and tasks and mdl.task not in tasks:
         raise DlgenError(f"the {server} server places a {mdl.task} model on one GPU; {plan.count} would "
                          "leave GPUs idle", "use --gpus 1 (run one container per GPU for more throughput)")
     return plan
+
+
+def _plan_training(o: NewOptions, mdl: Model, plan: gpuplan.GpuPlan | None) -> memory.TrainingFit | None:
+    """A training bundle's strategy: DDP where the whole training state fits each GPU, else FSDP over
+    the job's GPUs, else LoRA; none fits: one line naming the GPUs that would."""
+    if not (kinds()[o.kind]["trains"] and plan and mdl.params and mdl.task != "none"):
+        return None
+    util = float(gpuplan.table()["memory_utilization"])
+    fit = memory.training(mdl, plan.count, plan.memory_gb, util)
+    if fit.strategy:
+        return fit
+    most = int(gpuplan.table()["max_per_host"])
+    would = next((n for n in range(plan.count + 1, most + 1)
+                  if memory.training(mdl, n, plan.memory_gb, util).strategy), None)
+    raise DlgenError(f"training {mdl.name} does not fit {plan.count} x {plan.gpu}: {fit.summary()}",
+                     f"use --gpus {would} (FSDP shards it over them)" if would else
+                     "use larger GPUs (--gpu h200) or a smaller model; dlgen does not generate multi-node training")
 
 
 def _plan_storage(o: NewOptions, mdl: Model, preset: dict, server: str, python_cmd: str,

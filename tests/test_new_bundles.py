@@ -33,7 +33,8 @@ def test_models_no_host_holds_are_refused_with_the_fix(dlgen):
     for model, kind, _ in sorted(TOO_BIG):
         with pytest.raises(spec_mod.DlgenError) as err:
             spec_mod.build(model=model, kind=kind)
-        assert "GB with serving headroom" in str(err.value) and err.value.hint
+        said = "GB with serving headroom" if kind == "serve" else "does not fit 1 x 80 GB: per GPU: DDP"
+        assert said in str(err.value) and err.value.hint
     proc = dlgen("new", "--model", "llama-405b", "--stdout")
     assert proc.returncode == 2 and "--gpu h200" in proc.stderr
     big = spec_mod.build(model="llama-405b", gpu="h200", server="vllm")

@@ -60,8 +60,14 @@ def install_run(requirement_files: list[str], pip_source_args: str = "", constra
 
 
 
+# LoRA adapters (a training bundle whose model only fits that way): Hugging Face PEFT.
+PEFT_PIP = "peft==0.17.1"
+
+
 def requirements(spec: DeploySpec) -> list[str]:
     reqs = list(spec.pip)
+    if spec.training and spec.training.strategy == "lora":
+        reqs.append(PEFT_PIP)
     if spec.preset.get("task_requirements") and spec.model.task in TASK_REQUIREMENTS:
         for r in TASK_REQUIREMENTS[spec.model.task]:
             if r not in reqs:

@@ -29,8 +29,12 @@ def gpu_use(spec: DeploySpec) -> str:
 def _context(spec: DeploySpec, ctx: dict) -> dict[str, Any]:
     from dlgen import memory
 
-    return {"gpu_summary": spec.gpu_plan.summary() if spec.gpu_plan else "", "gpu_use": gpu_use(spec),
-            "memory_overhead_gb": memory.SERVER_OVERHEAD_GB}
+    summary = spec.gpu_plan.summary() if spec.gpu_plan else ""
+    if spec.training and spec.training.strategy:
+        t = spec.training
+        summary += f"; {t.strategy.upper()} training, {t.per_gpu_gb[t.strategy]:.1f} GB per GPU"
+    return {"gpu_summary": summary, "gpu_use": gpu_use(spec),
+            "memory_overhead_gb": memory.SERVER_OVERHEAD_GB, "memory_train_reserve_gb": memory.ACTIVATION_RESERVE_GB}
 
 
 def _files(spec: DeploySpec, ctx: dict) -> dict[str, str]:

@@ -26,5 +26,5 @@ docker run -d --name mistral-7b-train --gpus 1 --restart on-failure:3 \
   --ipc=host --ulimit memlock=-1 --ulimit stack=67108864 \
   -v mistral-7b-train-hf-cache:/cache/huggingface \
   -v mistral-7b-train-checkpoints:/checkpoints -e HF_TOKEN -e HF_HUB_OFFLINE=1 \
-  "${IMAGE}"
+  -e DLGEN_TRAIN_STRATEGY=lora "${IMAGE}"
 echo "started mistral-7b-train; health: docker inspect -f '{{.State.Health.Status}}' mistral-7b-train"

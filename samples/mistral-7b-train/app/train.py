@@ -13,9 +13,15 @@ LOCAL_RANK and WORLD_SIZE. Each process drives its own GPU (NCCL; gloo when no C
 reads its own share of the data (DistributedSampler), and only rank 0 logs at INFO, writes the
 heartbeat and saves checkpoints. All ranks agree on when to stop, so a SIGTERM that reaches them
 at different steps never leaves one waiting in a collective.
+
+How the model is trained (DLGEN_TRAIN_STRATEGY, chosen by dlgen from the model's size and the GPUs):
+ddp (a full copy on each GPU), fsdp (FSDP2 fully_shard on each block: parameters, gradients and Adam
+state sharded over all ranks, checkpoints written by every rank with torch.distributed.checkpoint),
+or lora (PEFT adapters on every linear layer; the frozen weights are not trained or saved).
 """
 import logging
 import os
+import shutil
 import signal
 import sys
 import time
@@ -34,6 +40,8 @@ STOP = {"requested": False, "training": False}
 RANK = int(os.environ.get("RANK", "0"))
 LOCAL_RANK = int(os.environ.get("LOCAL_RANK", "0"))
 WORLD_SIZE = int(os.environ.get("WORLD_SIZE", "1"))
+STRATEGY = os.environ.get("DLGEN_TRAIN_STRATEGY", "lora")
+LORA_RANK = int(os.environ.get("LORA_RANK", "16"))
 log = logging.getLogger("train")
 
 def on_stop(*_):
@@ -91,16 +99,106 @@ def stop_now(torch, loaded, step):
     torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
     return bool(flag.item())
 
-def save(torch, loaded, optimizer, step):
+def shard(torch, module):
+    """FSDP2: each block (the model's _no_split_modules, else each child with parameters) and then the
+    whole model sharded over every rank."""
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.fsdp import fully_shard
+
+    mesh = init_device_mesh("cuda" if torch.cuda.is_available() else "cpu", (WORLD_SIZE,))
+    names = set(getattr(module, "_no_split_modules", None) or [])
+    blocks = [m for m in module.modules() if type(m).__name__ in names] or \
+        [m for m in module.children() if any(True for _ in m.parameters())]
+    for block in blocks:
+        fully_shard(block, mesh=mesh)
+    fully_shard(module, mesh=mesh)
+    log.info("FSDP over %d ranks: %d blocks sharded", WORLD_SIZE, len(blocks))
+    return module
+
+def adapters(torch, module):
+    """LoRA (PEFT) on every linear layer but the output head; only the adapters are trained."""
+    import peft
+
+    linear = sorted({name.rsplit(".", 1)[-1] for name, m in module.named_modules()
+                     if isinstance(m, torch.nn.Linear) and not name.endswith("lm_head")})
+    config = peft.LoraConfig(r=LORA_RANK, lora_alpha=2 * LORA_RANK, lora_dropout=0.0, target_modules=linear)
+    module = peft.get_peft_model(module, config)
+    trained = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    log.info("LoRA r=%d on %s: %d trained parameters", LORA_RANK, ",".join(linear), trained)
+    return module
+
+def wrap(torch, loaded):
+    """The module to train (sharded, with adapters, or as it is) and the one that steps (DDP's)."""
+    module = loaded.module
+    if sharded():   # an FSDP2 module is called as it is
+        module = shard(torch, module)
+        return module, module
+    if STRATEGY == "lora":
+        module = adapters(torch, module)
+    net = module
+    if WORLD_SIZE > 1:
+        net = torch.nn.parallel.DistributedDataParallel(
+            module, device_ids=[LOCAL_RANK] if torch.cuda.is_available() else None)
+    return module, net
+
+def sharded() -> bool:
+    return STRATEGY == "fsdp" and WORLD_SIZE > 1
+
+def record_step(step):
+    (CHECKPOINT_DIR / "last.step.tmp").write_text(f"{step}\n")   # what launch.py reports on a stop
+    os.replace(CHECKPOINT_DIR / "last.step.tmp", CHECKPOINT_DIR / "last.step")
+
+def save(torch, module, optimizer, step):
+    if sharded():   # every rank writes its shard, then rank 0 swaps the folder in
+        import torch.distributed.checkpoint as dcp
+        from torch.distributed.checkpoint.state_dict import get_state_dict
+
+        tmp, final, old = CHECKPOINT_DIR / "sharded.tmp", CHECKPOINT_DIR / "sharded", CHECKPOINT_DIR / "sharded.old"
+        if RANK == 0:
+            CHECKPOINT_DIR.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(tmp, ignore_errors=True)
+        torch.distributed.barrier()
+        model_state, optim_state = get_state_dict(module, optimizer)
+        dcp.save({"model": model_state, "optim": optim_state}, checkpoint_id=str(tmp))
+        torch.distributed.barrier()
+        if RANK == 0:
+            if final.exists():
+                os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+            record_step(step)
+            log.info("sharded checkpoint at step %d (%d ranks)", step, WORLD_SIZE)
+        return
     if RANK != 0:  # one writer: the weights are the same on every rank
         return
     CHECKPOINT_DIR.mkdir(parents=True, exist_ok=True)
+    weights = module.state_dict()
+    if STRATEGY == "lora":   # the adapters only: the frozen weights are the downloaded model's
+        weights = {k: v for k, v in weights.items() if "lora_" in k}
     tmp = CHECKPOINT_DIR / "last.pt.tmp"
-    torch.save({"step": step, "model": loaded.module.state_dict(), "optimizer": optimizer.state_dict()}, tmp)
+    torch.save({"step": step, "model": weights, "optimizer": optimizer.state_dict()}, tmp)
     os.replace(tmp, CHECKPOINT_DIR / "last.pt")
-    (CHECKPOINT_DIR / "last.step.tmp").write_text(f"{step}\n")   # what launch.py reports on a stop
-    os.replace(CHECKPOINT_DIR / "last.step.tmp", CHECKPOINT_DIR / "last.step")
+    record_step(step)
     log.info("checkpoint at step %d", step)
+
+def resume(torch, loaded, module, optimizer) -> int:
+    """The step of the last checkpoint, its state loaded; 0 without one."""
+    if sharded() and (CHECKPOINT_DIR / "sharded").is_dir():
+        import torch.distributed.checkpoint as dcp
+        from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
+
+        model_state, optim_state = get_state_dict(module, optimizer)
+        state = {"model": model_state, "optim": optim_state}
+        dcp.load(state, checkpoint_id=str(CHECKPOINT_DIR / "sharded"))
+        set_state_dict(module, optimizer, model_state_dict=state["model"], optim_state_dict=state["optim"])
+        return int((CHECKPOINT_DIR / "last.step").read_text().strip())
+    last = CHECKPOINT_DIR / "last.pt"
+    if sharded() or not last.exists():
+        return 0
+    state = torch.load(last, map_location=loaded.device)
+    module.load_state_dict(state["model"], strict=STRATEGY != "lora")
+    optimizer.load_state_dict(state["optimizer"])
+    return int(state["step"])
 
 def main():
     logging.basicConfig(level=logging.INFO if RANK == 0 else logging.WARNING,
@@ -113,18 +211,11 @@ def main():
     distributed(torch)
     loaded = model_lib.load_and_warm()
     loaded.module.train()
-    net = loaded.module
-    if WORLD_SIZE > 1:
-        net = torch.nn.parallel.DistributedDataParallel(
-            loaded.module, device_ids=[LOCAL_RANK] if torch.cuda.is_available() else None)
-    optimizer = torch.optim.AdamW(loaded.module.parameters(), lr=float(os.environ.get("LR", "1e-4")))
-    step = 0
-    last = CHECKPOINT_DIR / "last.pt"
-    if last.exists():
-        state = torch.load(last, map_location=loaded.device)
-        loaded.module.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        step = int(state["step"])
+    module, net = wrap(torch, loaded)
+    optimizer = torch.optim.AdamW([p for p in module.parameters() if p.requires_grad],
+                                  lr=float(os.environ.get("LR", "1e-4")))
+    step = resume(torch, loaded, module, optimizer)
+    if step:
         log.info("resumed from step %d", step)
     stream = batches(torch, loaded)
     try:
@@ -142,12 +233,12 @@ def main():
             if step % 10 == 0:
                 log.info("step %d loss %.4f", step, loss.item())
             if step % CHECKPOINT_EVERY == 0:
-                save(torch, loaded, optimizer, step)
+                save(torch, module, optimizer, step)
             if STEP_SLEEP_S:
                 time.sleep(STEP_SLEEP_S)
     finally:
         stream.close()  # shut the DataLoader workers down now, not at interpreter exit (a slow docker stop)
-    save(torch, loaded, optimizer, step)
+    save(torch, module, optimizer, step)
     log.info("stopped at step %d (%s)", step, "signal" if STOP["requested"] else "done")
     if WORLD_SIZE > 1:
         torch.distributed.barrier()  # rank 0's checkpoint is on disk before any rank exits
