@@ -30,9 +30,9 @@ def _context(spec: DeploySpec, ctx: dict) -> dict[str, Any]:
     from dlgen import memory
 
     summary = spec.gpu_plan.summary() if spec.gpu_plan else ""
-    if spec.training and spec.training.strategy:
-        t = spec.training
-        summary += f"; {t.strategy.upper()} training, {t.per_gpu_gb[t.strategy]:.1f} GB per GPU"
+    strategy = spec.training.strategy if spec.training else None
+    if spec.training and strategy:
+        summary += f"; {strategy.upper()} training, {spec.training.per_gpu_gb[strategy]:.1f} GB per GPU"
     return {"gpu_summary": summary, "gpu_use": gpu_use(spec),
             "memory_overhead_gb": memory.SERVER_OVERHEAD_GB, "memory_train_reserve_gb": memory.ACTIVATION_RESERVE_GB}
 
