@@ -301,7 +301,7 @@ def render(rows: list[dict], machine: dict, partial: list | None = None) -> str:
             "takes 6.0 of 6.5 s (nested) and 6.6 of 8.3 s (pip); dlgen's own passes over them were quadratic "
             "before (DLG033's rm pattern, the ARG expander's regex, DLG030's fix search: 16.9 s for 80 KB) and "
             "are single passes now. The long YAML list (no aliases) is read, not refused as an alias bomb.", ""]
-    return "\n".join(out + precision_section())
+    return "\n".join(out + precision_section() + sizing_section())
 
 
 def precision_section() -> list[str]:
@@ -324,6 +324,40 @@ def precision_section() -> list[str]:
             "revision is the fairer measure of what the set shows.",
             "- corpus: 30 files of ../shared/corpus/real labelled by hand (bench/corpus_labels.yaml); its two false "
             "positives are noted there.", ""]
+    return out
+
+
+def sizing_section() -> list[str]:
+    """Model sizing error, from bench/sizing.json (python -m bench.sizing)."""
+    path = ROOT / "bench" / "sizing.json"
+    if not path.is_file():
+        return []
+    data = json.loads(path.read_text())
+    base = data.get("baseline")
+    out = ["## Model sizing", "",
+           "Written by `python -m bench.sizing --write --baseline REV` (bench/sizing.py): `dlgen new --model ID "
+           "--server vllm` for Hugging Face ids the catalog does not hold, their files served by a local Hub with "
+           "each model's published architecture. Weight error against the published checkpoint size; GPUs (80 GB) "
+           "against the count a person would choose (- : refused).", "",
+           f"| model | published GB | person's GPUs | now: GB (error) | now: GPUs | dlgen at {base}: GB (error) | "
+           f"dlgen at {base}: GPUs |", "|---|---|---|---|---|---|---|"]
+
+    def cell(r):
+        if r.get("weights_gb") is None:
+            return "refused", "-"
+        return f"{r['weights_gb']:g} ({r['weights_error']:.0%})", str(r["gpus"])
+    for row in data["rows"]:
+        now_gb, now_gpus = cell(row["now"])
+        was_gb, was_gpus = cell(row.get(base) or {})
+        person = row["person_gpus"] if row["person_gpus"] is not None else "more than one node"
+        out.append(f"| {row['model']} | {row['published_gb']:g} | {person} | {now_gb} | {now_gpus} | {was_gb} | "
+                   f"{was_gpus} |")
+    out += ["", "- Published sizes: gpt-oss-120b's model card (a 60.8 GiB checkpoint); Llama 4 Scout 109 B "
+            "parameters in bf16; Qwen3-235B-A22B-FP8 235 B parameters in FP8; the AWQ repository's files "
+            "(~42 GB); DeepSeek-V3 ~688 GB (FP8, with its multi-token-prediction layer, which the test "
+            "architecture leaves out); acme/Dense-8B has Llama-3.1-8B's architecture (8,030,261,248 parameters "
+            "in bf16) under an id the catalog does not hold. Before, a name was the only source: a size in it "
+            "times 2 bytes, or a refusal.", ""]
     return out
 
 

@@ -131,3 +131,106 @@ QWEN3_30B_A3B = {"model_type": "qwen3_moe", "hidden_size": 2048, "intermediate_s
                  "moe_intermediate_size": 768, "num_hidden_layers": 48, "num_attention_heads": 32,
                  "num_key_value_heads": 4, "head_dim": 128, "vocab_size": 151936, "num_experts": 128,
                  "num_experts_per_tok": 8, "max_position_embeddings": 40960, "tie_word_embeddings": False}
+
+
+def gpt_oss_tensors(c: dict) -> list[tuple[str, str, list[int]]]:
+    """gpt-oss: bf16 attention (with sinks) and embeddings; MoE experts in MXFP4 (U8 blocks of 32
+    fp4 values in 16 bytes, U8 scales per block) with bf16 biases (transformers GptOss layout)."""
+    h, heads, kv, hd, e = c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"], c["head_dim"], \
+        c["num_local_experts"]
+    inter = c["intermediate_size"]
+    out = [("model.embed_tokens.weight", "BF16", [c["vocab_size"], h]), ("lm_head.weight", "BF16", [c["vocab_size"], h]),
+           ("model.norm.weight", "BF16", [h])]
+    for i in range(c["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        out += [(p + "self_attn.q_proj.weight", "BF16", [heads * hd, h]), (p + "self_attn.q_proj.bias", "BF16", [heads * hd]),
+                (p + "self_attn.k_proj.weight", "BF16", [kv * hd, h]), (p + "self_attn.k_proj.bias", "BF16", [kv * hd]),
+                (p + "self_attn.v_proj.weight", "BF16", [kv * hd, h]), (p + "self_attn.v_proj.bias", "BF16", [kv * hd]),
+                (p + "self_attn.o_proj.weight", "BF16", [h, heads * hd]), (p + "self_attn.o_proj.bias", "BF16", [h]),
+                (p + "self_attn.sinks", "BF16", [heads]), (p + "input_layernorm.weight", "BF16", [h]),
+                (p + "post_attention_layernorm.weight", "BF16", [h]),
+                (p + "mlp.router.weight", "BF16", [e, h]), (p + "mlp.router.bias", "BF16", [e]),
+                (p + "mlp.experts.gate_up_proj_blocks", "U8", [e, 2 * inter, h // 32, 16]),
+                (p + "mlp.experts.gate_up_proj_scales", "U8", [e, 2 * inter, h // 32]),
+                (p + "mlp.experts.gate_up_proj_bias", "BF16", [e, 2 * inter]),
+                (p + "mlp.experts.down_proj_blocks", "U8", [e, h, inter // 32, 16]),
+                (p + "mlp.experts.down_proj_scales", "U8", [e, h, inter // 32]),
+                (p + "mlp.experts.down_proj_bias", "BF16", [e, h])]
+    return out
+
+
+def llama4_tensors(c: dict) -> list[tuple[str, str, list[int]]]:
+    """Llama 4 text model: every layer a mixture of experts (interleave step 1) with one shared
+    expert; experts stored fused (gate_up_proj [E, h, 2i], down_proj [E, i, h])."""
+    h, heads, kv, hd, e = c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"], c["head_dim"], \
+        c["num_local_experts"]
+    inter = c["intermediate_size"]
+    out = [("language_model.model.embed_tokens.weight", "BF16", [c["vocab_size"], h]),
+           ("language_model.lm_head.weight", "BF16", [c["vocab_size"], h]),
+           ("language_model.model.norm.weight", "BF16", [h])]
+    for i in range(c["num_hidden_layers"]):
+        p = f"language_model.model.layers.{i}."
+        out += [(p + "self_attn.q_proj.weight", "BF16", [heads * hd, h]), (p + "self_attn.k_proj.weight", "BF16", [kv * hd, h]),
+                (p + "self_attn.v_proj.weight", "BF16", [kv * hd, h]), (p + "self_attn.o_proj.weight", "BF16", [h, heads * hd]),
+                (p + "input_layernorm.weight", "BF16", [h]), (p + "post_attention_layernorm.weight", "BF16", [h]),
+                (p + "feed_forward.router.weight", "BF16", [e, h]),
+                (p + "feed_forward.experts.gate_up_proj", "BF16", [e, h, 2 * inter]),
+                (p + "feed_forward.experts.down_proj", "BF16", [e, inter, h]),
+                (p + "feed_forward.shared_expert.gate_proj.weight", "BF16", [inter, h]),
+                (p + "feed_forward.shared_expert.up_proj.weight", "BF16", [inter, h]),
+                (p + "feed_forward.shared_expert.down_proj.weight", "BF16", [h, inter])]
+    return out
+
+
+def deepseek_tensors(c: dict, dtype: str = "F8_E4M3") -> list[tuple[str, str, list[int]]]:
+    """DeepSeek-V3: multi-head latent attention, first_k_dense_replace dense layers, then routed
+    experts plus a shared expert; weights FP8 with F32 128x128 block scales, norms and embeddings bf16."""
+    h, heads = c["hidden_size"], c["num_attention_heads"]
+    qk = c["qk_nope_head_dim"] + c["qk_rope_head_dim"]
+
+    def lin(name, o, i):
+        return [(name + ".weight", dtype, [o, i]), (name + ".weight_scale_inv", "F32", [-(-o // 128), -(-i // 128)])]
+    out = [("model.embed_tokens.weight", "BF16", [c["vocab_size"], h]), ("lm_head.weight", "BF16", [c["vocab_size"], h]),
+           ("model.norm.weight", "BF16", [h])]
+    for i in range(c["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        out += lin(p + "self_attn.q_a_proj", c["q_lora_rank"], h) + lin(p + "self_attn.q_b_proj", heads * qk, c["q_lora_rank"])
+        out += lin(p + "self_attn.kv_a_proj_with_mqa", c["kv_lora_rank"] + c["qk_rope_head_dim"], h)
+        out += lin(p + "self_attn.kv_b_proj", heads * (c["qk_nope_head_dim"] + c["v_head_dim"]), c["kv_lora_rank"])
+        out += lin(p + "self_attn.o_proj", h, heads * c["v_head_dim"])
+        out += [(p + "self_attn.q_a_layernorm.weight", "BF16", [c["q_lora_rank"]]),
+                (p + "self_attn.kv_a_layernorm.weight", "BF16", [c["kv_lora_rank"]]),
+                (p + "input_layernorm.weight", "BF16", [h]), (p + "post_attention_layernorm.weight", "BF16", [h])]
+        if i < c["first_k_dense_replace"]:
+            out += lin(p + "mlp.gate_proj", c["intermediate_size"], h) + lin(p + "mlp.up_proj", c["intermediate_size"], h)
+            out += lin(p + "mlp.down_proj", h, c["intermediate_size"])
+            continue
+        mi = c["moe_intermediate_size"]
+        out.append((p + "mlp.gate.weight", "BF16", [c["n_routed_experts"], h]))
+        for e in range(c["n_routed_experts"]):
+            q = f"{p}mlp.experts.{e}."
+            out += lin(q + "gate_proj", mi, h) + lin(q + "up_proj", mi, h) + lin(q + "down_proj", h, mi)
+        out += lin(p + "mlp.shared_experts.gate_proj", mi, h) + lin(p + "mlp.shared_experts.up_proj", mi, h)
+        out += lin(p + "mlp.shared_experts.down_proj", h, mi)
+    return out
+
+
+# Published configs of the 2025-26 models people serve (the fields the shapes need, from config.json).
+GPT_OSS_120B = {"model_type": "gpt_oss", "hidden_size": 2880, "intermediate_size": 2880, "num_hidden_layers": 36,
+                "num_attention_heads": 64, "num_key_value_heads": 8, "head_dim": 64, "vocab_size": 201088,
+                "num_local_experts": 128, "num_experts_per_tok": 4, "max_position_embeddings": 131072,
+                "sliding_window": 128, "quantization_config": {"quant_method": "mxfp4"}}
+LLAMA4_SCOUT: dict = {"model_type": "llama4", "text_config": {
+    "model_type": "llama4_text", "hidden_size": 5120, "intermediate_size": 8192, "num_hidden_layers": 48,
+    "num_attention_heads": 40, "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 202048,
+    "num_local_experts": 16, "num_experts_per_tok": 1, "max_position_embeddings": 10485760}}
+QWEN3_235B_A22B = {"model_type": "qwen3_moe", "hidden_size": 4096, "intermediate_size": 12288,
+                   "moe_intermediate_size": 1536, "num_hidden_layers": 94, "num_attention_heads": 64,
+                   "num_key_value_heads": 4, "head_dim": 128, "vocab_size": 151936, "num_experts": 128,
+                   "num_experts_per_tok": 8, "max_position_embeddings": 40960, "tie_word_embeddings": False}
+DEEPSEEK_V3 = {"model_type": "deepseek_v3", "hidden_size": 7168, "intermediate_size": 18432,
+               "moe_intermediate_size": 2048, "num_hidden_layers": 61, "num_attention_heads": 128,
+               "num_key_value_heads": 128, "vocab_size": 129280, "n_routed_experts": 256, "num_experts_per_tok": 8,
+               "first_k_dense_replace": 3, "q_lora_rank": 1536, "kv_lora_rank": 512, "qk_nope_head_dim": 128,
+               "qk_rope_head_dim": 64, "v_head_dim": 128, "max_position_embeddings": 163840,
+               "quantization_config": {"quant_method": "fp8", "weight_block_size": [128, 128]}}
