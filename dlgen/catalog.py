@@ -112,7 +112,9 @@ def entry_model(entry: dict) -> Model:
                  head_dim=entry.get("head_dim") or (entry["hidden_size"] // entry["num_attention_heads"]
                                                     if entry.get("hidden_size") and entry.get("num_attention_heads")
                                                     else None),
-                 context=entry.get("max_position_embeddings"))
+                 context=entry.get("max_position_embeddings"),
+                 stored_gb=float(entry["stored_gb"]) if entry.get("stored_gb") else None,
+                 quant=entry.get("quant_method"))
 
 
 def _index() -> dict[str, dict]:

@@ -36,6 +36,7 @@ SERVER = {
 MODEL = {"name!": "str", "aliases": "list", "hf_id": "str", "task!": "str", "params!": "num", "dtype!": "str",
          "num_attention_heads": "int", "num_key_value_heads": "int", "heads_source": "str",
          "num_hidden_layers": "int", "head_dim": "int", "hidden_size": "int", "max_position_embeddings": "int",
+         "stored_gb": "num", "quant_method": "str", "num_local_experts": "int", "num_experts_per_tok": "int",
          "source!": "str",
          "gguf": "dict", "gguf_source": "str", "torchvision": "str"}
 IMAGE = {"pattern!": "str", "curl": ("bool", "null"), "wget": ("bool", "null"), "python": ("str", "null"),

@@ -163,9 +163,12 @@ def summarize(config: dict, headers: dict[str, dict], where: str, task: str = "l
     head_dim = c.get("head_dim") or (hidden // heads if hidden and heads else None)
     experts = c.get("num_local_experts") or c.get("num_experts") or c.get("n_routed_experts")
     attention = "mla" if c.get("kv_lora_rank") else "sliding" if c.get("sliding_window") else "full"
+    kv_heads = c.get("num_key_value_heads") or heads
+    if attention == "mla":   # one latent per token and layer: kv_lora_rank + qk_rope_head_dim values (K and V alike)
+        kv_heads, head_dim = 1, (int(c["kv_lora_rank"]) + int(c.get("qk_rope_head_dim") or 0)) // 2
     return ModelFacts(where=where, stored_bytes=stored, params=params, dtype=dtype, quant_method=method, task=task,
                       model_type=str(c.get("model_type") or ""), layers=c.get("num_hidden_layers"), hidden=hidden,
-                      heads=heads, kv_heads=c.get("num_key_value_heads") or heads, head_dim=head_dim,
+                      heads=heads, kv_heads=kv_heads, head_dim=head_dim,
                       context=c.get("max_position_embeddings"), experts=experts,
                       experts_per_token=c.get("num_experts_per_tok") or c.get("experts_per_token"),
                       attention=attention, bytes_by_dtype=by_dtype, files=tuple(sorted(headers)))

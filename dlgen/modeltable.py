@@ -4,7 +4,7 @@ compares the two for every model)."""
 
 from __future__ import annotations
 
-from dlgen import catalog, gpuplan, reference, timing
+from dlgen import catalog, gpuplan, reference, spec, timing
 from dlgen.errors import DlgenError
 
 
@@ -20,10 +20,12 @@ def timing_table(server: str, docker_version: str | None = None) -> list[dict]:
     for entry in reference.models():
         m = catalog.entry_model(entry)
         t = timing.for_server(m.weights_gb, preset, docker_version=dv)
-        try:
-            gpus: int | None = gpuplan.plan(m, preset, server, None, memory_gb, label).count
-        except DlgenError:  # more than one host holds
-            gpus = None
+        gpus: int | None = None   # refused: a checkpoint the server does not load, or more than one host
+        if not spec.unloadable(m, preset, server):
+            try:
+                gpus = gpuplan.plan(m, preset, server, None, memory_gb, label).count
+            except DlgenError:
+                pass
         rows.append({"model": m.name, "task": m.task, "params_b": round(m.params / 1e9, 3), "dtype": m.dtype,
                      "weights_gb": round(m.weights_gb, 2), "gpus": gpus, "gpu_memory_gb": memory_gb,
                      "download_s": timing.download_seconds(m.weights_gb), "load_s": t.load_s,

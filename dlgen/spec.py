@@ -494,15 +494,23 @@ def _resolve_base(o: NewOptions, server: str, preset: dict) -> tuple[str, matrix
     return preset["image"], None
 
 
+def unloadable(mdl: Model, preset: dict, server: str) -> str | None:
+    """Why the server cannot load this checkpoint as it is stored (None: it can): dlgen's own servers
+    load bf16/fp16/fp32 weights through transformers, not quantized checkpoints."""
+    if mdl.quant and preset.get("generated_app"):
+        return f"{mdl.name} is a {mdl.quant} checkpoint, which dlgen's {server} server does not load"
+    return None
+
+
 def _validate_quantization(mdl: Model, preset: dict, server: str) -> None:
     """--dtype converts a checkpoint only where the server does (online FP8 in vLLM, SGLang, TGI); a
     quantized checkpoint is served as it is stored."""
     if mdl.quant and mdl.stored_dtype:
         raise DlgenError(f"{mdl.name} is a {mdl.quant} checkpoint: it is served as stored ({mdl.stored_dtype})",
                          "drop --dtype")
-    if mdl.quant and preset.get("generated_app"):
-        raise DlgenError(f"{mdl.name} is a {mdl.quant} checkpoint, which dlgen's {server} server does not load",
-                         "use --server vllm (or sglang, tgi): they read the checkpoint's quantization_config")
+    why = unloadable(mdl, preset, server)
+    if why:
+        raise DlgenError(why, "use --server vllm (or sglang, tgi): they read the checkpoint's quantization_config")
     if not mdl.stored_dtype or mdl.stored_dtype == mdl.dtype:
         return
     if mdl.dtype in ("bf16", "fp16", "fp32") and mdl.stored_dtype in ("bf16", "fp16", "fp32"):
