@@ -173,6 +173,13 @@ class DeploySpec:
         return [str(w).format(**values) for w in words]
 
     @property
+    def model_mount(self) -> str | None:
+        """Where the user's model files are mounted (--model-path, or a --model folder), else None."""
+        if not self.model_path:
+            return None
+        return self.preset.get("model_dir") or LOCAL_MODEL_DIR
+
+    @property
     def context_limit(self) -> int | None:
         """The context the server is limited to (its full context does not fit the KV cache), or None."""
         fit = self.gpu_plan.serving if self.gpu_plan else None
@@ -371,7 +378,8 @@ def build(options: NewOptions | dict | None = None, /, **kw) -> DeploySpec:
         python=python_cmd or "python", pip=list(preset.get("pip") or []),
         init=not preset.get("handles_sigterm", True), env=env, volumes=volumes, notes=notes, gpu_plan=plan,
         training=training,
-        fetch=fetch, net_gbps=o.net_gbps or timing.NET_GBPS, model_path=o.model_path, model_files=model_files,
+        fetch=fetch, net_gbps=o.net_gbps or timing.NET_GBPS, model_path=o.model_path or local_model(o.model),
+        model_files=model_files,
         publish_all=o.publish_all, mount=o.mount, user_app=o.app,
         app_paths=[p for p in (o.health_path, o.ready_path) if p], pip_sources=pip_sources,
     )
@@ -380,8 +388,25 @@ def build(options: NewOptions | dict | None = None, /, **kw) -> DeploySpec:
 
 
 # ------------------------------------------------------------------------------------ validate
+# Where a local checkpoint folder (--model ./path) is mounted, read-only, for a server that loads
+# a Hugging Face model: the server is given this path instead of a hub id.
+LOCAL_MODEL_DIR = "/models/model"
+
+
+def local_model(value: str | None) -> str | None:
+    """--model as a checkpoint folder on this host (absolute), or None for a name or hub id."""
+    if not value or not value.startswith(("/", "./", "../", "~")):
+        return None
+    import os
+
+    return os.path.abspath(os.path.expanduser(value))
+
+
 def _validate_text(o: NewOptions) -> None:
     for flag, value in o.text_options():
+        if flag == "--model" and local_model(value):
+            _host_path("--model", str(local_model(value)))   # a folder: a path's characters, checked as one
+            continue
         check_option(flag, value)
     if o.kind not in kinds():
         raise DlgenError(f"unknown kind {o.kind!r}", f"use one of {', '.join(kinds())}")
@@ -472,6 +497,13 @@ def _resolve_server(o: NewOptions) -> tuple[str, dict]:
 def _resolve_model(o: NewOptions) -> Model:
     if o.model is None and o.params is None and (kinds()[o.kind]["model_optional"] or o.app is not None):
         return Model("none", "", "none", 0, "bf16", "no model", in_catalog=False)
+    folder = local_model(o.model)
+    if folder:
+        from dlgen import modelfacts
+
+        facts = modelfacts.read_local(__import__("pathlib").Path(folder))
+        name = folder.rstrip("/").rsplit("/", 1)[-1]
+        return replace(catalog.from_facts(name, facts), hf_id=LOCAL_MODEL_DIR).with_dtype(o.dtype)
     return catalog.resolve(o.model, o.params, o.dtype, online=True)
 
 
@@ -607,7 +639,18 @@ def _plan_storage(o: NewOptions, mdl: Model, preset: dict, server: str, python_c
         raise DlgenError("--model-path and --model-repo both name the model files",
                          "give one: files on the host (--model-path) or a hub repository to fetch (--model-repo)")
     loads_model = mdl.task != "none" and kinds()[o.kind]["loads_model"]
-    if loads_model and preset.get("model_dir") and o.model_path:
+    folder = local_model(o.model)
+    if folder and preset.get("model_dir"):
+        raise DlgenError(f"the {server} server reads its own model files at {preset['model_dir']}",
+                         f"give them with --model-path {folder} (a checkpoint folder is for servers that load "
+                         "Hugging Face models)")
+    if folder and loads_model:   # the user's checkpoint, read-only; nothing is downloaded
+        volumes.append(Volume(folder, LOCAL_MODEL_DIR, "ro", "bind"))
+        for var, path in (preset.get("caches") or {}).items():
+            env[str(var)] = str(path)
+            volumes.append(Volume(f"{str(var).lower().replace('_', '-')}", str(path), "", "volume"))
+        env["HF_HUB_OFFLINE"] = "1"
+    elif loads_model and preset.get("model_dir") and o.model_path:
         volumes.append(_model_files(server, preset, o.model_path))  # the user's files, read-only: no hub
     elif loads_model and preset.get("model_dir"):
         model_files = _model_repo(server, preset, o.model_repo, mdl)  # fetched into a volume, in a small image

@@ -88,7 +88,7 @@ def _mounts(spec: DeploySpec) -> tuple[list[dict], list[dict], list[dict]]:
         if v.kind == "volume" and v.target == CHECKPOINTS:  # a retried pod resumes from them
             mounts.append({"name": "cache", "mountPath": v.target, "subPath": "checkpoints"})
             continue
-        if spec.model_path and v.target == spec.preset.get("model_dir"):  # the user's model files
+        if spec.model_path and v.target == spec.model_mount:  # the user's model files
             mounts.append({"name": "models", "mountPath": v.target, "readOnly": True})
             volumes.append({"name": "models", "persistentVolumeClaim": {"claimName": f"{spec.name}-models",
                                                                          "readOnly": True}})
