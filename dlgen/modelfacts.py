@@ -215,6 +215,90 @@ def read_local(folder: Path) -> ModelFacts:
     return summarize(_json(folder / "config.json"), headers, str(folder))
 
 
+# ---------------------------------------------------------------------------------- GGUF
+# GGUF (ggml docs/gguf.md): "GGUF", version u32, tensor count u64, metadata count u64, the metadata
+# (key string, value type u32, value), then per tensor: name, n_dims u32, dims u64 x n, type u32,
+# offset u64. Strings are u64 length + bytes. The file is what llama.cpp loads: its size is the
+# stored size; the tensors' dimensions give the parameters.
+_GGUF_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+MAX_GGUF_ITEMS = 10_000_000
+
+
+class _Reader:
+    def __init__(self, fh, name: str):
+        self.fh, self.name = fh, name
+
+    def take(self, fmt: str):
+        size = struct.calcsize(fmt)
+        data = self.fh.read(size)
+        if len(data) != size:
+            raise DlgenError(f"{self.name}: its GGUF header ends early", "check the .gguf file (a partial download?)")
+        return struct.unpack(fmt, data)[0]
+
+    def string(self) -> str:
+        n = self.take("<Q")
+        if n > 2**20:
+            raise DlgenError(f"{self.name}: not a GGUF header (a {n}-byte string)", "check the .gguf file")
+        return self.fh.read(n).decode("utf-8", "replace")
+
+    def value(self, kind: int):
+        if kind in _GGUF_SCALARS:
+            return self.take(_GGUF_SCALARS[kind])
+        if kind == 8:
+            return self.string()
+        if kind == 9:
+            inner, n = self.take("<I"), self.take("<Q")
+            if n > MAX_GGUF_ITEMS:
+                raise DlgenError(f"{self.name}: not a GGUF header (an array of {n})", "check the .gguf file")
+            items = [self.value(inner) for _ in range(n)]
+            return items if len(items) <= 16 else None   # vocabularies: not facts dlgen uses
+        raise DlgenError(f"{self.name}: unknown GGUF value type {kind}", "check the .gguf file")
+
+
+def read_gguf(path: Path) -> ModelFacts:
+    """The facts of a GGUF file: its size, the tensors' parameters, and the architecture's metadata."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            r = _Reader(fh, str(path))
+            if fh.read(4) != b"GGUF":
+                raise DlgenError(f"{path}: not a GGUF file", "give the .gguf file llama.cpp loads")
+            version = r.take("<I")
+            if version < 2:
+                raise DlgenError(f"{path}: GGUF version {version} is older than llama.cpp reads", "convert it again")
+            tensors, entries = r.take("<Q"), r.take("<Q")
+            if tensors > MAX_GGUF_ITEMS or entries > MAX_GGUF_ITEMS:
+                raise DlgenError(f"{path}: not a GGUF header", "check the .gguf file")
+            meta = {}
+            for _ in range(entries):
+                key = r.string()
+                meta[key] = r.value(r.take("<I"))
+            params = 0
+            for _ in range(tensors):
+                r.string()
+                dims = [r.take("<Q") for _ in range(r.take("<I"))]
+                r.take("<I"), r.take("<Q")
+                count = 1
+                for d in dims:
+                    count *= d
+                params += count
+            size = path.stat().st_size
+    except OSError as exc:
+        raise DlgenError(f"{path}: cannot read it ({exc.strerror})", "give the .gguf file llama.cpp loads") from None
+    arch = str(meta.get("general.architecture") or "")
+
+    def get(key: str):
+        value = meta.get(f"{arch}.{key}")
+        return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    heads, hidden = get("attention.head_count"), get("embedding_length")
+    return ModelFacts(where=str(path), stored_bytes=size, params=params, dtype="int4", quant_method="gguf",
+                      model_type=arch, layers=get("block_count"), hidden=hidden, heads=heads,
+                      kv_heads=get("attention.head_count_kv") or heads,
+                      head_dim=get("attention.key_length") or (hidden // heads if hidden and heads else None),
+                      context=get("context_length"), experts=get("expert_count"),
+                      experts_per_token=get("expert_used_count"), files=(path.name,))
+
+
 # ---------------------------------------------------------------------------------- the Hub
 def cache_dir() -> Path:
     base = os.environ.get("DLGEN_CACHE_DIR") or os.path.join(

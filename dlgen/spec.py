@@ -329,7 +329,7 @@ def build(options: NewOptions | dict | None = None, /, **kw) -> DeploySpec:
     _validate_text(o)
     server, preset = _resolve_server(o)
     _validate_values(o)
-    mdl = _resolve_model(o)
+    mdl = _with_model_file(o, _resolve_model(o), preset)
     base_image, torch_base = _resolve_base(o, server, preset)
     pip_sources = _pip_sources(list(o.find_links), list(o.extra_index_url), preset, server, base_image)
     facts = reference.image_facts(base_image) or {"curl": None, "wget": None, "python": "python", "nvcc": None,
@@ -505,6 +505,26 @@ def _resolve_model(o: NewOptions) -> Model:
         name = folder.rstrip("/").rsplit("/", 1)[-1]
         return replace(catalog.from_facts(name, facts), hf_id=LOCAL_MODEL_DIR).with_dtype(o.dtype)
     return catalog.resolve(o.model, o.params, o.dtype, online=True)
+
+
+def _with_model_file(o: NewOptions, mdl: Model, preset: dict) -> Model:
+    """The model as the one GGUF file a server such as llama.cpp loads: given with --model-path and
+    present on this host, read (its size, its architecture's metadata); else the catalog's GGUF
+    (its size), not the bf16 checkpoint."""
+    import os
+
+    one_file = "{model_file}" in " ".join(map(str, preset.get("command") or []))
+    if one_file and not o.model_path and not o.model_repo and mdl.gguf:
+        return replace(mdl, stored_gb=mdl.gguf[2], quant="gguf", source=f"{mdl.source}; GGUF {mdl.gguf[1]}")
+    if not (o.model_path and o.model_path.endswith(".gguf") and os.path.isfile(o.model_path)):
+        return mdl
+    from dlgen import modelfacts
+
+    f = modelfacts.read_gguf(__import__("pathlib").Path(o.model_path))
+    return replace(mdl, params=f.params or mdl.params, stored_gb=round(f.stored_gb, 3), quant=f.quant_method,
+                   layers=f.layers or mdl.layers, heads=f.heads or mdl.heads, kv_heads=f.kv_heads or mdl.kv_heads,
+                   head_dim=f.head_dim or mdl.head_dim, context=f.context or mdl.context,
+                   source=f"read from {o.model_path}")
 
 
 def _resolve_base(o: NewOptions, server: str, preset: dict) -> tuple[str, matrix.TorchBase | None]:

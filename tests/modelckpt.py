@@ -234,3 +234,25 @@ DEEPSEEK_V3 = {"model_type": "deepseek_v3", "hidden_size": 7168, "intermediate_s
                "first_k_dense_replace": 3, "q_lora_rank": 1536, "kv_lora_rank": 512, "qk_nope_head_dim": 128,
                "qk_rope_head_dim": 64, "v_head_dim": 128, "max_position_embeddings": 163840,
                "quantization_config": {"quant_method": "fp8", "weight_block_size": [128, 128]}}
+
+
+def write_gguf(path: Path, arch: str, metadata: dict, tensors: list[tuple[str, list[int]]], size: int) -> Path:
+    """A GGUF file (v3): the metadata (ints as u32, strings) and tensor infos, then ``size`` bytes in all
+    (a sparse hole for the data)."""
+    def s(text: str) -> bytes:
+        b = text.encode()
+        return struct.pack("<Q", len(b)) + b
+    meta = {"general.architecture": arch, **{f"{arch}.{k}": v for k, v in metadata.items()}}
+    out = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(meta))
+    for key, value in meta.items():
+        out += s(key) + (struct.pack("<I", 8) + s(value) if isinstance(value, str) else struct.pack("<II", 4, value))
+    offset = 0
+    for name, dims in tensors:
+        out += s(name) + struct.pack("<I", len(dims)) + b"".join(struct.pack("<Q", d) for d in dims)
+        out += struct.pack("<IQ", 12, offset)    # type 12: Q4_K
+        offset += 1
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        fh.write(out)
+        fh.truncate(max(size, len(out)))
+    return path

@@ -54,3 +54,23 @@ def test_a_missing_or_odd_folder_is_one_line(dlgen, tmp_path):
     proc = dlgen("new", str(tmp_path / "b"), "--model", "/tmp/a b")
     assert proc.returncode == 2 and "--model" in proc.stderr
     assert not (tmp_path / "b").exists()
+
+
+def test_a_gguf_file_is_sized_by_itself(tmp_path):
+    """llama.cpp with --model-path FILE.gguf: the model is the file (4.9 GB of Q4_K_M), with the
+    architecture its metadata states, not the catalog's 16 GB bf16 checkpoint."""
+    from dlgen import modelfacts
+
+    tensors = [(n, s) for n, _, s in ck.llama_tensors(ck.LLAMA_31_8B)]
+    gguf = ck.write_gguf(tmp_path / "m" / "llama-8b-q4_k_m.gguf", "llama",
+                         {"block_count": 32, "context_length": 131072, "embedding_length": 4096,
+                          "attention.head_count": 32, "attention.head_count_kv": 8}, tensors, size=4_920_000_000)
+    f = modelfacts.read_gguf(gguf)
+    assert f.params == 8_030_261_248 and f.stored_bytes == 4_920_000_000 and f.layers == 32 and f.kv_heads == 8
+    spec = spec_mod.build(model="llama-8b", server="llamacpp", model_path=str(gguf))
+    assert spec.model.weights_gb == pytest.approx(4.92) and spec.model.context == 131072
+    catalog_gguf = spec_mod.build(model="llama-8b", server="llamacpp")   # the catalog's Q4_K_M, fetched
+    assert catalog_gguf.model.weights_gb == pytest.approx(4.92) and catalog_gguf.timing.load_s == spec.timing.load_s
+    (tmp_path / "bad.gguf").write_bytes(b"GGUF\x03\x00\x00\x00")
+    with pytest.raises(DlgenError, match="ends early"):
+        modelfacts.read_gguf(tmp_path / "bad.gguf")
