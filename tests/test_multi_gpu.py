@@ -19,6 +19,7 @@ from dlgen import spec as spec_mod
 from dlgen.errors import DlgenError
 from dlgen.runspec import RunSpec
 from tests.conftest import assert_one_line_error
+from tests.trainrun import stop_cleanly
 
 yaml = YAML(typ="safe", pure=True)
 LLMS = [m for m in reference.models() if m["task"] == "llm"]
@@ -174,27 +175,9 @@ def test_torchrun_ddp_training_on_cpu_steps_checkpoints_resumes_and_stops_cleanl
     assert again.returncode == 0 and "resumed from step 20" in again.stdout + again.stderr
     assert torch.load(ck / "last.pt")["step"] == 30
     # SIGTERM (docker stop) reaches the launcher: both ranks stop at the same step, rank 0 saves, exit 0
-    env.update(TRAIN_STEPS="1000000", DLGEN_STEP_SLEEP_S="0.02")
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            cwd=tmp_path)
-    try:
-        lines = []
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            lines.append(line)
-            if "step 40 " in line:
-                break
-        assert any("step 40 " in l for l in lines), "".join(lines)[-3000:]
-        proc.send_signal(signal.SIGTERM)
-        rest, _ = proc.communicate(timeout=60)
-        assert proc.returncode == 0, "".join(lines)[-2000:] + rest[-3000:]
-        assert "Traceback" not in rest and "stopped by SIGTERM; the workers saved their checkpoint at step" in rest
-        assert torch.load(ck / "last.pt")["step"] >= 40  # saved at the step where both ranks stopped
-        assert "stopped at step" in rest and "(signal)" in rest
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    rest = stop_cleanly(argv, env, tmp_path, after="step 40 ")
+    assert torch.load(ck / "last.pt")["step"] >= 40  # saved at the step where both ranks stopped
+    assert "stopped at step" in rest and "(signal)" in rest
 
 
 def test_python_server_places_a_transformers_model_with_device_map_auto(tmp_path):

@@ -4,10 +4,8 @@ FSDP and LoRA paths run here on the CPU: 2 gloo processes through the bundle's o
 steps, a checkpoint, a resume from it, and a clean SIGTERM."""
 
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import dockerfile
 import pytest
@@ -15,6 +13,7 @@ import pytest
 from dlgen import bundle, memory
 from dlgen import spec as spec_mod
 from dlgen.errors import DlgenError
+from tests.trainrun import stop_cleanly
 
 
 def test_an_8b_model_on_4_x_80_gb_trains_with_fsdp():
@@ -62,28 +61,6 @@ def _train(tmp_path, strategy, **opts):
     return argv, env, tmp_path / "ck"
 
 
-def _stop_cleanly(argv, env, cwd, after="step 20 "):
-    env = {**env, "TRAIN_STEPS": "1000000", "DLGEN_STEP_SLEEP_S": "0.02"}
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd)
-    try:
-        lines = []
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            lines.append(line)
-            if after in line or not line:
-                break
-        assert any(after in l for l in lines), "".join(lines)[-3000:]
-        proc.send_signal(signal.SIGTERM)
-        rest, _ = proc.communicate(timeout=60)
-        assert proc.returncode == 0, "".join(lines)[-2000:] + rest[-3000:]
-        assert "Traceback" not in rest and "stopped by SIGTERM; the workers saved their checkpoint at step" in rest
-        return rest
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-
-
 def test_fsdp_training_on_two_processes_shards_checkpoints_resumes_and_stops(tmp_path):
     argv, env, ck = _train(tmp_path, "fsdp", model="llama-8b", gpus="4")
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
@@ -97,7 +74,7 @@ def test_fsdp_training_on_two_processes_shards_checkpoints_resumes_and_stops(tmp
     again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert again.returncode == 0 and "resumed from step 12" in again.stdout + again.stderr, again.stderr[-3000:]
     assert (ck / "last.step").read_text().strip() == "20"
-    rest = _stop_cleanly(argv, env, tmp_path, after="step 30 ")
+    rest = stop_cleanly(argv, env, tmp_path, after="step 30 ")
     assert int((ck / "last.step").read_text()) >= 30 and "(signal)" in rest
     assert not (ck / "sharded.tmp").exists() and not (ck / "sharded.old").exists()
 
