@@ -355,7 +355,9 @@ def sizing_section() -> list[str]:
     out += ["", "- Published sizes: gpt-oss-120b's model card (a 60.8 GiB checkpoint); Llama 4 Scout 109 B "
             "parameters in bf16; Qwen3-235B-A22B-FP8 235 B parameters in FP8; the AWQ repository's files "
             "(~42 GB); DeepSeek-V3 ~688 GB (FP8, with its multi-token-prediction layer, which the test "
-            "architecture leaves out); acme/Dense-8B has Llama-3.1-8B's architecture (8,030,261,248 parameters "
+            "architecture leaves out); GLM-4.5-Air 106 B and Mistral Large 2411 123 B in bf16; Llama 4 Maverick "
+            "~400 B in bf16 and Kimi-K2 ~1.04 T in FP8 (model cards); "
+            "acme/Dense-8B has Llama-3.1-8B's architecture (8,030,261,248 parameters "
             "in bf16) under an id the catalog does not hold. Before, a name was the only source: a size in it "
             "times 2 bytes, or a refusal.", ""]
     return out

@@ -42,7 +42,13 @@ def models():
                                      lambda: ck.quantize(ck.llama_tensors(ck.QWEN3_235B_A22B), "fp8"), 235e9, 4),
         "Qwen/Qwen2.5-72B-Instruct-AWQ": (qwen72_awq, lambda: ck.quantize(ck.llama_tensors(
             {**qwen72_awq, "tie_word_embeddings": False}, dtype="F16"), "awq"), 41.6e9, 1),
+        "zai-org/GLM-4.5-Air": (ck.GLM_45_AIR, lambda: ck.llama_tensors(ck.GLM_45_AIR), 106e9 * 2, 4),
+        "mistralai/Mistral-Large-Instruct-2411": (ck.MISTRAL_LARGE_2411,
+                                                  lambda: ck.llama_tensors(ck.MISTRAL_LARGE_2411), 123e9 * 2, 4),
+        "meta-llama/Llama-4-Maverick-17B-128E-Instruct": (
+            ck.LLAMA4_MAVERICK, lambda: ck.llama4_tensors(dict(ck.LLAMA4_MAVERICK["text_config"])), 400e9 * 2, None),
         "deepseek-ai/DeepSeek-V3": (ck.DEEPSEEK_V3, lambda: ck.deepseek_tensors(ck.DEEPSEEK_V3), 688e9, None),
+        "moonshotai/Kimi-K2-Instruct": (ck.KIMI_K2, lambda: ck.deepseek_tensors(ck.KIMI_K2), 1.04e12, None),
     }
 
 

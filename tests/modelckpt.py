@@ -33,7 +33,7 @@ def llama_tensors(c: dict, dtype: str = "BF16") -> list[tuple[str, str, list[int
     """A Llama/Mistral/Mixtral/Qwen-style decoder (MoE when the config has experts)."""
     h, heads, kv = c["hidden_size"], c["num_attention_heads"], c.get("num_key_value_heads", c["num_attention_heads"])
     hd = c.get("head_dim") or h // heads
-    experts = c.get("num_local_experts") or c.get("num_experts")
+    experts = c.get("num_local_experts") or c.get("num_experts") or c.get("n_routed_experts")
     inter = c.get("moe_intermediate_size") if experts and c.get("moe_intermediate_size") else c["intermediate_size"]
     out = [("model.embed_tokens.weight", dtype, [c["vocab_size"], h])]
     for i in range(c["num_hidden_layers"]):
@@ -43,8 +43,16 @@ def llama_tensors(c: dict, dtype: str = "BF16") -> list[tuple[str, str, list[int
                 (p + "input_layernorm.weight", dtype, [h]), (p + "post_attention_layernorm.weight", dtype, [h])]
         if c.get("model_type") == "qwen3_moe":
             out += [(p + "self_attn.q_norm.weight", dtype, [hd]), (p + "self_attn.k_norm.weight", dtype, [hd])]
-        if experts:
+        if experts and i < c.get("first_k_dense_replace", 0):   # the first layers dense (GLM-4.5, DeepSeek)
+            d = c["intermediate_size"]
+            out += [(p + "mlp.gate_proj.weight", dtype, [d, h]), (p + "mlp.up_proj.weight", dtype, [d, h]),
+                    (p + "mlp.down_proj.weight", dtype, [h, d])]
+        elif experts:
             out.append((p + "mlp.gate.weight", dtype, [experts, h]))
+            for j in range(c.get("n_shared_experts", 0)):
+                q = f"{p}mlp.shared_experts.{j}."
+                out += [(q + "gate_proj.weight", dtype, [inter, h]), (q + "up_proj.weight", dtype, [inter, h]),
+                        (q + "down_proj.weight", dtype, [h, inter])]
             for e in range(experts):
                 q = f"{p}mlp.experts.{e}."
                 out += [(q + "gate_proj.weight", dtype, [inter, h]), (q + "up_proj.weight", dtype, [inter, h]),
@@ -172,8 +180,14 @@ def llama4_tensors(c: dict) -> list[tuple[str, str, list[int]]]:
         p = f"language_model.model.layers.{i}."
         out += [(p + "self_attn.q_proj.weight", "BF16", [heads * hd, h]), (p + "self_attn.k_proj.weight", "BF16", [kv * hd, h]),
                 (p + "self_attn.v_proj.weight", "BF16", [kv * hd, h]), (p + "self_attn.o_proj.weight", "BF16", [h, heads * hd]),
-                (p + "input_layernorm.weight", "BF16", [h]), (p + "post_attention_layernorm.weight", "BF16", [h]),
-                (p + "feed_forward.router.weight", "BF16", [e, h]),
+                (p + "input_layernorm.weight", "BF16", [h]), (p + "post_attention_layernorm.weight", "BF16", [h])]
+        step = c.get("interleave_moe_layer_step", 1)
+        if (i + 1) % step:   # a dense layer between MoE layers (Maverick: every other one)
+            d = c["intermediate_size_mlp"]
+            out += [(p + "feed_forward.gate_proj.weight", "BF16", [d, h]), (p + "feed_forward.up_proj.weight", "BF16", [d, h]),
+                    (p + "feed_forward.down_proj.weight", "BF16", [h, d])]
+            continue
+        out += [(p + "feed_forward.router.weight", "BF16", [e, h]),
                 (p + "feed_forward.experts.gate_up_proj", "BF16", [e, h, 2 * inter]),
                 (p + "feed_forward.experts.down_proj", "BF16", [e, inter, h]),
                 (p + "feed_forward.shared_expert.gate_proj.weight", "BF16", [inter, h]),
@@ -256,3 +270,17 @@ def write_gguf(path: Path, arch: str, metadata: dict, tensors: list[tuple[str, l
         fh.write(out)
         fh.truncate(max(size, len(out)))
     return path
+LLAMA4_MAVERICK: dict = {"model_type": "llama4", "text_config": {
+    "model_type": "llama4_text", "hidden_size": 5120, "intermediate_size": 8192, "intermediate_size_mlp": 16384,
+    "num_hidden_layers": 48, "num_attention_heads": 40, "num_key_value_heads": 8, "head_dim": 128,
+    "vocab_size": 202048, "num_local_experts": 128, "num_experts_per_tok": 1, "interleave_moe_layer_step": 2,
+    "max_position_embeddings": 1048576}}
+KIMI_K2 = {**DEEPSEEK_V3, "n_routed_experts": 384, "num_attention_heads": 64, "first_k_dense_replace": 1,
+           "vocab_size": 163840, "max_position_embeddings": 131072}
+GLM_45_AIR = {"model_type": "glm4_moe", "hidden_size": 4096, "intermediate_size": 10944, "moe_intermediate_size": 1408,
+              "num_hidden_layers": 46, "num_attention_heads": 96, "num_key_value_heads": 8, "head_dim": 128,
+              "vocab_size": 151552, "n_routed_experts": 128, "n_shared_experts": 1, "num_experts_per_tok": 8,
+              "first_k_dense_replace": 1, "max_position_embeddings": 131072, "tie_word_embeddings": False}
+MISTRAL_LARGE_2411 = {"model_type": "mistral", "hidden_size": 12288, "intermediate_size": 28672,
+                      "num_hidden_layers": 88, "num_attention_heads": 96, "num_key_value_heads": 8, "head_dim": 128,
+                      "vocab_size": 32768, "max_position_embeddings": 131072, "tie_word_embeddings": False}

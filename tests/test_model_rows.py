@@ -23,6 +23,16 @@ ROWS = {
     "Qwen/Qwen3-235B-A22B-FP8": ({**ck.QWEN3_235B_A22B, "quantization_config": {"quant_method": "fp8"}},
                                  lambda: ck.quantize(ck.llama_tensors(ck.QWEN3_235B_A22B), "fp8"), 16,
                                  235e9 * 1.0, 4),
+    "zai-org/GLM-4.5-Air": (ck.GLM_45_AIR, lambda: ck.llama_tensors(ck.GLM_45_AIR), 8, 106e9 * 2, 4),
+    "mistralai/Mistral-Large-Instruct-2411": (ck.MISTRAL_LARGE_2411, lambda: ck.llama_tensors(ck.MISTRAL_LARGE_2411),
+                                              8, 123e9 * 2, 4),
+}
+# More than one node of 80 GB GPUs holds: refused in one line; on 8 of the largest GPUs, served.
+TOO_BIG = {
+    "meta-llama/Llama-4-Maverick-17B-128E-Instruct": (ck.LLAMA4_MAVERICK,
+                                                      lambda: ck.llama4_tensors(ck.LLAMA4_MAVERICK["text_config"]),
+                                                      400e9 * 2, "h200"),
+    "moonshotai/Kimi-K2-Instruct": (ck.KIMI_K2, lambda: ck.deepseek_tensors(ck.KIMI_K2), 1.04e12, "b200"),
 }
 
 
@@ -67,3 +77,18 @@ def test_deepseek_v3_cannot_fit_one_node_and_says_so_in_one_line(tmp_path, monke
             spec_mod.build(model="deepseek-ai/DeepSeek-V3", server="vllm")
         assert "more than" in err.value.line() and "--params" not in err.value.line()
         assert spec_mod.build(model="deepseek-ai/DeepSeek-V3", server="vllm", gpu="b200").gpu_count == 8
+
+
+@pytest.mark.parametrize("repo", list(TOO_BIG))
+def test_a_model_past_one_node_is_refused_and_fits_the_largest_gpus(tmp_path, monkeypatch, repo):
+    config, tensors, published, gpu = TOO_BIG[repo]
+    monkeypatch.setenv("DLGEN_CACHE_DIR", str(tmp_path / "dlgen-cache"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    with HubStub({repo: ck.write_checkpoint(tmp_path / "m", config, tensors(), shards=16)}) as stub:
+        monkeypatch.setenv("HF_ENDPOINT", stub.url)
+        with pytest.raises(DlgenError) as err:
+            spec_mod.build(model=repo, server="vllm")
+        assert "more than" in err.value.line() and "--params" not in err.value.line()
+        spec = spec_mod.build(model=repo, server="vllm", gpu=gpu)
+        assert abs(spec.model.weights_gb * 1e9 - published) / published < 0.05 and spec.gpu_count == 8
