@@ -136,7 +136,7 @@ def plan(model: Model, preset: dict, server: str, gpus: GpuRequest | None, memor
                 raise DlgenError(f"{what} on {where} leaves no room for a KV cache of "
                                  f"{memory.MIN_CONTEXT_TOKENS} tokens ({memory_gb * util:.0f} GB usable per GPU)", fix)
             raise DlgenError(f"{what} needs ~{need:.0f} GB with serving headroom, more than {where} "
-                             f"holds ({memory_gb * float(t['memory_utilization']):.0f} GB usable per GPU)", fix)
+                             f"holds ({memory_gb * util:.0f} GB usable per GPU)", fix)
         return made(count, request)
     for count in range(1, most + 1):
         if fits(count) and (split != "heads" or heads_allow(count, model)):

@@ -121,13 +121,14 @@ def tensors(header: dict) -> Iterable[tuple[str, str, int, int]]:
         yield name, str(t.get("dtype")), count, int(end) - int(begin)
 
 
-def loaded_files(names: Iterable[str], index: dict | None) -> list[str]:
-    """The safetensors files a loader reads: the index's, else every one but second copies."""
+def loaded_files(names: Iterable[str], index: dict | None, pipeline: bool = False) -> list[str]:
+    """The safetensors files a loader reads: the index's, else every one but second copies; of a
+    diffusers ``pipeline``, those in its component folders (not a single-file twin at the top)."""
     if index and isinstance(index.get("weight_map"), dict):
         return sorted(set(index["weight_map"].values()))
     files = sorted(n for n in names if n.endswith(".safetensors"))
-    kept = [n for n in files if not TWIN.search(n)]
-    return kept or files
+    kept = [n for n in files if not TWIN.search(n)] or files
+    return [n for n in kept if "/" in n] if pipeline else kept
 
 
 def _text_config(config: dict) -> dict:
@@ -198,21 +199,18 @@ def read_local(folder: Path) -> ModelFacts:
     folder = Path(folder)
     if not folder.is_dir():
         raise DlgenError(f"{folder}: no such checkpoint folder", "give the folder that holds config.json")
-    if (folder / "model_index.json").is_file():   # a diffusers pipeline: one folder per component
-        names = [p.relative_to(folder).as_posix() for p in folder.rglob("*.safetensors")]
-        files = [n for n in loaded_files(names, None) if "/" in n]
-        headers = {n: parse_header(_file_reader(folder / n), n) for n in files}
-        return summarize({}, headers, str(folder), task="diffusion")
-    if not (folder / "config.json").is_file():
+    pipeline = (folder / "model_index.json").is_file()   # a diffusers pipeline: one folder per component
+    if not pipeline and not (folder / "config.json").is_file():
         raise DlgenError(f"{folder}: no config.json", "give the folder of a transformers or diffusers checkpoint")
     index_path = folder / "model.safetensors.index.json"
-    index = _json(index_path) if index_path.is_file() else None
+    index = _json(index_path) if index_path.is_file() and not pipeline else None
     names = [p.relative_to(folder).as_posix() for p in folder.rglob("*.safetensors")]
-    files = loaded_files(names, index)
+    files = loaded_files(names, index, pipeline)
     if not files:
         raise DlgenError(f"{folder}: no safetensors weights", "convert the checkpoint to safetensors")
     headers = {n: parse_header(_file_reader(folder / n), n) for n in files}
-    return summarize(_json(folder / "config.json"), headers, str(folder))
+    config = {} if pipeline else _json(folder / "config.json")
+    return summarize(config, headers, str(folder), task="diffusion" if pipeline else "llm")
 
 
 # ---------------------------------------------------------------------------------- GGUF
@@ -387,9 +385,7 @@ def _read_hub(repo: str) -> ModelFacts:
         if config is None:
             raise DlgenError(f"{repo} has no config.json on {endpoint}", "give --params and --dtype for it")
         index = None if diffusers else fetch("model.safetensors.index.json")
-        files = loaded_files(names, index)
-        if diffusers:
-            files = [n for n in files if "/" in n]
+        files = loaded_files(names, index, pipeline=diffusers)
         if not files:
             raise DlgenError(f"{repo} has no safetensors weights on {endpoint}", "give --params and --dtype for it")
         session, headers = get_session(), build_hf_headers(token=token)

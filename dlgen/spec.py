@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from dlgen import catalog, gpuplan, matrix, memory, probes, reference, timing, units
 from dlgen.catalog import Model
@@ -17,15 +19,6 @@ from dlgen.timing import NET_GBPS as DEFAULT_NET_GBPS
 def kinds() -> dict[str, dict]:
     """The workload kinds and what each gets by default (dlgen/data/kinds.yaml)."""
     return reference.load("kinds")["kinds"]
-
-
-def __getattr__(name: str):
-    """KINDS and KIND_DEFAULTS, read from the data when asked for (DLGEN_DATA_DIR may replace it)."""
-    if name == "KINDS":
-        return tuple(kinds())
-    if name == "KIND_DEFAULTS":
-        return kinds()
-    raise AttributeError(name)
 
 
 # NGC's recommendation for training containers (NVIDIA's PyTorch container docs run it with
@@ -397,8 +390,6 @@ def local_model(value: str | None) -> str | None:
     """--model as a checkpoint folder on this host (absolute), or None for a name or hub id."""
     if not value or not value.startswith(("/", "./", "../", "~")):
         return None
-    import os
-
     return os.path.abspath(os.path.expanduser(value))
 
 
@@ -501,7 +492,7 @@ def _resolve_model(o: NewOptions) -> Model:
     if folder:
         from dlgen import modelfacts
 
-        facts = modelfacts.read_local(__import__("pathlib").Path(folder))
+        facts = modelfacts.read_local(Path(folder))
         name = folder.rstrip("/").rsplit("/", 1)[-1]
         return replace(catalog.from_facts(name, facts), hf_id=LOCAL_MODEL_DIR).with_dtype(o.dtype)
     return catalog.resolve(o.model, o.params, o.dtype, online=True)
@@ -511,8 +502,6 @@ def _with_model_file(o: NewOptions, mdl: Model, preset: dict) -> Model:
     """The model as the one GGUF file a server such as llama.cpp loads: given with --model-path and
     present on this host, read (its size, its architecture's metadata); else the catalog's GGUF
     (its size), not the bf16 checkpoint."""
-    import os
-
     one_file = "{model_file}" in " ".join(map(str, preset.get("command") or []))
     if one_file and not o.model_path and not o.model_repo and mdl.gguf:
         return replace(mdl, stored_gb=mdl.gguf[2], quant="gguf", source=f"{mdl.source}; GGUF {mdl.gguf[1]}")
@@ -520,7 +509,7 @@ def _with_model_file(o: NewOptions, mdl: Model, preset: dict) -> Model:
         return mdl
     from dlgen import modelfacts
 
-    f = modelfacts.read_gguf(__import__("pathlib").Path(o.model_path))
+    f = modelfacts.read_gguf(Path(o.model_path))
     return replace(mdl, params=f.params or mdl.params, stored_gb=round(f.stored_gb, 3), quant=f.quant_method,
                    layers=f.layers or mdl.layers, heads=f.heads or mdl.heads, kv_heads=f.kv_heads or mdl.kv_heads,
                    head_dim=f.head_dim or mdl.head_dim, context=f.context or mdl.context,
@@ -666,9 +655,7 @@ def _plan_storage(o: NewOptions, mdl: Model, preset: dict, server: str, python_c
                          "Hugging Face models)")
     if folder and loads_model:   # the user's checkpoint, read-only; nothing is downloaded
         volumes.append(Volume(folder, LOCAL_MODEL_DIR, "ro", "bind"))
-        for var, path in (preset.get("caches") or {}).items():
-            env[str(var)] = str(path)
-            volumes.append(Volume(f"{str(var).lower().replace('_', '-')}", str(path), "", "volume"))
+        _add_caches(preset, env, volumes)
         env["HF_HUB_OFFLINE"] = "1"
     elif loads_model and preset.get("model_dir") and o.model_path:
         volumes.append(_model_files(server, preset, o.model_path))  # the user's files, read-only: no hub
@@ -679,9 +666,7 @@ def _plan_storage(o: NewOptions, mdl: Model, preset: dict, server: str, python_c
     elif loads_model:
         env["HF_TOKEN"] = None  # passed by name: the value never lands in a file (DLG107)
         volumes.append(Volume("hf-cache", HF_HOME, "", "volume"))
-        for var, path in (preset.get("caches") or {}).items():  # e.g. vLLM's compile cache: warm restarts
-            env[str(var)] = str(path)
-            volumes.append(Volume(f"{str(var).lower().replace('_', '-')}", str(path), "", "volume"))
+        _add_caches(preset, env, volumes)
         if preset.get("fetch"):
             fetch = dict(preset["fetch"])
         elif python_cmd and (mdl.hf_id or mdl.torchvision):
@@ -695,6 +680,13 @@ def _plan_storage(o: NewOptions, mdl: Model, preset: dict, server: str, python_c
     if kinds()[o.kind]["run_as_caller"]:  # another uid than the image's: give it a home it can write
         env["HOME"] = "/tmp"
     return env, volumes, fetch, model_files
+
+
+def _add_caches(preset: dict, env: dict[str, str | None], volumes: list[Volume]) -> None:
+    """The server's caches (e.g. vLLM's compile cache) on named volumes: warm restarts skip the work."""
+    for var, path in (preset.get("caches") or {}).items():
+        env[str(var)] = str(path)
+        volumes.append(Volume(f"{str(var).lower().replace('_', '-')}", str(path), "", "volume"))
 
 
 def _kind_volumes(o: NewOptions) -> list[Volume]:

@@ -236,13 +236,16 @@ def rewrite(bundle: Path, m: Measurement, margin: float | None = None, dry_run: 
                               where=m.where(), download_s=stack_download_s(bundle, old_sp))
     before: dict[str, str] = {}   # each file's text as read, for the diff and the manifest
     for target in targets.all_targets() if not out.kept else []:
-        for name in target.owns if target.retime else ():
+        retime = target.retime
+        if retime is None:
+            continue
+        for name in target.owns:
             path = bundle / name
             if not path.is_file():
                 continue
             old = before[name] = textfile.read_text(path).text
             try:
-                new = target.retime(name, old, measured)   # type: ignore[misc]
+                new = retime(name, old, measured)
             except Exception as exc:   # a file edited into something its target cannot read
                 raise DlgenError(f"{path}: cannot write the measured timings into it ({type(exc).__name__}: "
                                  f"{str(exc).splitlines()[0] if str(exc) else ''})",

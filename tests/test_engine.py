@@ -244,7 +244,7 @@ def test_rm_with_restart_is_refused_by_the_engine_and_never_generated(engine, tm
     assert proc.returncode == 125 and "conflicting options" in proc.stderr.lower()
     from dlgen import verify as verify_mod
 
-    for kind in spec_mod.KINDS:
+    for kind in spec_mod.kinds():
         spec = verify_mod.bundle_run_spec(make_bundle(tmp_path / kind, model="llama-8b", kind=kind))
         assert not (spec.remove and spec.restart not in (None, "no")), kind
 

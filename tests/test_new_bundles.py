@@ -14,7 +14,7 @@ from dlgen import spec as spec_mod
 from dlgen.runspec import RunSpec
 from tests.conftest import tool
 
-KINDS = spec_mod.KINDS
+KINDS = tuple(spec_mod.kinds())
 MODELS = [m["name"] for m in reference.models()]
 SERVE_PRESETS = [n for n, s in reference.servers()["servers"].items() if "serve" in s["kinds"]]
 CASES = [(m, k, None) for m in MODELS for k in KINDS] + [("llama-8b", "serve", s) for s in SERVE_PRESETS]
@@ -141,7 +141,7 @@ def test_run_sh(bundles):
         run = _run_line(files["run.sh"])
         assert run.gpus or spec.kind == "tensorboard", key
         assert not (run.remove and run.restart), key
-        expected_restart = spec_mod.KIND_DEFAULTS[spec.kind]["restart"]
+        expected_restart = spec_mod.kinds()[spec.kind]["restart"]
         assert run.restart == expected_restart, key
         if spec.kind in ("serve", "train", "notebook", "dev"):
             assert run.ipc == "host" or run.shm_size, key

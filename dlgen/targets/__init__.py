@@ -126,8 +126,3 @@ def get(key: str) -> Target | None:
 def verifiable() -> list[str]:
     """The keys `dlgen verify --target` accepts."""
     return [t.key for t in all_targets() if t.verify is not None]
-
-
-def owned_files() -> set[str]:
-    """Every file name some target may write."""
-    return {f for t in all_targets() for f in t.owns}

@@ -23,7 +23,7 @@ def _str_for_yaml_1_1(representer, data):
 def _yaml(round_trip: bool):
     from ruamel.yaml import YAML
 
-    yaml = YAML() if round_trip else YAML()
+    yaml = YAML()
     yaml.width = 4096
     yaml.indent(mapping=2, sequence=4, offset=2)
     if round_trip:
