@@ -338,25 +338,28 @@ def sizing_section() -> list[str]:
            "Written by `python -m bench.sizing --write --baseline REV` (bench/sizing.py): `dlgen new --model ID "
            "--server vllm` for Hugging Face ids the catalog does not hold, their files served by a local Hub with "
            "each model's published architecture. Weight error against the published checkpoint size; GPUs (80 GB) "
-           "against the count a person would choose (- : refused).", "",
+           "against the count a person would choose (- : refused; N x G: N nodes of G GPUs).", "",
            f"| model | published GB | person's GPUs | now: GB (error) | now: GPUs | dlgen at {base}: GB (error) | "
            f"dlgen at {base}: GPUs |", "|---|---|---|---|---|---|---|"]
 
     def cell(r):
         if r.get("weights_gb") is None:
             return "refused", "-"
-        return f"{r['weights_gb']:g} ({r['weights_error']:.0%})", str(r["gpus"])
+        gpus = f"{r['nodes']} x {r['gpus']}" if r.get("nodes", 1) > 1 else str(r["gpus"])
+        return f"{r['weights_gb']:g} ({r['weights_error']:.0%})", gpus
     for row in data["rows"]:
         now_gb, now_gpus = cell(row["now"])
         was_gb, was_gpus = cell(row.get(base) or {})
-        person = row["person_gpus"] if row["person_gpus"] is not None else "more than one node"
+        person = row["person_gpus"] if row["person_gpus"] is not None else "more than one node"   # N x G: nodes
         out.append(f"| {row['model']} | {row['published_gb']:g} | {person} | {now_gb} | {now_gpus} | {was_gb} | "
                    f"{was_gpus} |")
     out += ["", "- Published sizes: gpt-oss-120b's model card (a 60.8 GiB checkpoint); Llama 4 Scout 109 B "
             "parameters in bf16; Qwen3-235B-A22B-FP8 235 B parameters in FP8; the AWQ repository's files "
             "(~42 GB); DeepSeek-V3 ~688 GB (FP8, with its multi-token-prediction layer, which the test "
             "architecture leaves out); GLM-4.5-Air 106 B and Mistral Large 2411 123 B in bf16; Llama 4 Maverick "
-            "~400 B in bf16 and Kimi-K2 ~1.04 T in FP8 (model cards); "
+            "~400 B in bf16 and Kimi-K2 ~1.04 T in FP8 (model cards); past one node a person runs two nodes of eight "
+            "80 GB GPUs (vLLM's and SGLang's multi-node guides serve DeepSeek-V3 so; Kimi-K2's deployment guide's "
+            "smallest unit is 16 GPUs); "
             "acme/Dense-8B has Llama-3.1-8B's architecture (8,030,261,248 parameters "
             "in bf16) under an id the catalog does not hold. Before, a name was the only source: a size in it "
             "times 2 bytes, or a refusal.", ""]

@@ -46,9 +46,10 @@ def models():
         "mistralai/Mistral-Large-Instruct-2411": (ck.MISTRAL_LARGE_2411,
                                                   lambda: ck.llama_tensors(ck.MISTRAL_LARGE_2411), 123e9 * 2, 4),
         "meta-llama/Llama-4-Maverick-17B-128E-Instruct": (
-            ck.LLAMA4_MAVERICK, lambda: ck.llama4_tensors(dict(ck.LLAMA4_MAVERICK["text_config"])), 400e9 * 2, None),
-        "deepseek-ai/DeepSeek-V3": (ck.DEEPSEEK_V3, lambda: ck.deepseek_tensors(ck.DEEPSEEK_V3), 688e9, None),
-        "moonshotai/Kimi-K2-Instruct": (ck.KIMI_K2, lambda: ck.deepseek_tensors(ck.KIMI_K2), 1.04e12, None),
+            ck.LLAMA4_MAVERICK, lambda: ck.llama4_tensors(dict(ck.LLAMA4_MAVERICK["text_config"])), 400e9 * 2,
+            "2 x 8"),
+        "deepseek-ai/DeepSeek-V3": (ck.DEEPSEEK_V3, lambda: ck.deepseek_tensors(ck.DEEPSEEK_V3), 688e9, "2 x 8"),
+        "moonshotai/Kimi-K2-Instruct": (ck.KIMI_K2, lambda: ck.deepseek_tensors(ck.KIMI_K2), 1.04e12, "2 x 8"),
     }
 
 
@@ -60,7 +61,7 @@ out = {}
 for repo in json.loads(sys.argv[2]):
     try:
         s = spec.build(model=repo, server="vllm")
-        out[repo] = {"weights_gb": round(s.model.weights_gb, 1), "gpus": s.gpu_count}
+        out[repo] = {"weights_gb": round(s.model.weights_gb, 1), "gpus": s.gpu_count, "nodes": getattr(s, "nodes", 1)}
     except Exception as exc:
         out[repo] = {"weights_gb": None, "gpus": None, "refused": str(exc)[:120]}
 print(json.dumps(out))

@@ -115,12 +115,12 @@ def models(
         typer.echo("| " + " | ".join(heads) + " |")
         typer.echo("|" + "---|" * len(heads))
         for r in rows:
-            typer.echo("| " + " | ".join(str(r[c]) if r[c] is not None else "-" for c in cols) + " |")
+            typer.echo("| " + " | ".join(modeltable.cell(r, c) for c in cols) + " |")
         return
-    widths = [max(len(h), *(len(str(r[c])) for r in rows)) for h, c in zip(heads, cols, strict=True)]
+    widths = [max(len(h), *(len(modeltable.cell(r, c)) for r in rows)) for h, c in zip(heads, cols, strict=True)]
     typer.echo("  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)))
     for r in rows:
-        cells = (str(r[c] if r[c] is not None else "-").ljust(w) for c, w in zip(cols, widths, strict=True))
+        cells = (modeltable.cell(r, c).ljust(w) for c, w in zip(cols, widths, strict=True))
         typer.echo("  ".join(cells))
     typer.echo(f"\nserver preset {server}: boot {preset['boot_s']} s + weights / {timing.DISK_GBPS} GB/s + "
                f"warm-up {preset['warmup_s']} s; start period = {timing.MARGIN} x load, rounded up to "

@@ -20,7 +20,11 @@ TYPES: dict[str, type | tuple[type, ...]] = {"str": str, "int": int, "num": (int
                                             "list": list, "dict": dict, "null": type(None)}
 
 PARALLEL = {"split!": ("enum", ("heads", "layers", "replicas")), "flags": "list", "times": "list",
-            "default": "int", "nccl": "bool", "tasks": "list"}
+            "default": "int", "nccl": "bool", "tasks": "list", "nodes": "list", "spans": "dict"}
+
+MULTINODE = {"split!": ("enum", ("pipeline", "heads", "replicas")), "port!": "int", "args": "list",
+             "command": "list", "leader_script": "str", "worker_entrypoint": "list", "worker_command": "list",
+             "assembly_s": "int", "wait_s!": "int", "wait_env": "str", "trainjob_command": "list", "source!": "str"}
 
 SERVER = {
     "kinds!": "list", "image!": "str", "port": "int", "liveness": ("str", "null"), "readiness": ("str", "null"),
@@ -31,7 +35,7 @@ SERVER = {
     "model_after": "list", "parallel": PARALLEL, "fetch": {"entrypoint!": "list", "command": "list"},
     "caches": "dict", "model_dir": "str", "fetch_patterns": "list", "extra_ports": "list", "hf_cache": "str",
     "cache_flags": "list", "source": "str", "context": {"flags!": "list", "input_flags": "list"},
-    "online_quant": "dict",
+    "online_quant": "dict", "multinode": MULTINODE,
 }
 MODEL = {"name!": "str", "aliases": "list", "hf_id": "str", "task!": "str", "params!": "num", "dtype!": "str",
          "num_attention_heads": "int", "num_key_value_heads": "int", "heads_source": "str",
@@ -58,7 +62,8 @@ FILES: dict[str, tuple[dict, dict[str, tuple[dict, str]]]] = {
               {"hadolint": ({"rule!": "str", "message": "str", "what!": "str"}, "dict"),
                "buildkit": ({"rule!": "str", "message": "str", "what!": "str"}, "dict")}),
     "gpus": ({"version!": "int", "default_memory_gb!": "num", "serving_headroom!": "num",
-              "memory_utilization!": "num", "max_per_host!": "int", "gpus!": "list"}, {"gpus": (GPU, "list")}),
+              "memory_utilization!": "num", "max_per_host!": "int", "max_nodes!": "int",
+              "gpus!": "list"}, {"gpus": (GPU, "list")}),
 }
 
 

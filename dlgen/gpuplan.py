@@ -53,21 +53,36 @@ def heads_allow(count: int, model: Model) -> bool:
 
 @dataclass(frozen=True)
 class GpuPlan:
-    count: int
+    count: int               # GPUs per node: what each container or pod requests
     request: GpuRequest
     memory_gb: float
     gpu: str                 # "80 GB", "141 GB H200"
     need_gb: float           # weights x headroom (0 without a model)
     split: str               # heads | layers | replicas
     serving: memory.ServingFit | None = None   # weights, KV cache and context per GPU (servers with a KV cache)
+    nodes: int = 1           # nodes of the group (1: one host)
+    pipeline: int = 1        # pipeline stages (vLLM over several nodes: one per node)
+
+    @property
+    def total(self) -> int:
+        """Every GPU of the group."""
+        return self.count * self.nodes
+
+    @property
+    def tensor(self) -> int:
+        """The tensor-parallel size: the GPUs of one pipeline stage."""
+        return self.total // self.pipeline
 
     @property
     def usable_gb(self) -> float:
         per_gpu = self.memory_gb * float(table()["memory_utilization"])
-        return per_gpu if self.split == "replicas" else per_gpu * self.count
+        return per_gpu if self.split == "replicas" else per_gpu * self.total
 
     def summary(self) -> str:
         gpus = f"{self.count} x {self.gpu} GPU" + ("s" if self.count > 1 else "")
+        if self.nodes > 1:
+            gpus = f"{self.nodes} nodes of {gpus} ({self.total} GPUs" + (
+                f": tensor parallel {self.tensor} x pipeline {self.pipeline})" if self.pipeline > 1 else ")")
         if self.serving:
             f = self.serving
             limit = f", context limited to {f.limit}" if f.limit is not None else ""
@@ -84,10 +99,55 @@ def _fits(model_need: float, count: int, memory_gb: float, split: str) -> bool:
     return model_need <= (per_gpu if split == "replicas" else per_gpu * count)
 
 
+def group_servers(kind: str) -> list[str]:
+    """The servers of ``kind`` that run one group over several nodes (a ``multinode`` entry)."""
+    return [n for n, p in reference.servers()["servers"].items() if p.get("multinode") and kind in p["kinds"]]
+
+
+@dataclass(frozen=True)
+class _Sizing:
+    """What the fit of one model on one kind of GPU depends on."""
+    model: Model
+    split: str
+    need: float
+    memory_gb: float
+    util: float
+    kv: bool
+    multinode: dict | None
+
+    def stages(self, nodes: int) -> int:
+        return nodes if nodes > 1 and (self.multinode or {}).get("split") == "pipeline" else 1
+
+    def allowed(self, per_node: int, nodes: int = 1) -> bool:
+        """The split works for the model: tensor parallelism divides its heads, no more pipeline
+        stages than layers."""
+        stages = self.stages(nodes)
+        if stages > 1 and self.model.layers and stages > self.model.layers:
+            return False
+        return self.split != "heads" or heads_allow(per_node * nodes // stages, self.model)
+
+    def fits(self, per_node: int, nodes: int = 1) -> bool:
+        if not self.need:
+            return True
+        stages = self.stages(nodes)
+        if self.kv:
+            f = memory.serving(self.model, per_node * nodes // stages, self.memory_gb, self.util, stages)
+            return f is not None and f.fits
+        return _fits(self.need, per_node * nodes, self.memory_gb, self.split)
+
+    def made(self, per_node: int, request: GpuRequest, gpu_label: str, nodes: int = 1) -> GpuPlan:
+        stages = self.stages(nodes)
+        fit = memory.serving(self.model, per_node * nodes // stages, self.memory_gb, self.util, stages) \
+            if self.kv else None
+        return GpuPlan(per_node, request, self.memory_gb, gpu_label, self.need, self.split, fit, nodes, stages)
+
+
 def plan(model: Model, preset: dict, server: str, gpus: GpuRequest | None, memory_gb: float, gpu_label: str,
-         default_count: int | None = None, fit: bool = True) -> GpuPlan:
+         default_count: int | None = None, fit: bool = True, nodes: int | None = None,
+         kind: str = "serve") -> GpuPlan:
     """The GPU count for a bundle: ``gpus`` as given (checked), else the smallest count that holds the
-    model (``default_count`` for kinds whose work is the user's own code). ``fit`` False: the model
+    model (``default_count`` for kinds whose work is the user's own code); past one host, as many nodes
+    as hold it where the server runs across nodes (``nodes`` asks for a count). ``fit`` False: the model
     is only a label (a notebook's), not checked against the memory. Raises DlgenError."""
     t = table()
     split = (preset.get("parallel") or {}).get("split", "replicas")
@@ -96,22 +156,16 @@ def plan(model: Model, preset: dict, server: str, gpus: GpuRequest | None, memor
     # a server with a KV cache and a context limit (vLLM, SGLang, TGI): weights + KV cache + overhead
     kv = bool(preset.get("context")) and split == "heads" and bool(need) and \
         memory.kv_bytes_per_token(model, 1) is not None
-
-    def fits(count: int) -> bool:
-        if kv:
-            f = memory.serving(model, count, memory_gb, util)
-            return f is not None and f.fits
-        return _fits(need, count, memory_gb, split)
-
-    def made(count: int, request: GpuRequest) -> GpuPlan:
-        return GpuPlan(count, request, memory_gb, gpu_label, need, split,
-                       memory.serving(model, count, memory_gb, util) if kv else None)
-    most = int(t["max_per_host"])
+    z = _Sizing(model, split, need, memory_gb, util, kv, preset.get("multinode"))
+    most, most_nodes = int(t["max_per_host"]), int(t["max_nodes"])
     what = f"{model.name} ({model.dtype}, {model.gpu_gb:.1f} GB of weights)"
+    group = ", ".join(group_servers(kind))
     if gpus is not None and gpus.all:
         raise DlgenError("--gpus all is not one GPU count: Kubernetes and Swarm need a number, and "
                          f"{server} must be told how many GPUs to use",
                          "give the count, e.g. --gpus 4 (`nvidia-smi -L | wc -l` counts a host's GPUs)")
+    if nodes is not None and nodes > 1:
+        return _plan_group(z, server, gpus, gpu_label, nodes, what, group)
     if gpus is None and (default_count is not None or not need):
         gpus = GpuRequest(count=default_count or 1)
     if gpus is not None:
@@ -119,16 +173,15 @@ def plan(model: Model, preset: dict, server: str, gpus: GpuRequest | None, memor
         count = request.k8s_count()
         if count > most:
             raise DlgenError(f"--gpus {request.docker()}: one host has at most {most} GPUs",
-                             "use larger GPUs (--gpu h200) or a smaller --dtype; dlgen does not generate "
-                             "multi-node serving")
-        if split == "heads" and not heads_allow(count, model):
-            ok = [n for n in range(1, most + 1) if heads_allow(n, model) and (not need or fits(n))]
+                             f"use --nodes N with --gpus {most} or fewer per node" + (f" (servers: {group})"
+                                                                                      if kind == "serve" else ""))
+        if split == "heads" and not z.allowed(count):
+            ok = [n for n in range(1, most + 1) if z.allowed(n) and z.fits(n)]
             raise DlgenError(f"{count} GPUs cannot split {model.name}'s {model.heads} attention heads "
                              f"({model.kv_heads} KV heads): {server}'s tensor parallelism needs a count that "
                              "divides them", f"use --gpus {' or '.join(map(str, ok))}")
-        if need and not fits(count):
-            fitting = [n for n in range(count, most + 1)
-                       if fits(n) and (split != "heads" or heads_allow(n, model))]
+        if need and not z.fits(count):
+            fitting = [n for n in range(count, most + 1) if z.fits(n) and z.allowed(n)]
             where = "one GPU (each holds the whole model)" if split == "replicas" else f"{count} x {gpu_label}"
             fix = (f"use --gpus {fitting[0]}" if fitting and split != "replicas"
                    else "use larger GPUs (--gpu-memory), a smaller --dtype, or a quantised checkpoint")
@@ -137,11 +190,50 @@ def plan(model: Model, preset: dict, server: str, gpus: GpuRequest | None, memor
                                  f"{memory.MIN_CONTEXT_TOKENS} tokens ({memory_gb * util:.0f} GB usable per GPU)", fix)
             raise DlgenError(f"{what} needs ~{need:.0f} GB with serving headroom, more than {where} "
                              f"holds ({memory_gb * util:.0f} GB usable per GPU)", fix)
-        return made(count, request)
+        return z.made(count, request, gpu_label)
     for count in range(1, most + 1):
-        if fits(count) and (split != "heads" or heads_allow(count, model)):
-            return made(count, GpuRequest(count=count))
+        if z.fits(count) and z.allowed(count):
+            return z.made(count, GpuRequest(count=count), gpu_label)
+    if z.multinode and nodes is None:   # past one host: the fewest nodes of full hosts that hold it
+        for n in range(2, most_nodes + 1):
+            if z.allowed(most, n) and z.fits(most, n):
+                return z.made(most, GpuRequest(count=most), gpu_label, n)
     per = "one GPU" if split == "replicas" else f"{most} x {gpu_label} GPUs"
-    raise DlgenError(f"{what} needs ~{need:.0f} GB with serving headroom, more than {per} hold",
+    beyond = f" or {most_nodes} nodes of them" if z.multinode and nodes is None else ""
+    across = ("drop --nodes 1 (a group of nodes holds it)" if z.multinode and nodes is not None else
+              "" if z.multinode or not group else f"across nodes: --server {group.replace(', ', ' or ')}")
+    raise DlgenError(f"{what} needs ~{need:.0f} GB with serving headroom, more than {per}{beyond} hold",
                      "use larger GPUs (--gpu h200, --gpu-memory GB), a smaller --dtype (fp8, int4), or a "
-                     "quantised checkpoint; dlgen does not generate multi-node serving")
+                     "quantised checkpoint" + (f"; {across}" if across else ""))
+
+
+def _plan_group(z: _Sizing, server: str, gpus: GpuRequest | None, gpu_label: str, nodes: int, what: str,
+                group: str) -> GpuPlan:
+    """--nodes N: the group of N nodes with --gpus (default: a full host) on each, checked."""
+    most, most_nodes = int(table()["max_per_host"]), int(table()["max_nodes"])
+    if not z.multinode:
+        raise DlgenError(f"the {server} server does not run one model across nodes",
+                         f"use --server {group.replace(', ', ' or ')}" if group else "drop --nodes")
+    if not 2 <= nodes <= most_nodes:
+        raise DlgenError(f"invalid --nodes {nodes}", f"give 2 to {most_nodes} (leave it out for one host)")
+    request = gpus or GpuRequest(count=most)
+    if request.ids:
+        raise DlgenError(f"--gpus {request.docker()} names devices of one host; --nodes needs a count per node",
+                         f"give the count, e.g. --gpus {len(request.ids)}")
+    per_node = request.k8s_count()
+    if per_node > most:
+        raise DlgenError(f"--gpus {per_node}: one host has at most {most} GPUs", f"use --gpus {most} or fewer")
+    if not z.allowed(per_node, nodes):
+        stages = z.stages(nodes)
+        why = (f"{nodes} pipeline stages are more than its {z.model.layers} layers"
+               if z.model.layers and stages > z.model.layers
+               else f"tensor parallelism over {per_node * nodes // stages} GPUs does not divide its "
+                    f"{z.model.heads} attention heads ({z.model.kv_heads} KV heads)")
+        raise DlgenError(f"{server} cannot split {z.model.name} over {nodes} nodes of {per_node} GPUs: {why}",
+                         "use another --gpus or --nodes")
+    if not z.fits(per_node, nodes):
+        more = next((n for n in range(nodes + 1, most_nodes + 1) if z.allowed(per_node, n) and z.fits(per_node, n)),
+                    None)
+        raise DlgenError(f"{what} does not fit {nodes} nodes of {per_node} x {gpu_label} GPUs",
+                         f"use --nodes {more}" if more else "use larger GPUs or a smaller --dtype")
+    return z.made(per_node, request, gpu_label, nodes)

@@ -54,19 +54,22 @@ class ServingFit:
         return self.tokens >= MIN_CONTEXT_TOKENS
 
 
-def serving(model: Model, gpus: int, memory_gb: float, utilization: float) -> ServingFit | None:
-    """How ``model`` fits ``gpus`` tensor-parallel GPUs of ``memory_gb`` (None: shape unknown)."""
+def serving(model: Model, gpus: int, memory_gb: float, utilization: float, pipeline: int = 1) -> ServingFit | None:
+    """How ``model`` fits ``gpus`` tensor-parallel GPUs of ``memory_gb`` in each of ``pipeline`` stages
+    (a stage holds its share of the layers: of the weights and of each token's KV cache; None: shape
+    unknown)."""
     per_token = kv_bytes_per_token(model, gpus)
     if per_token is None:
         return None
-    weights = model.gpu_gb / gpus
+    per_token = math.ceil(per_token / pipeline)
+    weights = model.gpu_gb / (gpus * pipeline)
     room = memory_gb * utilization - weights - SERVER_OVERHEAD_GB
     tokens = max(0, int(room * 1e9 // per_token))
     full = model.context or 0
     limit = None
     if full and tokens < full:
         limit = tokens // CONTEXT_STEP * CONTEXT_STEP
-    return ServingFit(gpus, round(weights, 2), round(max(room, 0.0), 2), tokens, limit)
+    return ServingFit(gpus * pipeline, round(weights, 2), round(max(room, 0.0), 2), tokens, limit)
 
 
 # ------------------------------------------------------------------------------------ training

@@ -46,6 +46,8 @@ class NewOptions:
     port: int | None = opt(None, "--port", "-p", help="Port the server listens on.")
     gpus: str | None = opt(None, "--gpus", text=True, help="GPU count, or device indexes 0,1 (default: the fewest "
                                                            "that hold the model).")
+    nodes: int | None = opt(None, "--nodes", help="Nodes the job spans, --gpus on each (default: one, or as many as "
+                                                  "the model needs; vllm, sglang and training run across nodes).")
     gpu: str | None = opt(None, "--gpu", text=True, help="GPU model the count is sized for: h100, a100-40gb, l40s, "
                                                          "a10g... (see dlgen/data/gpus.yaml).")
     gpu_memory: float | None = opt(None, "--gpu-memory", help="Memory of one GPU in GB (default 80).")

@@ -114,7 +114,9 @@ class Health:
         """The ``docker run --health-*`` flags."""
         if self.disabled:
             return ["--no-healthcheck"]
-        out = ["--health-cmd", self.command_text()] if self.test else []
+        # --health-cmd is a shell line (CMD-SHELL): an exec-form test is quoted word by word
+        text = shlex.join(self.test[1:]) if self.test and self.test[0] == "CMD" else self.command_text()
+        out = ["--health-cmd", text] if self.test else []
         out += [f"--health-{key.replace('_', '-')}={format_duration(v)}" for key, v in self._durations()]
         return out + ([f"--health-retries={self.retries}"] if self.retries is not None else [])
 

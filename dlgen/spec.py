@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -25,6 +26,7 @@ def kinds() -> dict[str, dict]:
 # --ulimit memlock=-1 --ulimit stack=67108864).
 TRAIN_ULIMITS = {"memlock": "-1", "stack": "67108864"}
 HEARTBEAT_FILE = "/tmp/dlgen-heartbeat"
+CHECKPOINTS = "/checkpoints"
 HEARTBEAT_MAX_AGE_S = 600
 HF_HOME = "/cache/huggingface"
 # The fetch container's label (verify and compose find the fetch phase by it) and its timeouts:
@@ -73,6 +75,31 @@ class Probe:
     url: str = ""              # readiness URL (HTTP probes)
     heartbeat: str = ""
     max_age_s: int = 0
+
+
+@dataclass(frozen=True)
+class NodeWords:
+    """How one target writes a node's own values into its command (run.sh: shell variables; a
+    LeaderWorkerSet: $(LWS_WORKER_INDEX) and $(LWS_LEADER_ADDRESS))."""
+    rank: str
+    leader: str
+    group_port: str
+    is_host: str = "0"
+    join_timeout_s: str = "600"
+    api_host: str | None = None    # where the leader's API listens (None: as the preset says)
+
+
+@dataclass(frozen=True)
+class Group:
+    """The group a bundle over several nodes forms (the preset's ``multinode`` entry, sized)."""
+    split: str             # pipeline | heads | replicas
+    port: int              # the leader's group port (rendezvous, Ray head, dist-init)
+    wait_s: int            # the server's own wait for its group
+    wait_env: str | None
+    assembly_s: int        # the leader's wait for every node to join (0: none of its own)
+    join_timeout_s: int    # torchrun's rendezvous join timeout
+    workers_serve: bool    # every node runs the same command and probe (training); else workers are headless
+    source: str
 
 
 @dataclass
@@ -158,12 +185,71 @@ class DeploySpec:
         """The small image the fetch runs in where the server's image has no Python for it, else None."""
         return f"{self.name}-fetch:latest" if self.fetch and self.fetch.get("image") == "fetch" else None
 
-    def fill(self, words) -> list[str]:
-        """A preset's command words with {python}, {port}, {model}, {dtype} and {gpus} filled in."""
+    def fill(self, words, node: NodeWords | None = None) -> list[str]:
+        """A preset's command words with {python}, {port}, {model}, {dtype} and {gpus} filled in; in a group
+        over several nodes also {nodes}, {name}, {assembly_s} and the words ``node`` gives the node's own
+        values in (its rank, the leader's address, ...): every target names them its own way."""
+        gpus = self.gpu_count or 1
+        group = self.group
+        if group and group.split == "heads":   # tensor parallelism over every GPU of the group
+            gpus = self.gpu_plan.total if self.gpu_plan else gpus
         values = {"python": self.python, "port": str(self.port), "model": self.model_ref,
-                  "dtype": TORCH_DTYPE_NAMES.get(self.model.dtype, "auto"), "gpus": str(self.gpu_count or 1),
-                  "model_file": (self.model_files or {}).get("file") or (self.model_path or "").rsplit("/", 1)[-1]}
+                  "dtype": TORCH_DTYPE_NAMES.get(self.model.dtype, "auto"), "gpus": str(gpus),
+                  "model_file": (self.model_files or {}).get("file") or (self.model_path or "").rsplit("/", 1)[-1],
+                  "nodes": str(self.nodes), "name": self.name,
+                  "assembly_s": str(group.assembly_s if group else 0)}
+        if node:
+            values.update({"rank": node.rank, "leader": node.leader, "group_port": node.group_port,
+                           "is_host": node.is_host, "join_timeout_s": node.join_timeout_s})
         return [str(w).format(**values) for w in words]
+
+    @property
+    def nodes(self) -> int:
+        return self.gpu_plan.nodes if self.gpu_plan else 1
+
+    @property
+    def group(self) -> Group | None:
+        """How the nodes form one group (None: one host)."""
+        mn = self.preset.get("multinode")
+        if self.nodes < 2 or not mn:
+            return None
+        wait = int(mn["wait_s"])
+        # A node still downloading is not waited for here: its fetch comes before its container (Docker)
+        # or is an init container, a Pending pod, which the group's restart policy waits for (k8s.yaml).
+        return Group(split=mn["split"], port=int(mn["port"]), wait_s=wait, wait_env=mn.get("wait_env"),
+                     assembly_s=int(mn.get("assembly_s") or 0), join_timeout_s=wait,
+                     workers_serve=mn["split"] == "replicas", source=mn["source"])
+
+    def node_commands(self, node: NodeWords) -> dict[str, tuple[list[str], list[str]]]:
+        """role -> (entrypoint, command) of a group's nodes: {"node": ...} where every node runs the same
+        command (its rank and address filled in), else {"leader": ..., "worker": ...}."""
+        mn = self.preset["multinode"]
+        entry = self.fill(self.preset.get("entrypoint") or [], node)
+        command = [*self.fill(mn.get("command") or self.preset.get("command") or [], node), *self.server_args(),
+                   *self.fill(mn.get("args") or [], node)]
+        if node.api_host and "--host" in command[:-1]:   # the API on the host's loopback only (host network)
+            command[command.index("--host") + 1] = node.api_host
+        if mn.get("leader_script"):
+            script = self.fill([mn["leader_script"]], node)[0]
+            leader = (["bash", "-c"], [f"{script} && exec {shlex.join(entry + command)}"])
+        else:
+            leader = (entry, command)
+        if mn.get("worker_command"):
+            worker = (self.fill(mn.get("worker_entrypoint") or [], node), self.fill(mn["worker_command"], node))
+        else:
+            worker = leader
+        group = self.group
+        if worker == leader and group and group.workers_serve:
+            return {"node": leader}
+        return {"leader": leader, "worker": worker}
+
+    def worker_probe(self) -> list[str]:
+        """A worker's health check: the leader's group port answers (its own process is PID 1: when it
+        dies the container ends). LEADER_HOST and GROUP_PORT come from the container's environment
+        (LWS_LEADER_ADDRESS under a LeaderWorkerSet)."""
+        code = ("import os,socket,sys; v=[os.getenv(n) for n in sys.argv[1:]]; "
+                "socket.create_connection((v[0] or v[1], int(v[2])), 5).close()")
+        return [self.facts.get("python") or "python3", "-c", code, "LEADER_HOST", "LWS_LEADER_ADDRESS", "GROUP_PORT"]
 
     @property
     def model_mount(self) -> str | None:
@@ -270,6 +356,28 @@ class DeploySpec:
             origin="dlgen",
         )
 
+    def node_run_specs(self, node: NodeWords, image: str | None = None) -> dict[str, RunSpec]:
+        """role -> the container of a group's node on a Docker host: the host's network (NCCL and Gloo
+        cannot form a group across hosts through a bridge), the interface variables and, on a headless
+        worker, a probe of its own that dials the leader's group port."""
+        base = self.run_spec(image)
+        env = {**base.env, "NCCL_SOCKET_IFNAME": None, "GLOO_SOCKET_IFNAME": None, "LEADER_HOST": None,
+               "GROUP_PORT": None}
+        if any(v.target == HF_HOME for v in base.volumes):   # the whole command is on the line: its cache too
+            env["HF_HOME"] = HF_HOME
+        out: dict[str, RunSpec] = {}
+        for role, (entry, command) in self.node_commands(node).items():
+            run = replace(base, network="host", ports=[], env=dict(env), entrypoint=entry or None, command=command,
+                          volumes=[Volume("${CHECKPOINTS}", v.target, v.mode, "bind") if v.target == CHECKPOINTS
+                                   else v for v in base.volumes])   # every node writes and resumes the same
+            if role == "worker":
+                t = self.timing
+                run.health = Health(test=["CMD", *self.worker_probe()], interval=t.interval_s, timeout=t.timeout_s,
+                                    start_period=t.start_period_s, start_interval=t.start_interval_s,
+                                    retries=t.retries)
+            out[role] = run
+        return out
+
     def docker_volumes(self) -> list[Volume]:
         """The volumes as Docker names them: a named volume is ``<bundle name>-<volume>``, the same
         for run.sh, compose (which gives it that exact name, not its project prefix) and a stack, so
@@ -331,10 +439,12 @@ def build(options: NewOptions | dict | None = None, /, **kw) -> DeploySpec:
     port = o.port if o.port is not None else (preset["port"] or None)
     probe = _plan_probe(preset, facts, base_image, python_cmd, port)
     _validate_quantization(mdl, preset, server)
-    tm = _plan_timing(o, mdl, preset)
     plan = _plan_gpus(o, mdl, preset, server, facts)
+    training, plan = _plan_training(o, mdl, plan, preset)
+    # a served model is split over the group: each node reads its share; every training node loads it all
+    shares = plan.nodes if plan and (preset.get("multinode") or {}).get("split") != "replicas" else 1
+    tm = _plan_timing(o, mdl, preset, shares)
     env, volumes, fetch, model_files = _plan_storage(o, mdl, preset, server, python_cmd, plan)
-    training = _plan_training(o, mdl, plan)
     if training:
         env["DLGEN_TRAIN_STRATEGY"] = str(training.strategy)
     kd = kinds()[o.kind]
@@ -377,7 +487,41 @@ def build(options: NewOptions | dict | None = None, /, **kw) -> DeploySpec:
         app_paths=[p for p in (o.health_path, o.ready_path) if p], pip_sources=pip_sources,
     )
     made.notes.extend(made.pip_source_cuda_notes)
+    if made.nodes > 1:
+        _plan_group(o, made)
     return made
+
+
+def group_start_period(preset: dict, start_period_s: int) -> int:
+    """A group's start period from one node's: the leader's assembly of the group before its own
+    load, never below the server's own wait for the group (the preset's ``multinode`` entry)."""
+    mn = preset["multinode"]
+    return timing.group_start_period(start_period_s, int(mn["wait_s"]), int(mn.get("assembly_s") or 0))
+
+
+def _plan_group(o: NewOptions, made: DeploySpec) -> None:
+    """A group over several nodes: the start-up budget covers the group's own clocks (assembly, the
+    server's wait for its group) and never falls below that wait."""
+    mn = made.group
+    assert mn is not None
+    period = group_start_period(made.preset, made.timing.start_period_s)
+    if o.start_period is not None:
+        if o.start_period < mn.wait_s:
+            raise DlgenError(f"--start-period {o.start_period} is below the {mn.wait_s} s {made.server} waits for "
+                             "the other nodes: a group still forming would be marked unhealthy",
+                             f"give at least {mn.wait_s}, or leave it out for {period}")
+        period = o.start_period
+    made.timing = replace(made.timing, start_period_s=period,
+                          k8s_startup_failure_threshold=timing.k8s_startup_failures(period))
+    if mn.wait_env and period > mn.wait_s:   # the server's own wait, as long as the budget
+        made.env[mn.wait_env] = str(period)
+    plan = made.gpu_plan
+    layers = made.model.layers
+    if plan and plan.pipeline > 1 and layers and layers % plan.pipeline:   # vLLM's get_pp_indices
+        made.notes.append(f"{layers} layers over {plan.pipeline} pipeline stages: {made.server} gives "
+                          f"{layers % plan.pipeline} of the stages one layer more than the others")
+    made.notes.append(f"{made.nodes} nodes of {made.gpu_count} GPUs run {made.server} as one group: on each node "
+                      "`LEADER_ADDR=HOST:PORT ./run.sh RANK` (README.md, \"Run: on every node\"), or k8s.yaml")
 
 
 # ------------------------------------------------------------------------------------ validate
@@ -449,6 +593,9 @@ def _validate_values(o: NewOptions) -> None:
         raise DlgenError(f"invalid --net-gbps {o.net_gbps}", "give a positive download speed in GB/s, e.g. 0.1")
     if o.disk_gbps is not None and not (0 < o.disk_gbps <= 1000):
         raise DlgenError(f"invalid --disk-gbps {o.disk_gbps}", "give a positive throughput in GB/s, e.g. 0.6")
+    most_nodes = int(gpuplan.table()["max_nodes"])
+    if o.nodes is not None and not (1 <= o.nodes <= most_nodes):
+        raise DlgenError(f"invalid --nodes {o.nodes}", f"give 1 to {most_nodes}")
     if o.margin is not None and not (1 <= o.margin <= 10):
         raise DlgenError(f"invalid --margin {o.margin}", "give a factor from 1 to 10, e.g. 2")
     timing.parse_docker_version(o.docker_version)
@@ -581,9 +728,10 @@ def _plan_probe(preset: dict, facts: dict, base_image: str, python_cmd: str, por
     return _probe(tool, python_cmd, port, preset)
 
 
-def _plan_timing(o: NewOptions, mdl: Model, preset: dict) -> timing.Timing:
+def _plan_timing(o: NewOptions, mdl: Model, preset: dict, nodes: int = 1) -> timing.Timing:
+    """Health timings from the load estimate; over several nodes each reads its share of the weights."""
     consts = timing.Constants().override(disk_gbps=o.disk_gbps, margin=o.margin)
-    tm = timing.for_server(mdl.weights_gb, preset, constants=consts,
+    tm = timing.for_server(mdl.weights_gb / nodes, preset, constants=consts,
                            docker_version=timing.parse_docker_version(o.docker_version), start_period_s=o.start_period)
     if o.start_period is not None and o.start_period < tm.load_s:   # DLG012 would report the bundle
         raise DlgenError(f"--start-period {o.start_period} is below the estimated load time of {mdl.name} "
@@ -595,6 +743,8 @@ def _plan_timing(o: NewOptions, mdl: Model, preset: dict) -> timing.Timing:
 def _plan_gpus(o: NewOptions, mdl: Model, preset: dict, server: str, facts: dict) -> gpuplan.GpuPlan | None:
     """The one GPU count every target requests and the server uses (None: no GPU)."""
     kd = kinds()[o.kind]
+    if o.nodes is not None and o.nodes > 1 and not (kd["trains"] or kd["loads_model"]):
+        raise DlgenError(f"the {o.kind} kind runs on one host", "drop --nodes")
     if o.gpus and not kd["gpu"]:
         raise DlgenError(f"the {o.kind} kind runs without a GPU (nothing in it uses one)",
                          "drop --gpus, or use --kind serve/train/notebook/dev")
@@ -605,7 +755,8 @@ def _plan_gpus(o: NewOptions, mdl: Model, preset: dict, server: str, facts: dict
     memory_gb, gpu_label = gpuplan.gpu_memory(o.gpu, o.gpu_memory)
     # serving sizes the count to the model; other kinds run the user's code on one GPU unless told
     plan = gpuplan.plan(mdl, preset, server, gpu_request(o.gpus) if o.gpus else None, memory_gb, gpu_label,
-                        default_count=1 if kd["one_gpu"] else None, fit=kd["loads_model"] and not kd["trains"])
+                        default_count=1 if kd["one_gpu"] else None, fit=kd["loads_model"] and not kd["trains"],
+                        nodes=o.nodes, kind=o.kind)
     tasks = (preset.get("parallel") or {}).get("tasks")
     if plan.count > 1 and tasks and mdl.task not in tasks:
         raise DlgenError(f"the {server} server places a {mdl.task} model on one GPU; {plan.count} would "
@@ -613,21 +764,27 @@ def _plan_gpus(o: NewOptions, mdl: Model, preset: dict, server: str, facts: dict
     return plan
 
 
-def _plan_training(o: NewOptions, mdl: Model, plan: gpuplan.GpuPlan | None) -> memory.TrainingFit | None:
-    """A training bundle's strategy: DDP where the whole training state fits each GPU, else FSDP over
-    the job's GPUs, else LoRA; none fits: one line naming the GPUs that would."""
+def _plan_training(o: NewOptions, mdl: Model, plan: gpuplan.GpuPlan | None,
+                   preset: dict) -> tuple[memory.TrainingFit | None, gpuplan.GpuPlan | None]:
+    """A training bundle's strategy over every GPU of the job (all its nodes): DDP where the whole
+    training state fits each GPU, else FSDP over the job's GPUs, else LoRA. How many GPUs a job gets
+    is the user's choice (--gpus, --nodes): none fits, one line naming the GPUs, or the nodes of full
+    hosts, that would."""
     if not (kinds()[o.kind]["trains"] and plan and mdl.params and mdl.task != "none"):
-        return None
+        return None, plan
     util = float(gpuplan.table()["memory_utilization"])
-    fit = memory.training(mdl, plan.count, plan.memory_gb, util)
+    fit = memory.training(mdl, plan.total, plan.memory_gb, util)
     if fit.strategy:
-        return fit
-    most = int(gpuplan.table()["max_per_host"])
+        return fit, plan
+    most, most_nodes = int(gpuplan.table()["max_per_host"]), int(gpuplan.table()["max_nodes"])
     would = next((n for n in range(plan.count + 1, most + 1)
-                  if memory.training(mdl, n, plan.memory_gb, util).strategy), None)
-    raise DlgenError(f"training {mdl.name} does not fit {plan.count} x {plan.gpu}: {fit.summary()}",
-                     f"use --gpus {would} (FSDP shards it over them)" if would else
-                     "use larger GPUs (--gpu h200) or a smaller model; dlgen does not generate multi-node training")
+                  if memory.training(mdl, n, plan.memory_gb, util).strategy), None) if plan.nodes == 1 else None
+    nodes = next((n for n in range(max(2, plan.nodes + 1), most_nodes + 1)
+                  if memory.training(mdl, most * n, plan.memory_gb, util).strategy), None)
+    fix = (f"use --gpus {would} (FSDP shards it over them)" if would else
+           f"use --nodes {nodes} --gpus {most} (FSDP shards it over every GPU of the job)"
+           if nodes and preset.get("multinode") else "use larger GPUs (--gpu h200) or a smaller model")
+    raise DlgenError(f"training {mdl.name} does not fit {plan.summary()}: {fit.summary()}", fix)
 
 
 def _plan_storage(o: NewOptions, mdl: Model, preset: dict, server: str, python_cmd: str,
@@ -692,7 +849,7 @@ def _add_caches(preset: dict, env: dict[str, str | None], volumes: list[Volume])
 def _kind_volumes(o: NewOptions) -> list[Volume]:
     """The kind's own folders: notebooks, checkpoints, TensorBoard's runs, the dev project."""
     return {"notebook": [Volume("./notebooks", "/app/notebooks", "", "bind")],
-            "train": [Volume("checkpoints", "/checkpoints", "", "volume")],
+            "train": [Volume("checkpoints", CHECKPOINTS, "", "volume")],
             "tensorboard": [Volume("./runs", "/logs", "ro", "bind")],
             "dev": [Volume(o.mount.rstrip("/") or "/" if o.mount else ".", "/app", "", "bind")]}.get(o.kind, [])
 

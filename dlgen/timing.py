@@ -151,6 +151,14 @@ def with_download(start_period_s: int, load_s: float, download_s: float, margin:
     return max(int(start_period_s), round_up(margin * (load_s + download_s), round_to_s))
 
 
+def group_start_period(start_period_s: int, wait_s: int, assembly_s: int = 0, round_to_s: int = ROUND_TO_S) -> int:
+    """The start period of a group over several nodes: the leader's assembly (every node joins, a
+    straggler still downloading included) before its own load, and never below the server's own wait
+    for the group (vLLM's VLLM_ENGINE_READY_TIMEOUT_S, torchrun's join timeout): a budget below it
+    restarts a group that was still allowed to form."""
+    return max(int(wait_s), round_up(start_period_s + assembly_s, round_to_s))
+
+
 def stack_monitor_s(start_period_s: float, retries: int, interval_s: float) -> int:
     """Swarm's update/rollback monitor window: the start period plus the probes that turn a task
     unhealthy after it (retries + 1 intervals), so an update whose probe always fails is caught."""

@@ -463,6 +463,7 @@ class Owned:
         # a create that an interrupt cut off on this side can still finish on the engine's: look again
         yield lambda: time.sleep(1)
         yield lambda: [ct.remove(force=True, v=True) for ct in c.containers.list(all=True, filters={"label": label})]
+        yield lambda: [n.remove() for n in c.networks.list(filters={"label": label})]
         yield lambda: c.images.remove(self.image, force=True)
         yield lambda: [v.remove(force=True) for v in c.volumes.list(filters={"label": label})]
         yield lambda: [i.id and c.images.remove(i.id, force=True)
@@ -473,7 +474,8 @@ class Owned:
         c, label = self.client, f"ai.dlgen.verify={self.tag}"
         return {"containers": [x.name for x in c.containers.list(all=True, filters={"label": label})],
                 "volumes": [v.name for v in c.volumes.list(filters={"label": label})],
-                "images": [i.id for i in c.images.list(all=True, filters={"label": label})]}
+                "images": [i.id for i in c.images.list(all=True, filters={"label": label})],
+                "networks": [n.name for n in c.networks.list(filters={"label": label})]}
 
 
 def run_labels(tag: str, bundle: Path, keep: bool = False) -> dict[str, str]:
@@ -638,6 +640,12 @@ def text_report(r: dict) -> str:
         lines.append(f"  healthy (Docker):                 {fmt(r['healthy_s'])}")
     if r["health_lag_s"] is not None:
         lines.append(f"  healthy - ready:                  {r['health_lag_s']} s")
+    for node in r.get("nodes") or []:
+        lines.append(f"  node {node['rank']} ({node['container']}): "
+                     + (f"healthy after {node['healthy_s']} s" if node["healthy"] else "not healthy")
+                     + (f", exit code {node['exit_code']}" if node["exit_code"] is not None else ""))
+    if r.get("checkpoints") is not None:
+        lines.append(f"  checkpoint folder: {' '.join(r['checkpoints']) or 'empty'}")
     if r["stop_s"] is not None:
         lines.append(f"  stop: exit code {r['stop_exit_code']} after {r['stop_s']} s")
     f = r.get("failure")

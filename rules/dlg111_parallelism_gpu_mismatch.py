@@ -5,7 +5,10 @@ parallelism is read from the options each server preset lists in servers.yaml (`
 multiplied by `parallel.times`): vLLM `--tensor-parallel-size`/`-tp` x `--pipeline-parallel-size`,
 SGLang `--tp-size`/`--tp`, TGI `--num-shard`, torchrun `--nproc-per-node`. The GPUs are the
 container's request: `--gpus N`, a device list, compose `count`/`device_ids`, or
-`NVIDIA_VISIBLE_DEVICES`. An error when the command wants more GPUs than it gets; a warning when
+`NVIDIA_VISIBLE_DEVICES`. A command that runs one group over several nodes counts the group's GPUs:
+its parallelism over the node count (`--nnodes`, for vLLM and SGLang) is what each node's container
+must get, and vLLM over a Ray cluster (`--distributed-executor-backend ray`) puts one pipeline stage
+on each node, so each container gets the tensor-parallel size. An error when the command wants more GPUs than it gets; a warning when
 an explicit request of more than one GPU is larger than what the server uses (its flag, or its
 default when no flag is given: vLLM and SGLang use one GPU unless told).
 Why is this bad: asking for more GPUs than the container sees fails at start ("please set
@@ -13,9 +16,11 @@ tensor_parallel_size to less than max local gpu count", vllm#12132; TGI "NotEnou
 TGI#1204; "CUDA error: invalid device ordinal", sglang#3470). Asking for fewer leaves the extra
 GPUs idle while the model may not fit on the ones used (vllm#36772: world_size=1 on 4 GPUs, then
 out of memory).
-Use instead: the same count in both places, e.g. `--gpus 4` with `--tensor-parallel-size 4`.
+Use instead: the same count in both places, e.g. `--gpus 4` with `--tensor-parallel-size 4`; over
+nodes, `--gpus 8` on each with `--tp 16 --nnodes 2`.
 """
 
+import shlex
 from collections.abc import Iterator
 
 from dlgen import reference, rulekit
@@ -37,6 +42,12 @@ FAIL = [
     "            - {driver: nvidia, count: 4, capabilities: [gpu]}\n",
     "docker run -d -e NVIDIA_VISIBLE_DEVICES=0 --runtime=nvidia lmsysorg/sglang:v0.4.6.post4-cu124 "
     "python3 -m sglang.launch_server --model-path Qwen/Qwen2.5-72B-Instruct --tp 2\n",
+    "docker run -d --gpus 4 --network host lmsysorg/sglang:v0.4.6.post4-cu124 python3 -m sglang.launch_server "
+    "--model-path meta-llama/Llama-3.1-405B-Instruct --tp 16 --nnodes 2 --node-rank 0 --dist-init-addr 10.0.0.1:20000\n",
+    "docker run -d --gpus 4 --network host vllm/vllm-openai:v0.11.0 --model meta-llama/Llama-3.1-405B-Instruct "
+    "--tensor-parallel-size 8 --pipeline-parallel-size 2 --distributed-executor-backend ray\n",
+    "docker run -d --gpus 4 --network host --entrypoint bash vllm/vllm-openai:v0.11.0 -c 'ray start --head && exec "
+    "vllm serve meta-llama/Llama-3.1-405B-Instruct -tp 8 -pp 2 --distributed-executor-backend ray'\n",
 ]
 PASS = [
     "docker run -d --gpus 4 vllm/vllm-openai:v0.11.0 --model meta-llama/Llama-3.1-70B-Instruct "
@@ -49,6 +60,14 @@ PASS = [
     "services:\n  train:\n    image: my/train:1\n    command: [torchrun, --nproc-per-node, '2', train.py]\n"
     "    deploy:\n      resources:\n        reservations:\n          devices:\n"
     "            - {driver: nvidia, device_ids: ['0', '1'], capabilities: [gpu]}\n",
+    "docker run -d --gpus 8 --network host lmsysorg/sglang:v0.4.6.post4-cu124 python3 -m sglang.launch_server "
+    "--model-path meta-llama/Llama-3.1-405B-Instruct --tp 16 --nnodes 2 --node-rank 1 --dist-init-addr 10.0.0.1:20000\n",
+    "docker run -d --gpus 8 --network host vllm/vllm-openai:v0.11.0 --model meta-llama/Llama-3.1-405B-Instruct "
+    "--tensor-parallel-size 8 --pipeline-parallel-size 2 --distributed-executor-backend ray\n",
+    "docker run -d --gpus 8 --network host --entrypoint bash vllm/vllm-openai:v0.11.0 -c 'ray start --head && exec "
+    "vllm serve meta-llama/Llama-3.1-405B-Instruct -tp 8 -pp 2 --distributed-executor-backend ray'\n",
+    "docker run -d --gpus 8 --network host my/train:1 torchrun --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d "
+    "--rdzv-endpoint 10.0.0.1:29400 train.py\n",
 ]
 
 
@@ -59,8 +78,8 @@ def _value(words: list[str], flags: list[str]) -> int | None:
 
 
 def parallelism(words: list[str], server: str | None) -> tuple[int, str] | None:
-    """(GPUs the command uses, how it says so) from the first preset whose flags it carries; else the
-    default of the detected server when that server has one."""
+    """(GPUs the command uses on its node, how it says so) from the first preset whose flags it
+    carries; else the default of the detected server when that server has one."""
     presets = reference.servers()["servers"]
     for preset in presets.values():
         par = preset.get("parallel") or {}
@@ -68,15 +87,28 @@ def parallelism(words: list[str], server: str | None) -> tuple[int, str] | None:
         if size is None:
             continue
         said = f"{par['flags'][0]} {size}"
+        stages = 1
         for flag in par.get("times") or []:
             times = _value(words, [flag])
             if times:
-                size, said = size * times, f"{said} x {flag} {times}"
-        return size, said
+                size, said, stages = size * times, f"{said} x {flag} {times}", times
+        return _per_node(words, par, size, said, stages)
     default = ((presets.get(server or "") or {}).get("parallel") or {}).get("default")
     if default:
         return int(default), f"{server}'s default of {default} (no {presets[server]['parallel']['flags'][0]})"
     return None
+
+
+def _per_node(words: list[str], par: dict, size: int, said: str, stages: int) -> tuple[int, str]:
+    """A group's count over its nodes: what one node's container uses."""
+    for flag in par.get("nodes") or []:
+        nodes = _value(words, [flag])
+        if nodes and nodes > 1:
+            return -(-size // nodes), f"{said} over {flag} {nodes}"
+    for flag, value in (par.get("spans") or {}).items():
+        if stages > 1 and rulekit.option_value(words, [flag]) == value:
+            return size // stages, f"{said} with {flag} {value}: one pipeline stage per node"
+    return size, said
 
 
 def granted(spec) -> int | None:
@@ -90,8 +122,24 @@ def granted(spec) -> int | None:
     return None
 
 
+def server_words(words: list[str]) -> list[str]:
+    """The server's own words: in `bash -c "a && exec vllm serve ..."`, the simple command that starts
+    the server (the last one that names a parallelism flag), else the command as it is."""
+    if not rulekit.shell_runs_string(words):
+        return words
+    flags = {f for p in reference.servers()["servers"].values() for f in (p.get("parallel") or {}).get("flags") or []}
+    for command in reversed(rulekit.shell_commands(words[2])):
+        try:
+            inner = shlex.split(command)
+        except ValueError:
+            continue
+        if any(w.split("=", 1)[0] in flags for w in inner):
+            return inner[1:] if inner[:1] == ["exec"] else inner
+    return words
+
+
 def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
-    words = spec.full_command()
+    words = server_words(spec.full_command())
     if not words:
         return
     server = rulekit.server_of(spec.image, " ".join(words))

@@ -18,6 +18,8 @@ SAMPLES = [
     ("resnet50-serve", "--model resnet50"),
     ("whisper-large-v3-docker24", "--model whisper-large-v3 --docker-version 24"),
     ("mistral-7b-train", "--model mistral-7b --kind train"),
+    ("llama-405b-vllm-2-nodes", "--model llama-405b --server vllm"),
+    ("llama-8b-train-2-nodes", "--model llama-8b --kind train --nodes 2 --gpus 8"),
     ("notebook", "--kind notebook"),
     ("tensorboard", "--kind tensorboard"),
     ("dev", "--kind dev"),
@@ -25,6 +27,9 @@ SAMPLES = [
 
 
 PLANS: dict[str, dict] = {}   # folder -> the manifest's plan, as `dlgen new` records it
+
+
+INT_OPTIONS = ("nodes", "port", "start_period")
 
 
 def render_all() -> dict[Path, str]:
@@ -36,7 +41,8 @@ def render_all() -> dict[Path, str]:
         opts = {}
         it = iter(argv)
         for flag in it:
-            opts[flag.lstrip("-").replace("-", "_")] = next(it)
+            key = flag.lstrip("-").replace("-", "_")
+            opts[key] = int(next(it)) if key in INT_OPTIONS else next(it)
         s = spec.build(**opts)
         PLANS[folder] = bundle.plan(s)
         for rel, text in bundle.render(s, bundle.canonical_command({"kind": "serve", **opts})).items():

@@ -106,5 +106,6 @@ def test_models_and_new_agree_for_every_catalog_model(dlgen, server):
         except DlgenError:
             assert r["gpus"] in (None, "-"), (r["model"], "models gives a GPU count that new refuses")
             continue
-        got = {"gpus": s.gpu_count, "load_s": round(s.timing.load_s, 1), "start_period_s": s.timing.start_period_s}
+        got = {"gpus": s.gpu_count, "nodes": s.nodes, "load_s": round(s.timing.load_s, 1),
+               "start_period_s": s.timing.start_period_s}
         assert got == {k: r[k] for k in got}, (r["model"], got)

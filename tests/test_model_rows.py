@@ -58,9 +58,10 @@ def test_the_table_row_is_sized_from_the_model_and_gets_the_count_a_person_would
     assert spec.gpu_count == gpus, spec.gpu_plan.summary()
 
 
-def test_deepseek_v3_cannot_fit_one_node_and_says_so_in_one_line(tmp_path, monkeypatch):
-    """671 B parameters in FP8 (~690 GB): more than 8 x 80 GB holds; refused with the fix, not sized
-    from a name ("add --params")."""
+def test_deepseek_v3_past_one_node_is_a_group_of_two(tmp_path, monkeypatch):
+    """671 B parameters in FP8 (~690 GB): more than 8 x 80 GB holds, so vLLM serves it from two nodes
+    (tensor parallel 8 on each, a pipeline stage per node); a server that runs on one host refuses in
+    one line naming the servers that go further, never sized from a name ("add --params")."""
     monkeypatch.setenv("DLGEN_CACHE_DIR", str(tmp_path / "dlgen-cache"))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
@@ -73,22 +74,29 @@ def test_deepseek_v3_cannot_fit_one_node_and_says_so_in_one_line(tmp_path, monke
         f = modelfacts.from_hub("deepseek-ai/DeepSeek-V3")
         assert f.attention == "mla" and f.experts == 256 and f.quant_method == "fp8"
         assert 660e9 < f.params < 690e9 and 670e9 < f.stored_bytes < 700e9
+        group = spec_mod.build(model="deepseek-ai/DeepSeek-V3", server="vllm")
+        plan = group.gpu_plan
+        assert (plan.nodes, plan.count, plan.tensor, plan.pipeline) == (2, 8, 8, 2) and plan.serving.fits
         with pytest.raises(DlgenError) as err:
-            spec_mod.build(model="deepseek-ai/DeepSeek-V3", server="vllm")
+            spec_mod.build(model="deepseek-ai/DeepSeek-V3", server="tgi")
         assert "more than" in err.value.line() and "--params" not in err.value.line()
-        assert spec_mod.build(model="deepseek-ai/DeepSeek-V3", server="vllm", gpu="b200").gpu_count == 8
+        assert "--server vllm or sglang" in err.value.line()
+        one = spec_mod.build(model="deepseek-ai/DeepSeek-V3", server="vllm", gpu="b200")
+        assert (one.gpu_count, one.nodes) == (8, 1)
 
 
 @pytest.mark.parametrize("repo", list(TOO_BIG))
-def test_a_model_past_one_node_is_refused_and_fits_the_largest_gpus(tmp_path, monkeypatch, repo):
+def test_a_model_past_one_node_is_a_group_and_fits_one_node_of_the_largest_gpus(tmp_path, monkeypatch, repo):
     config, tensors, published, gpu = TOO_BIG[repo]
     monkeypatch.setenv("DLGEN_CACHE_DIR", str(tmp_path / "dlgen-cache"))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     with HubStub({repo: ck.write_checkpoint(tmp_path / "m", config, tensors(), shards=16)}) as stub:
         monkeypatch.setenv("HF_ENDPOINT", stub.url)
+        group = spec_mod.build(model=repo, server="vllm")
+        assert group.nodes >= 2 and group.gpu_count == 8 and group.gpu_plan.pipeline == group.nodes
         with pytest.raises(DlgenError) as err:
-            spec_mod.build(model=repo, server="vllm")
+            spec_mod.build(model=repo, server="vllm", nodes=1)   # one host, asked for: refused
         assert "more than" in err.value.line() and "--params" not in err.value.line()
         spec = spec_mod.build(model=repo, server="vllm", gpu=gpu)
         assert abs(spec.model.weights_gb * 1e9 - published) / published < 0.05 and spec.gpu_count == 8

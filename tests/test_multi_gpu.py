@@ -14,7 +14,7 @@ import dockerfile
 import pytest
 from ruamel.yaml import YAML
 
-from dlgen import bundle, memory, reference
+from dlgen import bundle, memory, reference, sources
 from dlgen import spec as spec_mod
 from dlgen.errors import DlgenError
 from dlgen.runspec import RunSpec
@@ -70,6 +70,9 @@ def test_every_llm_one_count_everywhere_that_divides_the_heads_and_holds_the_wei
             continue
         n = spec.gpu_count
         files = bundle.render(spec, "test")
+        if spec.nodes > 1:   # past one host: a group, every node's container and pod asks for n
+            assert_group(spec, files, server)
+            continue
         run_n, compose_n, k8s_n, argv, env = requested(files, spec.name)
         assert run_n == compose_n == k8s_n == n, m["name"]
         # a server with a KV cache holds the weights, its overhead and a useful context on each GPU
@@ -116,10 +119,40 @@ def test_llama_70b_gets_4_and_a_count_that_cannot_hold_it_is_refused(dlgen, tmp_
                           "h100")
 
 
+def assert_group(spec, files, server):
+    """A group over nodes: each node's docker run and pod asks for the GPUs of one node, and the server's
+    parallelism over the group equals nodes x GPUs per node (vLLM: tensor parallel inside a node, a
+    pipeline stage per node; SGLang: tensor parallel over all of them)."""
+    n, nodes = spec.gpu_count, spec.nodes
+    runs = [r for r in sources.run_lines(files["run.sh"]) if r.labels.get("ai.dlgen.phase") != "fetch"]
+    assert runs and all(r.gpus == str(n) and r.network == "host" for r in runs), spec.name
+    assert "compose.yaml" not in files and "stack.yaml" not in files
+    lws = next(d for d in yaml.load_all(files["k8s.yaml"]) if d and d["kind"] == "LeaderWorkerSet")
+    t = lws["spec"]["leaderWorkerTemplate"]
+    assert t["size"] == nodes
+    pods = [t["leaderTemplate"]["spec"], t["workerTemplate"]["spec"]]
+    assert all(p["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == n for p in pods)
+    leader = t["leaderTemplate"]["spec"]["containers"][0]
+    words = shlex.split(leader["args"][0].split("&& exec ", 1)[1]) if leader["command"][:2] == ["bash", "-c"] \
+        else leader["args"]
+    if server == "vllm":
+        assert words[words.index("--tensor-parallel-size") + 1] == str(n)
+        assert words[words.index("--pipeline-parallel-size") + 1] == str(nodes)
+    else:
+        assert words[words.index("--tp-size") + 1] == str(n * nodes) and words[words.index("--nnodes") + 1] == str(nodes)
+    assert memory.serving(spec.model, n * nodes // spec.gpu_plan.pipeline, 80, 0.9, spec.gpu_plan.pipeline).fits
+
+
 def test_models_table_shows_the_gpu_count(dlgen):
     rows = {r["model"]: r for r in json.loads(dlgen("models", "--server", "vllm", "--format", "json").stdout)}
-    assert rows["llama-70b"]["gpus"] == 4 and rows["llama-8b"]["gpus"] == 1 and rows["llama-405b"]["gpus"] is None
+    assert rows["llama-70b"]["gpus"] == 4 and rows["llama-8b"]["gpus"] == 1 and rows["llama-70b"]["nodes"] == 1
+    assert (rows["llama-405b"]["nodes"], rows["llama-405b"]["gpus"]) == (2, 8)   # a group of two nodes
+    assert rows["llama-405b"]["start_period_s"] >= 600, "never below vLLM's own wait for its group"
     assert "GPUs (80 GB)" in dlgen("models").stdout
+    line = next(ln for ln in dlgen("models", "--server", "vllm").stdout.splitlines() if ln.startswith("llama-405b "))
+    assert " 2 x 8 " in line
+    assert rows == {r["model"]: r for r in json.loads(dlgen("models", "--server", "vllm", "--format",
+                                                            "json").stdout)}
 
 
 def test_generated_multi_gpu_bundles_lint_clean_and_dlg111_reads_a_mismatch(tmp_path, dlgen):

@@ -7,7 +7,7 @@ import re
 import pytest
 import yaml  # PyYAML: a YAML 1.1 reader, as kubectl's and compose's Go parsers are
 
-from dlgen import bundle, catalog, names, reference
+from dlgen import bundle, catalog, names, reference, sources
 from dlgen import spec as spec_mod
 from tests.conftest import assert_one_line_error
 from tests.test_user_data_safety import project_with
@@ -31,14 +31,29 @@ def names_in(files) -> dict[str, set[str]]:
         out["k8s_object"].add(name)
         if doc["kind"] == "Service":
             out["k8s_service"].add(name)
-        pod = doc["spec"].get("template", {}).get("spec") or doc["spec"].get("jobTemplate", {}).get("spec", {}) \
-            .get("template", {}).get("spec") or {}
-        for c in [*pod.get("containers", []), *pod.get("initContainers", [])]:
-            out["k8s_container"].add(c["name"])
-    for key, svc in yaml.safe_load(files["compose.yaml"])["services"].items():
-        out["compose_service"].add(key)
-        out["docker_repo"].add(str(svc["image"]).rsplit(":", 1)[0])
+        for pod in pod_specs(doc):   # a Deployment's, a LeaderWorkerSet's leader and worker, a TrainingRuntime's
+            for c in [*pod.get("containers", []), *pod.get("initContainers", [])]:
+                out["k8s_container"].add(c["name"])
+    if "compose.yaml" in files:
+        for key, svc in yaml.safe_load(files["compose.yaml"])["services"].items():
+            out["compose_service"].add(key)
+            out["docker_repo"].add(str(svc["image"]).rsplit(":", 1)[0])
+    for run in sources.run_lines(files["run.sh"]):
+        if run.name:
+            out["compose_service"].add(run.name)   # a container name: the same rules as a service's
     return out
+
+
+def pod_specs(node):
+    """Every pod spec in a Kubernetes object (a mapping with a list of containers), however deep."""
+    if isinstance(node, dict):
+        if isinstance(node.get("containers"), list):
+            yield node
+        for value in node.values():
+            yield from pod_specs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from pod_specs(value)
 
 
 def assert_valid(files):
@@ -66,6 +81,8 @@ def test_every_catalog_model_gives_valid_names_for_every_target(model):
         spec = spec_mod.build(model=model, gpu="b200", server=server)
     assert names.problem(spec.name) is None, spec.name
     assert_valid(bundle.render(spec, "test"))
+    if spec.nodes > 1:   # a group over nodes: the one-host files are valid on the largest GPUs too
+        assert_valid(bundle.render(spec_mod.build(model=model, gpu="b200", server=server), "test"))
 
 
 @pytest.mark.parametrize("hostile", ["on", "yes", "no", "off", "null", "true", "false"])

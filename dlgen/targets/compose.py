@@ -71,6 +71,8 @@ def _context(spec: DeploySpec, ctx: dict) -> dict[str, Any]:
 
 
 def _files(spec: DeploySpec, ctx: dict) -> dict[str, str]:
+    if spec.group:   # compose runs on one host; a group over several nodes is run.sh per node (README)
+        return {}
     return {"compose.yaml": "compose.yaml.j2",
             **({"compose.cpu.yaml": "compose.cpu.yaml.j2"} if ctx["cpu_override"] else {})}
 

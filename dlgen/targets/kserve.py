@@ -50,7 +50,8 @@ def _context(spec: DeploySpec, ctx: dict) -> dict[str, Any]:
 
 
 def _files(spec: DeploySpec, ctx: dict) -> dict[str, str]:
-    return {"kserve.yaml": "kserve.yaml.j2"} if spec.kind == "serve" else {}
+    # over several nodes: k8s.yaml's LeaderWorkerSet (KServe's own multi-node object is LLMInferenceService)
+    return {"kserve.yaml": "kserve.yaml.j2"} if spec.kind == "serve" and not spec.group else {}
 
 
 TARGET = register(Target(key="kserve", title="kubectl apply (kserve.yaml): a KServe InferenceService",

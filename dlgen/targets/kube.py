@@ -11,7 +11,7 @@ import posixpath
 from dataclasses import dataclass, field
 
 from dlgen import timing
-from dlgen.spec import APP_UID, DeploySpec
+from dlgen.spec import APP_UID, CHECKPOINTS, DeploySpec
 from dlgen.targets import Retime, yamltext
 from dlgen.units import k8s_quantity
 
@@ -23,7 +23,7 @@ PVC_EXTRA_GI = 5
 # a few hundred MB in memory.
 FETCH_MEMORY_REQUEST = "256Mi"
 FETCH_MEMORY_LIMIT = "2Gi"
-CHECKPOINTS = "/checkpoints"
+
 # Pod Security Standard "restricted" (kubernetes.io/docs/concepts/security/pod-security-standards):
 # non-root with a non-zero uid, the runtime's default seccomp profile, no privilege escalation, no
 # capabilities. GPUs need none of these: the device plugin injects the devices. fsGroup makes
@@ -162,6 +162,12 @@ def needs_claim(spec: DeploySpec) -> bool:
     """Whether the pod keeps weights, caches or checkpoints on the claim."""
     return any(v.kind == "volume" and (v.target in spec.cache_paths or v.target == CHECKPOINTS)
                for v in spec.volumes)
+
+
+def checkpoint_gi(spec: DeploySpec) -> int:
+    """A checkpoint folder's size: weights and Adam's two moments (~12 bytes a parameter) twice over (the
+    new checkpoint is written beside the last one), plus 5 GiB."""
+    return math.ceil(spec.model.params * 12 * 2 / 1.073741824e9) + PVC_EXTRA_GI
 
 
 def cache_claim(spec: DeploySpec) -> dict:

@@ -1,8 +1,9 @@
 """k8s.yaml: the bundle on Kubernetes (``kubectl apply -f k8s.yaml``).
 
 A Deployment and its Service for a server, a Job for training, a Pod for a dev container; the
-claim that keeps the weights; every container within Pod Security "restricted". The containers come
-from the shared builder (dlgen.targets.kube).
+claim that keeps the weights; over several nodes a LeaderWorkerSet or a TrainJob (kube_group);
+every container within Pod Security "restricted". The containers come from the shared builder
+(dlgen.targets.kube).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from dlgen.spec import DeploySpec
-from dlgen.targets import Target, kube, register
+from dlgen.targets import Target, kube, kube_group, register
 
 
 def _workload(spec: DeploySpec) -> list[dict]:
@@ -40,7 +41,10 @@ def _workload(spec: DeploySpec) -> list[dict]:
 
 
 def documents(spec: DeploySpec) -> list[dict]:
-    """The workload (Deployment, Job or Pod), its Service, and the claim that keeps the weights."""
+    """The workload (Deployment, Job or Pod), its Service, and the claim that keeps the weights; a
+    group over several nodes: a LeaderWorkerSet or a TrainJob (dlgen.targets.kube_group)."""
+    if spec.group:
+        return kube_group.documents(spec)
     docs = _workload(spec)
     if kube.needs_claim(spec):
         docs.append(kube.cache_claim(spec))
@@ -55,5 +59,6 @@ def _files(spec: DeploySpec, ctx: dict) -> dict[str, str]:
     return {"k8s.yaml": "k8s.yaml.j2"}
 
 
-TARGET = register(Target(key="k8s", title="kubectl apply (k8s.yaml): Deployment/Job/Pod, Service, claim",
+TARGET = register(Target(key="k8s", title="kubectl apply (k8s.yaml): Deployment/Job/Pod, Service, claim; "
+                               "LeaderWorkerSet or TrainJob over several nodes",
                          files=_files, context=_context, retime=kube.retime, owns=("k8s.yaml",)))

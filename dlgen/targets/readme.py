@@ -26,6 +26,21 @@ def gpu_use(spec: DeploySpec) -> str:
     return "your code sees exactly those GPUs"
 
 
+def group_use(spec: DeploySpec) -> str:
+    """How a group over several nodes splits the work, in words (the flags its command carries)."""
+    plan, group = spec.gpu_plan, spec.group
+    if not (plan and group):
+        return ""
+    if group.split == "pipeline":
+        return (f"{spec.server} runs tensor parallel {plan.tensor} inside each node and one pipeline stage per node "
+                f"(`--tensor-parallel-size {plan.tensor} --pipeline-parallel-size {plan.pipeline}`)")
+    if group.split == "heads":
+        return (f"{spec.server} runs tensor parallel over all {plan.total} GPUs (`--tp-size {plan.total} --nnodes "
+                f"{plan.nodes}`)")
+    return (f"torchrun starts {plan.count} processes on each node (`--nnodes {plan.nodes} --nproc-per-node "
+            f"{plan.count}`): {plan.total} ranks in all")
+
+
 def _context(spec: DeploySpec, ctx: dict) -> dict[str, Any]:
     from dlgen import memory
 
@@ -33,7 +48,7 @@ def _context(spec: DeploySpec, ctx: dict) -> dict[str, Any]:
     strategy = spec.training.strategy if spec.training else None
     if spec.training and strategy:
         summary += f"; {strategy.upper()} training, {spec.training.per_gpu_gb[strategy]:.1f} GB per GPU"
-    return {"gpu_summary": summary, "gpu_use": gpu_use(spec),
+    return {"gpu_summary": summary, "gpu_use": gpu_use(spec), "group_use": group_use(spec),
             "memory_overhead_gb": memory.SERVER_OVERHEAD_GB, "memory_train_reserve_gb": memory.ACTIVATION_RESERVE_GB}
 
 

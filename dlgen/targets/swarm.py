@@ -91,7 +91,8 @@ def _context(spec: DeploySpec, ctx: dict) -> dict[str, Any]:
 
 
 def _files(spec: DeploySpec, ctx: dict) -> dict[str, str]:
-    return {"stack.yaml": "stack.yaml.j2"} if spec.kind != "dev" else {}
+    # a stack gives its tasks no stable rank, which a group over several nodes needs (README)
+    return {"stack.yaml": "stack.yaml.j2"} if spec.kind != "dev" and not spec.group else {}
 
 
 def retime(path: str, text: str, r: Retime) -> str:

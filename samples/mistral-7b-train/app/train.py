@@ -10,8 +10,10 @@ Replace batches() and loss_fn() with your data and objective.
 
 Distributed data parallel: /app/launch.py (torchrun) starts one process per GPU and sets RANK,
 LOCAL_RANK and WORLD_SIZE. Each process drives its own GPU (NCCL; gloo when no CUDA is visible),
-reads its own share of the data (DistributedSampler), and only rank 0 logs at INFO, writes the
-heartbeat and saves checkpoints. All ranks agree on when to stop, so a SIGTERM that reaches them
+reads its own share of the data (DistributedSampler), and only rank 0 logs at INFO and saves
+checkpoints; the first process of each node writes the heartbeat its container's probe reads. Over
+several nodes torchrun joins them in a rendezvous on the leader, and CHECKPOINT_DIR is storage every
+node shares (a resume loads the same checkpoint on every rank). All ranks agree on when to stop, so a SIGTERM that reaches them
 at different steps never leaves one waiting in a collective.
 
 How the model is trained (DLGEN_TRAIN_STRATEGY, chosen by dlgen from the model's size and the GPUs):
@@ -52,7 +54,7 @@ def on_stop(*_):
         raise SystemExit(0)
 
 def beat():
-    if RANK == 0:
+    if LOCAL_RANK == 0:   # one process per node (per container): each node's probe sees its own job
         HEARTBEAT.touch()
 
 def distributed(torch):
@@ -64,6 +66,14 @@ def distributed(torch):
         backend = "nccl" if torch.cuda.is_available() else "gloo"
         torch.distributed.init_process_group(backend=backend)
         log.info("rank %d of %d (%s)", RANK, WORLD_SIZE, backend)
+
+def quiet_worker(_worker_id):
+    """A DataLoader worker ignores SIGTERM and SIGINT. torchrun stops its workers by signalling their
+    whole process group (os.killpg), which reaches the loader's workers too: one killed mid-step fails
+    that step (RuntimeError: DataLoader worker is killed by signal) before the checkpoint is saved.
+    The loader ends its workers itself once this process has stopped."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 def batches(torch, loaded):
     """Random batches shaped for the model, this rank's share of them; replace with your data."""
@@ -77,7 +87,8 @@ def batches(torch, loaded):
         data = torch.randn(BATCH_SIZE * 64, width, generator=generator)
     sampler = torch.utils.data.distributed.DistributedSampler(data, num_replicas=WORLD_SIZE, rank=RANK,
                                                               shuffle=True)
-    loader = torch.utils.data.DataLoader(data, batch_size=BATCH_SIZE, sampler=sampler, num_workers=NUM_WORKERS)
+    loader = torch.utils.data.DataLoader(data, batch_size=BATCH_SIZE, sampler=sampler, num_workers=NUM_WORKERS,
+                                         worker_init_fn=quiet_worker)
     epoch = 0
     while True:
         sampler.set_epoch(epoch)  # a new shuffle each epoch, the same on every rank
