@@ -301,7 +301,7 @@ def render(rows: list[dict], machine: dict, partial: list | None = None) -> str:
             "takes 6.0 of 6.5 s (nested) and 6.6 of 8.3 s (pip); dlgen's own passes over them were quadratic "
             "before (DLG033's rm pattern, the ARG expander's regex, DLG030's fix search: 16.9 s for 80 KB) and "
             "are single passes now. The long YAML list (no aliases) is read, not refused as an alias bomb.", ""]
-    return "\n".join(out + precision_section() + sizing_section())
+    return "\n".join(out + precision_section() + sizing_section() + kube_section())
 
 
 def precision_section() -> list[str]:
@@ -363,6 +363,35 @@ def sizing_section() -> list[str]:
             "acme/Dense-8B has Llama-3.1-8B's architecture (8,030,261,248 parameters "
             "in bf16) under an id the catalog does not hold. Before, a name was the only source: a size in it "
             "times 2 bytes, or a refusal.", ""]
+    return out
+
+
+def kube_section() -> list[str]:
+    """dlgen lint beside checkov on public Kubernetes manifests, from bench/kube.json (python -m bench.kube)."""
+    path = ROOT / "bench" / "kube.json"
+    if not path.is_file():
+        return []
+    data = json.loads(path.read_text())
+    rows = data["rows"]
+    out = ["## Kubernetes manifests: dlgen lint and checkov", "",
+           f"Written by `python -m bench.kube --write` (bench/kube.py): `dlgen lint` and checkov {data['checkov']} "
+           f"(`--framework kubernetes`) on the public manifests of tests/data/k8s, median of {data['runs']} runs per "
+           "file on the same machine. Defects by class: probes (no probe, a budget below the load, a bare TCP "
+           "probe, a worker without one), GPUs (parallelism against the GPUs of the pod and its group, a request "
+           "without a limit), shared memory (`/dev/shm`); all: every finding. checkov's resources: the objects "
+           "it ran its checks on.", "",
+           "| manifest | dlgen probe / GPU / shm (all) | checkov probe / GPU / shm (all) | checkov resources | "
+           "dlgen s | checkov s |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        d, c = r["dlgen"], r["checkov"]
+        out.append(f"| {r['file']} | {d['probe']} / {d['gpu']} / {d['shm']} ({d['all']}) | "
+                   f"{c['probe']} / {c['gpu']} / {c['shm']} ({c['all']}) | {c['resources']} | {d['seconds']} | "
+                   f"{c['seconds']} |")
+    found = {t: sum(r[t]["probe"] + r[t]["gpu"] + r[t]["shm"] for r in rows) for t in ("dlgen", "checkov")}
+    out += ["", f"- In all: dlgen {found['dlgen']} GPU, probe and shm defects, checkov {found['checkov']}; "
+            "checkov reads no pod template inside a CRD (LeaderWorkerSet, JobSet, TrainingRuntime, PyTorchJob, "
+            "RayService, DynamoGraphDeployment, LLMInferenceService: resources 0, or only their Service).",
+            "- Sources: each manifest's first line (repository, path, commit).", ""]
     return out
 
 

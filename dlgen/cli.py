@@ -129,9 +129,11 @@ def models(
 
 @app.command()
 def lint(
-    paths: list[str] = typer.Argument(..., help="Dockerfiles, compose files, scripts/Makefiles/Markdown, directories."),
+    paths: list[str] = typer.Argument(..., help="Dockerfiles, compose files, Kubernetes manifests, scripts/Makefiles/"
+                                                "Markdown, directories; - reads standard input."),
     fmt: str = typer.Option("text", "--format", help="text, json, sarif or github."),
-    kind: str | None = typer.Option(None, "--file-kind", help="Force the file kind: dockerfile, compose or run."),
+    kind: str | None = typer.Option(None, "--file-kind",
+                                    help="Force the file kind: dockerfile, compose, run or kubernetes."),
     old_kind: str | None = typer.Option(None, "--kind", hidden=True,
                                         help="The old spelling of --file-kind (dlgen new --kind is the workload)."),
     model: str | None = typer.Option(None, "--model", help="Model the images serve (for start-period rules)."),
@@ -146,8 +148,11 @@ def lint(
     diff: bool = typer.Option(False, "--diff", help="Print the --fix changes as a unified diff; write nothing."),
     unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes", help="With --fix/--diff: also apply fixes that may "
                                       "change what the image does (a new HEALTHCHECK, a rewritten probe)."),
+    only_known: bool = typer.Option(False, "--only-known", help="Skip a named file that is no Dockerfile, compose "
+                                    "file, Kubernetes manifest or script, instead of refusing it (pre-commit on "
+                                    "*.yaml)."),
 ):
-    """Lint Dockerfiles and run configurations (docker run lines, compose services)."""
+    """Lint Dockerfiles, run configurations (docker run lines, compose services) and Kubernetes manifests."""
     from dlgen import lint as lint_mod
     from dlgen import report
 
@@ -160,7 +165,7 @@ def lint(
     run = lint_mod.run(lint_mod.LintOptions(
         paths=paths, kind=kind, model=model, threshold=threshold, disable=list(disable or []),
         docker_version=docker_version, config=config, no_config=no_config, fix=fix, diff=diff,
-        unsafe_fixes=unsafe_fixes))
+        unsafe_fixes=unsafe_fixes, only_known=only_known))
     for ff in run.fixes:
         if diff:
             typer.echo(lint_mod.unified_diff(ff), nl=False)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from dlgen import textfile
+from dlgen import kubesource, textfile
 from dlgen.config import SEVERITIES  # one list of severities, the config's
 from dlgen.rulekit import Context, Hit  # noqa: F401  (Context: rules' and callers' name for it)
 from dlgen.sources import NotCompose, SourceError, compose_services, parse_dockerfile, parser_directives, run_lines
@@ -51,7 +51,7 @@ class Rule:
     id: str
     name: str
     severity: str
-    target: str          # dockerfile | run
+    target: str          # dockerfile | run | kubernetes
     why: str
     module: ModuleType
     path: str
@@ -60,10 +60,21 @@ class Rule:
     fix_why: str = ""      # why the fix is classed so (the rule page says it)
 
     @property
+    def kubernetes(self) -> bool:
+        """A Dockerfile or run rule whose meaning carries over to Kubernetes containers: its module
+        defines check_kubernetes (and KUBERNETES_FAIL / KUBERNETES_PASS, its examples there)."""
+        return self.target != "kubernetes" and hasattr(self.module, "check_kubernetes")
+
+    def applies_to(self, target: str) -> bool:
+        return self.target == target or (target == "kubernetes" and self.kubernetes)
+
+    @property
     def unsafe_fix(self) -> bool:
         return self.fixable and self.fix_safety != "safe"
 
-    def check(self, doc, ctx: Context):
+    def check(self, doc, ctx: Context, target: str | None = None):
+        if target == "kubernetes" and self.target != "kubernetes":
+            return self.module.check_kubernetes(doc, ctx)
         return self.module.check(doc, ctx)
 
 
@@ -96,8 +107,8 @@ def load_rules(extra_dirs: list[str] | None = None) -> list[Rule]:
             except AttributeError as exc:
                 raise RuleLoadError(f"{f}: not a dlgen rule ({exc}); a rule file defines ID, NAME, SEVERITY, "
                                     "TARGET, WHY, FAIL, PASS and check()") from None
-            if rule.severity not in SEVERITIES or rule.target not in ("dockerfile", "run"):
-                raise RuleLoadError(f"{f}: severity must be info|warning|error and target dockerfile|run")
+            if rule.severity not in SEVERITIES or rule.target not in TARGETS:
+                raise RuleLoadError(f"{f}: severity must be info|warning|error and target {'|'.join(TARGETS)}")
             if rule.fixable and (rule.fix_safety not in FIX_SAFETIES or not rule.fix_why):
                 raise RuleLoadError(f"{f}: a fixable rule sets FIX_SAFETY (safe: the image behaves the same; unsafe: "
                                     "it may not) and FIX_SAFETY_WHY (why)")
@@ -107,6 +118,9 @@ def load_rules(extra_dirs: list[str] | None = None) -> list[Rule]:
                 raise RuleLoadError(f"{f}: rule {what} is already defined by {same.path}")
             rules.append(rule)
     return sorted(rules, key=lambda r: r.id)
+
+
+TARGETS = ("dockerfile", "run", "kubernetes")   # what a rule reads: a Dockerfile, a run, a Kubernetes container
 
 
 class RuleLoadError(Exception):
@@ -120,7 +134,7 @@ def classify(path: Path, text: str | None = None) -> str | None:
     if n in ("Dockerfile", "Containerfile") or low.endswith(".dockerfile") or low.startswith("dockerfile.") \
             or low.startswith("containerfile."):
         return "dockerfile"
-    if re.fullmatch(r".*compose.*\.ya?ml", low):
+    if re.fullmatch(r".*compose.*\.ya?ml", low) and (text is None or not kubesource.looks_like(text)):
         return "compose"
     if n == "Makefile" or low.endswith(".mk") or n == "GNUmakefile":
         return "makefile"
@@ -135,6 +149,8 @@ def classify(path: Path, text: str | None = None) -> str | None:
         return "dockerfile"
     if low.endswith((".yml", ".yaml")) and re.search(r"^services:\s*$", text, re.MULTILINE):
         return "compose"
+    if (low.endswith((".yml", ".yaml", ".json")) or n == "-") and kubesource.looks_like(text):
+        return "kubernetes"   # found by its content (apiVersion and kind), never by its name alone
     if text.startswith("#!") and "sh" in textfile.lines(text)[0]:
         return "shell"
     if re.search(r"\b(nvidia-)?docker\s+(container\s+)?run\b", text):
@@ -223,6 +239,9 @@ def lint_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context) 
         if kind == "dockerfile":
             docs = [parse_dockerfile(text, path)]
             target = "dockerfile"
+        elif kind == "kubernetes":
+            docs = kubesource.containers(text)
+            target = "kubernetes"
         else:
             docs = compose_services(text) if kind == "compose" else run_lines(text, kind)
             target = "run"
@@ -234,11 +253,11 @@ def lint_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context) 
     ctx.path = path
     ctx.docs = docs
     for rule in rules:
-        if rule.target != target:
+        if not rule.applies_to(target):
             continue
         for doc in docs:
             try:
-                for hit in rule.check(doc, ctx) or ():
+                for hit in rule.check(doc, ctx, target) or ():
                     if not isinstance(hit, Hit):
                         raise TypeError(f"yielded {type(hit).__name__}, not rulekit.Hit")
                     findings.append(Finding(path, hit.line, hit.column, rule.id, rule.name,
@@ -257,6 +276,9 @@ def lint_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context) 
 def iter_files(paths: list[str], result: Result, forced_kind: str | None = None):
     for p in paths:
         path = Path(p)
+        if p == STDIN:
+            yield path, forced_kind, True
+            continue
         try:
             exists, is_dir = os.path.lexists(path) and path.exists(), path.is_dir()
         except OSError as exc:
@@ -276,10 +298,41 @@ def iter_files(paths: list[str], result: Result, forced_kind: str | None = None)
                     if forced_kind or classify(f) is not None:
                         found = True
                         yield f, forced_kind or classify(f), False
+                    elif f.suffix.lower() in (".yaml", ".yml") and _is_manifest(f):
+                        found = True
+                        yield f, "kubernetes", False
             if not found:
                 result.input_errors.append(f"{p}: no Dockerfile, compose file or script found in this directory")
             continue
         yield path, forced_kind, True
+
+
+STDIN = "-"   # `helm template ... | dlgen lint -`
+
+
+def _stdin_text() -> str:
+    """Standard input's text, read once (`-` named twice lints the same text twice)."""
+    import sys
+
+    global _STDIN_CACHE
+    if _STDIN_CACHE is None:
+        data = sys.stdin.buffer.read()
+        try:
+            _STDIN_CACHE = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValueError("standard input is not UTF-8 text") from None
+    return _STDIN_CACHE
+
+
+_STDIN_CACHE: str | None = None
+
+
+def _is_manifest(path: Path) -> bool:
+    """A YAML file in a directory that is a Kubernetes manifest by its content."""
+    try:
+        return path.stat().st_size < 10_000_000 and kubesource.looks_like(read_text(path))
+    except (OSError, ValueError):
+        return False
 
 
 def _inside(link: Path, root: Path) -> bool:
@@ -297,19 +350,20 @@ def read_text(path: Path) -> str:
         raise ValueError(str(exc)) from None
 
 
-def lint_paths(paths: list[str], rules: list[Rule], ctx: Context, forced_kind: str | None = None) -> Result:
+def lint_paths(paths: list[str], rules: list[Rule], ctx: Context, forced_kind: str | None = None,
+               only_known: bool = False) -> Result:
     result = Result()
     for path, kind, explicit in iter_files(paths, result, forced_kind):
         try:
-            text = read_text(path)
+            text = _stdin_text() if str(path) == STDIN else read_text(path)
         except (OSError, ValueError) as exc:
             result.input_errors.append(f"{path}: cannot lint: {exc}")
             continue
         kind = kind or classify(path, text)
         if kind is None:
-            if explicit:
-                result.input_errors.append(f"{path}: not a Dockerfile, compose file or script with docker run "
-                                           "lines; pass --kind dockerfile|compose|run to force")
+            if explicit and not only_known:
+                result.input_errors.append(f"{path}: not a Dockerfile, compose file, Kubernetes manifest or script "
+                                           "with docker run lines; pass --file-kind to force")
             continue
         if kind == "run":
             kind = "markdown" if path.suffix.lower() in (".md", ".markdown") else "shell"
@@ -488,6 +542,7 @@ class LintOptions:
     fix: bool = False
     diff: bool = False
     unsafe_fixes: bool = False   # --fix/--diff also apply fixes that may change what the image does
+    only_known: bool = False     # skip a named file that is none of the kinds (the pre-commit hook's *.yaml)
 
 
 @dataclass
@@ -508,8 +563,10 @@ def run(opts: LintOptions) -> LintRun:
     from dlgen import config as config_mod
     from dlgen.errors import DlgenError
 
-    if opts.kind not in (None, "dockerfile", "compose", "run"):
-        raise DlgenError(f"unknown kind {opts.kind!r}", "use dockerfile, compose or run")
+    if opts.kind not in (None, "dockerfile", "compose", "run", "kubernetes"):
+        raise DlgenError(f"unknown kind {opts.kind!r}", "use dockerfile, compose, run or kubernetes")
+    if STDIN in opts.paths and (opts.fix or opts.diff):
+        raise DlgenError("--fix and --diff edit files; standard input (-) is not one", "lint a file to fix it")
     if opts.config is not None and not Path(opts.config).is_file():
         raise DlgenError(f"config file {opts.config} does not exist", "pass an existing file or drop --config")
     cfg = config_mod.load(None if opts.no_config else (Path(opts.config) if opts.config else config_mod.find()))
@@ -542,7 +599,7 @@ def run(opts: LintOptions) -> LintRun:
         if opts.diff and not opts.fix:
             out.linted = False
             return out
-    result = lint_paths(opts.paths, rules, ctx, opts.kind)
+    result = lint_paths(opts.paths, rules, ctx, opts.kind, opts.only_known)
     out.findings = apply_severity(result.findings, cfg.severity)
     out.errors += result.input_errors + result.rule_errors
     if opts.fix and not opts.unsafe_fixes:
@@ -560,6 +617,8 @@ def example_kind(rule: Rule, example: str) -> str:
     """How a rule's documented example is read: a Dockerfile, a compose file or a shell line."""
     if rule.target == "dockerfile":
         return "dockerfile"
+    if kubesource.looks_like(example):
+        return "kubernetes"
     if example.lstrip().startswith("services:"):
         return "compose"
     return "markdown" if "\n```" in example else "shell"

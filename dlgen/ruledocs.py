@@ -38,7 +38,11 @@ def page(rule, markdown: bool = True) -> str:
     sec = _sections(rule)
     fixable = ("no" if not rule.fixable else "yes, safe: `dlgen lint --fix` repairs it" if not rule.unsafe_fix
                else "yes, unsafe: `dlgen lint --fix --unsafe-fixes` repairs it")
-    target = "Dockerfile" if rule.target == "dockerfile" else "run configuration (docker run line or compose service)"
+    targets = {"dockerfile": "Dockerfile",
+               "kubernetes": "Kubernetes container (a pod template's, in any workload or CRD)"}
+    target = targets.get(rule.target, "run configuration (docker run line or compose service)")
+    if rule.kubernetes:
+        target += ", and Kubernetes containers"
     out = []
     if markdown:
         out.append(f"## {rule.id} {rule.name}\n")
@@ -53,11 +57,16 @@ def page(rule, markdown: bool = True) -> str:
     if rule.fixable:   # ruff's "Fix safety": what the fix may change, and so whether --fix applies it
         title = "Fix safety"
         out.append(f"{'**' + title + '**' if markdown else title}: {rule.fix_safety}: {rule.fix_why}\n")
-    for label, examples in (("Fails", rule.module.FAIL), ("Passes", rule.module.PASS)):
+    shown = [("Fails", rule.module.FAIL), ("Passes", rule.module.PASS)]
+    if rule.kubernetes:
+        shown += [("Fails in Kubernetes", rule.module.KUBERNETES_FAIL),
+                  ("Passes in Kubernetes", rule.module.KUBERNETES_PASS)]
+    for label, examples in shown:
         out.append(f"{'**' + label + '**' if markdown else label}:\n")
         for ex in examples:
-            kind = example_kind(rule, ex)
-            lang = {"dockerfile": "dockerfile", "compose": "yaml", "markdown": "md"}.get(kind, "sh")
+            kind = example_kind(rule, ex) if not label.endswith("Kubernetes") else "kubernetes"
+            lang = {"dockerfile": "dockerfile", "compose": "yaml", "markdown": "md", "kubernetes": "yaml"}.get(kind,
+                                                                                                      "sh")
             out.append(_example_block(ex, markdown, lang) + "\n")
     return "\n".join(out).rstrip() + "\n"
 

@@ -312,6 +312,11 @@ def find_model(ctx, *, labels: dict | None = None, words: Sequence[str] = (),
     if labels.get("ai.dlgen.model"):
         found = _resolve(labels["ai.dlgen.model"], labels.get("ai.dlgen.params") or None,
                          labels.get("ai.dlgen.dtype") or None)
+        stored = labels.get("ai.dlgen.weights-gb") or ""
+        if found and re.fullmatch(r"\d+(\.\d+)?", stored):   # the file it loads (a GGUF), not the checkpoint
+            import dataclasses
+
+            found = dataclasses.replace(found, stored_gb=float(stored), quant="gguf")
         if found:
             return FoundModel(found, "LABEL ai.dlgen.model")
     found = model_from_words(list(words))
@@ -583,3 +588,58 @@ def preset_probe(doc, server: str | None, ctx) -> tuple[list[str], str] | None:
     if tool is None:
         return None
     return probes.http_command(tool, url, facts.get("python") or "python"), url
+
+
+# ---------------------------------------------------------------------------- Kubernetes containers
+# Kubernetes' probe defaults (Kubernetes API reference, Probe): periodSeconds 10, failureThreshold 3,
+# initialDelaySeconds 0.
+K8S_PROBE_PERIOD_S = 10
+K8S_PROBE_FAILURES = 3
+
+
+def k8s(spec):
+    """A Kubernetes container's own facts (dlgen.kubesource.KubePod), None for docker run and compose."""
+    return spec.extra.get("k8s") if spec.origin == "kubernetes" else None
+
+
+def k8s_server(spec) -> str | None:
+    """The model server a container runs (servers.yaml), by its image and command."""
+    server = server_of(spec.image or "", " ".join(spec.full_command()))
+    return server if server and preset(server).get("serves_model") else None
+
+
+def k8s_startup_budget_s(probes: dict) -> float | None:
+    """How long a container may take to start before Kubernetes restarts it: the startupProbe's
+    initialDelaySeconds + failureThreshold x periodSeconds; without one, the livenessProbe's (None:
+    no probe restarts it)."""
+    probe = probes.get("startupProbe") or probes.get("livenessProbe")
+    if not probe:
+        return None
+    def num(key, default):
+        value = probe.get(key, default)
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float(default)
+    return num("initialDelaySeconds", 0) + num("failureThreshold", K8S_PROBE_FAILURES) * \
+        num("periodSeconds", K8S_PROBE_PERIOD_S)
+
+
+def k8s_where(spec) -> str:
+    info = k8s(spec)
+    role = f" ({info.role})" if info and info.role else ""
+    return f"{spec.service}{role}"
+
+
+def k8s_words(spec) -> list[str]:
+    """A container's command as words; a `sh -c SCRIPT` as the words of the script's simple commands
+    (where a model id or a parallelism flag is found), the script's own quoting respected."""
+    import shlex
+
+    words = spec.full_command()
+    if not shell_runs_string(words):
+        return words
+    out: list[str] = []
+    for command in shell_commands(words[2]):
+        try:
+            out += shlex.split(command, comments=True)
+        except ValueError:
+            continue
+    return out

@@ -58,6 +58,40 @@ def load(text: str, *, round_trip: bool = True):
         raise YamlProblem(f"YAML the parser cannot read ({type(exc).__name__}: {exc})") from None
 
 
+def load_all(text: str) -> list:
+    """Every document of a multi-document YAML stream (round-trip objects with line info), each bounded
+    as `load` bounds one; a document's line numbers are the stream's."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        yaml = YAML(typ="rt", pure=True)
+        constructor, _parser = yaml.get_constructor_parser(text)
+        docs = []
+        try:
+            while constructor.composer.check_node():
+                node = constructor.composer.get_node()
+                _refuse_cycles(node)
+                docs.append(constructor.construct_document(node) if node is not None else None)
+        finally:
+            try:
+                _parser.dispose()
+            except AttributeError:
+                pass
+        return docs
+    except YamlProblem:
+        raise
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise YamlProblem(f"invalid YAML: {exc.problem or exc.context}", (mark.line + 1) if mark else 1) from None
+    except YAMLError as exc:
+        raise YamlProblem(f"invalid YAML: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    except RecursionError:
+        raise YamlProblem("YAML nested too deeply to read") from None
+    except Exception as exc:  # the parser's own failures on other odd input
+        raise YamlProblem(f"YAML the parser cannot read ({type(exc).__name__}: {exc})") from None
+
+
 def _refuse_cycles(root) -> None:
     """An alias that refers to a node it sits inside makes a cycle: parsers differ on what it means
     (ruamel reads it as null, compose refuses it), so it is refused. Depth-first with colours over

@@ -5,6 +5,12 @@ Why is this bad: `latest` moves; `pytorch/pytorch:latest` has changed CUDA major
 between releases (pytorch/pytorch's Dockerfile and the image tags on Docker Hub), so the same Dockerfile builds an image that no
 longer runs on your driver, with no change in your repository.
 Use instead: a full tag (`pytorch/pytorch:2.10.0-cuda12.8-cudnn9-runtime`) or a digest.
+
+In a Kubernetes manifest it reports a container image pulled from a registry (its name has a
+namespace or registry part) by `:latest` or no tag: which image runs depends on when each node
+pulled it, so the pods of one group can run different server versions (Kubernetes docs, "Images":
+avoid :latest in production; the upstream LeaderWorkerSet examples use it). A bare name (an
+official image, or the one you build and push under a tag of your choosing) is left alone there.
 """
 
 from collections.abc import Iterator
@@ -41,3 +47,74 @@ def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.
                                    "under you", hint="pin a version tag (or a digest)")
         if st.name:
             local.add(st.name.lower())
+
+
+KUBERNETES_FAIL = [
+    """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: llm}
+spec:
+  template:
+    spec:
+      containers:
+        - name: vllm
+          image: vllm/vllm-openai:latest
+          args: [--model, meta-llama/Llama-3.1-8B-Instruct]
+          resources: {limits: {nvidia.com/gpu: 1}}
+""",
+    """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: llm}
+spec:
+  template:
+    spec:
+      containers:
+        - name: vllm
+          image: lmsysorg/sglang
+          args: [--model, meta-llama/Llama-3.1-8B-Instruct]
+          resources: {limits: {nvidia.com/gpu: 1}}
+""",
+]
+KUBERNETES_PASS = [
+    """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: llm}
+spec:
+  template:
+    spec:
+      containers:
+        - name: vllm
+          image: vllm/vllm-openai:v0.11.0
+          args: [--model, meta-llama/Llama-3.1-8B-Instruct]
+          resources: {limits: {nvidia.com/gpu: 1}}
+""",
+    """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: llm}
+spec:
+  template:
+    spec:
+      containers:
+        - name: vllm
+          image: my-model-serve:latest
+          args: [--model, meta-llama/Llama-3.1-8B-Instruct]
+          resources: {limits: {nvidia.com/gpu: 1}}
+""",
+]
+
+
+def check_kubernetes(spec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
+    info = rulekit.k8s(spec)
+    image = spec.image or ""
+    if not info or not image or "@" in image or "/" not in image or "$" in image or "{" in image:
+        return
+    name = image.rsplit("/", 1)[1]
+    tag = name.split(":", 1)[1] if ":" in name else ""
+    if tag in ("", "latest"):
+        yield rulekit.Hit(line=info.image_line or spec.line,
+                          message=f"{rulekit.k8s_where(spec)} runs {image}, {'untagged' if not tag else 'latest'}: "
+                                  "whatever each node pulled last", hint="pin a version tag (or a digest)")

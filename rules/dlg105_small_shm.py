@@ -11,6 +11,10 @@ Why is this bad: /dev/shm defaults to 64 MiB; DataLoader workers and NCCL fall b
 memory and die with SIGBUS (exit 135) (docker run reference, --shm-size and --ipc; PyTorch docs,
 "Multiprocessing best practices"; the vLLM and TGI docker docs ask for --ipc=host / --shm-size 1g).
 Use instead: `--shm-size=8g` (or `--ipc=host`).
+
+In a Kubernetes manifest: a GPU container that uses shared memory with no memory-backed emptyDir
+mounted at `/dev/shm` (the container runtime's 64 MiB default), where no operator adds one
+(KubeRay, Dynamo, KServe's LLMInferenceService: dlgen/data/kube_workloads.yaml).
 """
 
 import re
@@ -86,3 +90,44 @@ def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     have = f"--shm-size={spec.shm_size}" if spec.shm_size else "the 64 MiB default /dev/shm"
     yield rulekit.Hit(line=spec.line, message=f"GPU container with {have}: DataLoader workers and NCCL die with "
                       "SIGBUS (exit 135)", hint="add --shm-size=8g (shm_size: 8g in compose) or --ipc=host")
+
+
+KUBERNETES_FAIL = [
+    """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: llm}
+spec:
+  template:
+    spec:
+      containers:
+        - name: vllm
+          image: vllm/vllm-openai:v0.11.0
+          args: [--model, meta-llama/Llama-3.1-8B-Instruct]
+          resources: {limits: {nvidia.com/gpu: 1}}
+""",
+]
+KUBERNETES_PASS = [
+    """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: llm}
+spec:
+  template:
+    spec:
+      containers:
+        - name: vllm
+          image: vllm/vllm-openai:v0.11.0
+          args: [--model, meta-llama/Llama-3.1-8B-Instruct]
+          resources: {limits: {nvidia.com/gpu: 1}}
+          volumeMounts: [{name: dshm, mountPath: /dev/shm}]
+      volumes: [{name: dshm, emptyDir: {medium: Memory, sizeLimit: 8Gi}}]
+""",
+]
+
+
+def check_kubernetes(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
+    for hit in check(spec, ctx):
+        yield rulekit.Hit(line=hit.line, message=f"{rulekit.k8s_where(spec)} uses shared memory with the 64 MiB "
+                          "default /dev/shm: DataLoader workers and NCCL die with SIGBUS (exit 135)",
+                          hint="mount an emptyDir {medium: Memory, sizeLimit: 8Gi} at /dev/shm")

@@ -5,7 +5,9 @@ What it does: reports a secret-like variable (HF_TOKEN, WANDB_API_KEY, `*_TOKEN`
 Why is this bad: the value lands in shell history, CI logs, `ps` output, the compose file in
 git, and `docker inspect` for anyone with access to the engine.
 Use instead: `--env-file .env` (kept out of git), or `-e HF_TOKEN` (name only: the value comes
-from your shell); in compose, `${HF_TOKEN}` or `secrets:`.
+from your shell); in compose, `${HF_TOKEN}` or `secrets:`. In a Kubernetes manifest: a secret-like
+variable with a literal `value:` (it is stored in the object, in git, and shown by `kubectl get -o
+yaml`); use `valueFrom: {secretKeyRef: ...}`.
 """
 
 from collections.abc import Iterator
@@ -29,3 +31,39 @@ def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
         if value is None or not is_secret_name(name) or not value.strip() or "$" in value:
             continue
         yield rulekit.Hit(line=spec.line, message=f"{name} is given a literal value", hint=f"pass -e {name} (name only) or --env-file; in compose use ${{{name}}} or secrets:")
+
+
+KUBERNETES_FAIL = [
+    """\
+apiVersion: v1
+kind: Pod
+metadata: {name: llm}
+spec:
+  containers:
+    - name: vllm
+      image: vllm/vllm-openai:v0.11.0
+      env: [{name: HF_TOKEN, value: hf_abcdefghijklmnopqrstuvwxyz}]
+""",
+]
+KUBERNETES_PASS = [
+    """\
+apiVersion: v1
+kind: Pod
+metadata: {name: llm}
+spec:
+  containers:
+    - name: vllm
+      image: vllm/vllm-openai:v0.11.0
+      env: [{name: HF_TOKEN, valueFrom: {secretKeyRef: {name: hf-token, key: token}}}]
+""",
+]
+
+
+def check_kubernetes(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
+    info = rulekit.k8s(spec)
+    for name, value in spec.env.items():
+        if value is None or not is_secret_name(name) or not value.strip():
+            continue
+        yield rulekit.Hit(line=info.secret_lines.get(name, spec.line) if info else spec.line,
+                          message=f"{rulekit.k8s_where(spec)}: {name} has a literal value in the manifest",
+                          hint=f"use valueFrom: {{secretKeyRef: {{name: {name.lower().replace('_', '-')}, key: token}}}}")

@@ -8,7 +8,8 @@ container's request: `--gpus N`, a device list, compose `count`/`device_ids`, or
 `NVIDIA_VISIBLE_DEVICES`. A command that runs one group over several nodes counts the group's GPUs:
 its parallelism over the node count (`--nnodes`, for vLLM and SGLang) is what each node's container
 must get, and vLLM over a Ray cluster (`--distributed-executor-backend ray`) puts one pipeline stage
-on each node, so each container gets the tensor-parallel size. An error when the command wants more GPUs than it gets; a warning when
+on each node, so each container gets the tensor-parallel size. In a Kubernetes manifest the pods of a
+group (a LeaderWorkerSet's size, a TrainJob's numNodes) share the count the same way. An error when the command wants more GPUs than it gets; a warning when
 an explicit request of more than one GPU is larger than what the server uses (its flag, or its
 default when no flag is given: vLLM and SGLang use one GPU unless told).
 Why is this bad: asking for more GPUs than the container sees fails at start ("please set
@@ -72,7 +73,9 @@ PASS = [
 
 
 def _value(words: list[str], flags: list[str]) -> int | None:
-    """The integer after the last of ``flags``, or None."""
+    """The integer after the last of ``flags`` (a long flag also with underscores: vLLM's and torchrun's
+    parsers take `--pipeline_parallel_size` as `--pipeline-parallel-size`), or None."""
+    flags = [*flags, *(f"--{f[2:].replace('-', '_')}" for f in flags if f.startswith("--"))]
     found = rulekit.option_value(words, flags)
     return int(found) if found is not None and found.strip().isdigit() else None
 
@@ -138,7 +141,7 @@ def server_words(words: list[str]) -> list[str]:
     return words
 
 
-def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
+def check(spec: RunSpec, ctx: rulekit.Context, group: int = 1) -> Iterator[rulekit.Hit]:
     words = server_words(spec.full_command())
     if not words:
         return
@@ -148,7 +151,10 @@ def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     if used is None or gpus is None:
         return
     size, said = used
-    where = f"service {spec.service}" if spec.service else "docker run"
+    if group > 1 and " over " not in said and "per node" not in said:   # the group's pods share the count
+        size, said = -(-size // group), f"{said} over a group of {group} pods"
+    where = rulekit.k8s_where(spec) if spec.origin == "kubernetes" else \
+        f"service {spec.service}" if spec.service else "docker run"
     if size > gpus:
         yield rulekit.Hit(line=spec.line, message=f"{where} uses {size} GPUs ({said}) but requests {gpus}: the "
                           "server fails at start", hint=f"request {size} GPUs, or lower the parallelism to {gpus}")
@@ -156,3 +162,51 @@ def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
         yield rulekit.Hit(line=spec.line, severity="warning",
                           message=f"{where} requests {gpus} GPUs but uses {size} ({said}): "
                                   f"{gpus - size} stay idle", hint=f"pass the parallelism {gpus}, or request {size}")
+
+
+KUBERNETES_FAIL = [
+    """\
+apiVersion: leaderworkerset.x-k8s.io/v1
+kind: LeaderWorkerSet
+metadata: {name: vllm}
+spec:
+  leaderWorkerTemplate:
+    size: 2
+    workerTemplate:
+      spec:
+        containers:
+          - name: vllm
+            image: vllm/vllm-openai:v0.11.0
+            args: [vllm, serve, meta-llama/Llama-3.1-405B-Instruct, --tensor-parallel-size, "8",
+                   --pipeline-parallel-size, "2"]
+            resources: {limits: {nvidia.com/gpu: 4}}
+""",
+]
+KUBERNETES_PASS = [
+    """\
+apiVersion: leaderworkerset.x-k8s.io/v1
+kind: LeaderWorkerSet
+metadata: {name: vllm}
+spec:
+  leaderWorkerTemplate:
+    size: 2
+    workerTemplate:
+      spec:
+        containers:
+          - name: vllm
+            image: vllm/vllm-openai:v0.11.0
+            args: [vllm, serve, meta-llama/Llama-3.1-405B-Instruct, --tensor-parallel-size, "8",
+                   --pipeline-parallel-size, "2"]
+            resources: {limits: {nvidia.com/gpu: 8}}
+""",
+]
+
+
+def check_kubernetes(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
+    """The same count in a pod: over the pods of its group (a LeaderWorkerSet's size, numNodes)."""
+    info = rulekit.k8s(spec)
+    words = server_words(spec.full_command())
+    flags = {f for p in reference.servers()["servers"].values() for f in (p.get("parallel") or {}).get("flags") or []}
+    if info and info.headless and not any(w.split("=", 1)[0].replace("_", "-") in flags for w in words):
+        return   # a worker that joins its leader's group (a Ray worker): the leader's command holds the count
+    yield from check(spec, ctx, group=(info.group or 1) if info else 1)

@@ -11,6 +11,8 @@ Why is this bad: without the volume every new container (each restart after `doc
 compose `up` after `down`, each new pod) downloads the weights again: minutes for an 8B model,
 rate limits (429) on scale-out, and the first start's download runs under the health clock
 (huggingface_hub: HF_HOME; TGI README: `-v $volume:/data`; vLLM docs: `-v ~/.cache/huggingface:/root/.cache/huggingface`).
+In a Kubernetes manifest an emptyDir at the cache path counts as none: it goes with its pod, so every
+new pod downloads the weights again.
 Use instead: a named volume at the path the server uses, e.g. `-v hf-cache:/data` for TGI.
 """
 
@@ -75,3 +77,50 @@ def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
         return
     yield rulekit.Hit(line=spec.line, message=f"{where} downloads {model} at every new container: no volume at "
                       f"{path}, where {server} keeps it", hint=f"add a named volume, e.g. -v hf-cache:{path}")
+
+
+KUBERNETES_FAIL = [
+    """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: llm}
+spec:
+  template:
+    spec:
+      containers:
+        - name: vllm
+          image: vllm/vllm-openai:v0.11.0
+          args: [--model, meta-llama/Llama-3.1-8B-Instruct]
+          volumeMounts: [{name: hf, mountPath: /root/.cache/huggingface}]
+      volumes: [{name: hf, emptyDir: {}}]
+""",
+]
+KUBERNETES_PASS = [
+    """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: llm}
+spec:
+  template:
+    spec:
+      containers:
+        - name: vllm
+          image: vllm/vllm-openai:v0.11.0
+          args: [--model, meta-llama/Llama-3.1-8B-Instruct]
+          volumeMounts: [{name: hf, mountPath: /root/.cache/huggingface}]
+      volumes: [{name: hf, persistentVolumeClaim: {claimName: hf-cache}}]
+""",
+]
+
+
+def check_kubernetes(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
+    """A pod's emptyDir goes with the pod: the cache must be on a claim (or a host path) to outlive it."""
+    from dataclasses import replace
+
+    kept = replace(spec, volumes=[v for v in spec.volumes if v.kind != "emptydir"], entrypoint=None,
+                   command=rulekit.k8s_words(spec))   # a `sh -c` script's own words
+    for hit in check(kept, ctx):
+        on_empty = len(kept.volumes) < len(spec.volumes)
+        yield rulekit.Hit(line=hit.line, message=f"{rulekit.k8s_where(spec)}: {hit.message.split(': ', 1)[-1]}"
+                          + (" (an emptyDir goes with its pod)" if on_empty else ""),
+                          hint="mount a PersistentVolumeClaim at the cache path (fetched into by an init container)")

@@ -349,6 +349,12 @@ def test_pre_commit_hook(tmp_path):
     (repo / "notes.txt").write_text("CMD python x.py\n")
     (repo / "docker").mkdir()
     (repo / "docker" / "compose.yaml").write_text("services:\n  a:\n    image: vllm/vllm-openai:v0.11.0\n")
+    # YAML: a Kubernetes manifest is linted by its content, whatever its name; other YAML is skipped
+    (repo / "deploy").mkdir()
+    (repo / "deploy" / "serving.yml").write_text((ROOT / "tests" / "data" / "k8s" / "lws-sglang.yaml").read_text())
+    (repo / ".github").mkdir()
+    (repo / ".github" / "ci.yaml").write_text("on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n")
+    (repo / "kind.yaml").write_text("kind: Cluster\nnodes: [{role: control-plane}]\n")   # kind, no apiVersion
     subprocess.run(git + ["add", "."], cwd=repo, check=True)
     env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path / "cache"))
     proc = subprocess.run([pre_commit, "try-repo", str(ROOT), "dlgen-lint", "--all-files", "--verbose"], cwd=repo,
@@ -356,8 +362,11 @@ def test_pre_commit_hook(tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
     assert "DLG004" in out and "DLG101" in out and "notes.txt" not in out
+    assert "deploy/serving.yml:" in out and "DLG136" in out, out   # the LeaderWorkerSet's worker has no probe
+    assert "ci.yaml" not in out and "kind.yaml" not in out
     (repo / "Dockerfile").write_text((ROOT / "samples" / "llama-8b-serve" / "Dockerfile").read_text())
     (repo / "docker" / "compose.yaml").write_text((ROOT / "samples" / "llama-8b-serve" / "compose.yaml").read_text())
+    (repo / "deploy" / "serving.yml").write_text((ROOT / "samples" / "llama-405b-vllm-2-nodes" / "k8s.yaml").read_text())
     subprocess.run(git + ["add", "."], cwd=repo, check=True)
     proc = subprocess.run([pre_commit, "try-repo", str(ROOT), "dlgen-lint", "--all-files"], cwd=repo, env=env,
                           capture_output=True, text=True, timeout=900)

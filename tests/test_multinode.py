@@ -161,6 +161,7 @@ def test_two_node_training_on_kubernetes_is_one_train_job_with_a_pod_per_node(tr
     spec, files = trained
     found = kinds_of(files)
     job, runtime, claim = found["TrainJob"], found["TrainingRuntime"], found["PersistentVolumeClaim"]
+    assert claim["metadata"]["name"] == f"{spec.name}-shared"
     assert job["spec"]["trainer"]["numNodes"] == 2 and job["spec"]["trainer"]["numProcPerNode"] == 8
     assert job["spec"]["runtimeRef"] == {"name": spec.name, "apiGroup": "trainer.kubeflow.org",
                                          "kind": "TrainingRuntime"}
@@ -171,7 +172,10 @@ def test_two_node_training_on_kubernetes_is_one_train_job_with_a_pod_per_node(tr
     (c,) = pod["containers"]
     assert c["name"] == "node" and c["command"] == ["python", "/app/launch.py", "/app/train.py"]
     assert [i["name"] for i in pod["initContainers"]] == ["fetch", "wait-for-leader"]
-    assert any(m["mountPath"] == "/checkpoints" and m["name"] == "checkpoints" for m in c["volumeMounts"])
+    shared = {m["mountPath"]: m["subPath"] for m in c["volumeMounts"] if m["name"] == "shared"}
+    assert shared == {"/checkpoints": "checkpoints", "/cache/huggingface": "huggingface"}, shared
+    assert pod["initContainers"][0]["volumeMounts"] == [{"name": "shared", "mountPath": "/cache/huggingface",
+                                                         "subPath": "huggingface"}], "the fetch fills the shared cache"
     assert claim["spec"]["accessModes"] == ["ReadWriteMany"], "every node writes the checkpoints"
     assert c["startupProbe"]["exec"]["command"][1] == "/app/probe.py"   # the heartbeat, on every node
     problems: list[str] = []

@@ -12,13 +12,16 @@ group (lws#725), and a recreated group keeps what was downloaded.
 Training: a Kubeflow Trainer v2 TrainJob (trainer.kubeflow.org/v1alpha1) that runs a TrainingRuntime
 of its own: the runtime holds the pod (the fetch init container, the probes, /dev/shm, the
 restricted security context), which a TrainJob cannot add to a shared runtime; its torch policy
-gives torchrun the group through PET_* variables. Checkpoints are on one ReadWriteMany claim that
-every node writes; a failed node restarts the whole group (JobSet failurePolicy), which torchrun needs.
+gives torchrun the group through PET_* variables. The weights and checkpoints are on one ReadWriteMany
+claim every node shares; a failed node restarts the whole group (JobSet failurePolicy), which
+torchrun needs.
 """
 
 from __future__ import annotations
 
-from dlgen.spec import CHECKPOINTS, DeploySpec, NodeWords
+import math
+
+from dlgen.spec import CHECKPOINTS, HF_HOME, DeploySpec, NodeWords
 from dlgen.targets import kube
 from dlgen.timing import K8S_PERIOD_S, K8S_STARTUP_PERIOD_S, K8S_TIMEOUT_S, k8s_startup_failures
 
@@ -82,11 +85,13 @@ def _leader_worker_set(spec: DeploySpec) -> list[dict]:
     worker_entry, worker_args = runs.get("worker") or runs["node"]
     pod = kube.pod(spec)
     volumes, claims = _per_pod_claims(pod, spec)
-    env_port = {"name": "GROUP_PORT", "value": str(group.port)}
+    env = [{"name": "GROUP_PORT", "value": str(group.port)}]
+    if any(m["mountPath"] == HF_HOME for m in pod.cache_mounts):   # the whole command is in the pod: its cache too
+        env.append({"name": "HF_HOME", "value": HF_HOME})
     leader = _with_command(pod, leader_entry, leader_args)
-    leader["env"] = [*leader.get("env", []), env_port]
+    leader["env"] = [*leader.get("env", []), *env]
     worker = _with_command(pod, worker_entry, worker_args)
-    worker["env"] = [*worker.get("env", []), env_port]
+    worker["env"] = [*worker.get("env", []), *env]
     if not group.workers_serve:   # headless: no API to probe, and no port to serve
         for key in ("startupProbe", "readinessProbe", "livenessProbe", "ports"):
             worker.pop(key, None)
@@ -110,12 +115,14 @@ def _leader_worker_set(spec: DeploySpec) -> list[dict]:
     return docs
 
 
-def checkpoint_claim(spec: DeploySpec) -> dict:
-    """One claim every node of the job writes (ReadWriteMany: NFS, CephFS, a cloud file store)."""
+def shared_claim(spec: DeploySpec) -> dict:
+    """One claim every node of the job shares (ReadWriteMany: NFS, CephFS, a cloud file store): the
+    weights, fetched once for all of them, and the checkpoints every node writes and resumes from."""
+    weights_gi = math.ceil(spec.model.weights_gb * kube.PVC_MARGIN / 1.073741824)
     return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-            "metadata": {"name": f"{spec.name}-checkpoints", "labels": kube.labels(spec)},
+            "metadata": {"name": f"{spec.name}-shared", "labels": kube.labels(spec)},
             "spec": {"accessModes": ["ReadWriteMany"],
-                     "resources": {"requests": {"storage": f"{kube.checkpoint_gi(spec)}Gi"}}}}
+                     "resources": {"requests": {"storage": f"{kube.checkpoint_gi(spec) + weights_gi}Gi"}}}}
 
 
 def _train_job(spec: DeploySpec) -> list[dict]:
@@ -124,19 +131,17 @@ def _train_job(spec: DeploySpec) -> list[dict]:
     pod = kube.pod(spec, name=TRAINER_JOB)
     container = dict(pod.container)
     container["command"] = spec.fill(spec.preset["multinode"]["trainjob_command"])
-    # the weights: fetched into each pod's own disk (a ReadWriteOnce claim cannot be shared by nodes);
-    # checkpoints: on the shared claim
+    # the weights and the checkpoints on one claim every node shares (a ReadWriteOnce claim cannot be):
+    # the first fetch downloads, the others find the files (huggingface_hub locks each file it writes)
+    shared = [{**m, "name": "shared"} for m in pod.cache_mounts]
     mounts = [m for m in container["volumeMounts"] if m["name"] != "cache"]
-    mounts += [{"name": "cache", "mountPath": m["mountPath"]} for m in pod.cache_mounts]
-    mounts.append({"name": "checkpoints", "mountPath": CHECKPOINTS})
+    mounts += [*shared, {"name": "shared", "mountPath": CHECKPOINTS, "subPath": "checkpoints"}]
     container["volumeMounts"] = mounts
     volumes = [v for v in pod.volumes if v["name"] != "cache"]
-    volumes += [{"name": "cache", "emptyDir": {}}, {"name": "checkpoints",
-                                                   "persistentVolumeClaim": {"claimName": f"{spec.name}-checkpoints"}}]
+    volumes.append({"name": "shared", "persistentVolumeClaim": {"claimName": f"{spec.name}-shared"}})
     inits = []
     if pod.init:
-        inits.append({**pod.init, "volumeMounts": [{"name": "cache", "mountPath": m["mountPath"]}
-                                                   for m in pod.cache_mounts]})
+        inits.append({**pod.init, "volumeMounts": shared})
     leader = f"{spec.name}-{TRAINER_JOB}-0-0.{spec.name}"
     inits.append({"name": "wait-for-leader", "image": container["image"], "imagePullPolicy": "IfNotPresent",
                   "command": [spec.python, "-c", "import socket,sys,time\n"
@@ -162,4 +167,4 @@ def _train_job(spec: DeploySpec) -> list[dict]:
            "spec": {"runtimeRef": {"name": spec.name, "apiGroup": "trainer.kubeflow.org", "kind": "TrainingRuntime"},
                     "trainer": {"numNodes": spec.nodes, "numProcPerNode": spec.gpu_count,
                                 "resourcesPerNode": {"limits": {"nvidia.com/gpu": spec.gpu_count}}}}}
-    return [runtime, job, checkpoint_claim(spec)]
+    return [runtime, job, shared_claim(spec)]

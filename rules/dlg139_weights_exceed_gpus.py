@@ -1,0 +1,93 @@
+"""DLG139 weights-exceed-gpus.
+
+What it does: where a pod says which GPU it runs on (a nodeSelector on NVIDIA GPU Feature Discovery's
+`nvidia.com/gpu.product`, GKE's `cloud.google.com/gke-accelerator`, or Karpenter's
+`karpenter.k8s.aws/instance-gpu-name`, matched to dlgen/data/gpus.yaml), compares the model's
+weights (from the command, or `dlgen lint --model`) with the memory of every GPU the pod gets,
+times the pods of its group, at vLLM's default 90 % use.
+Why is this bad: the weights alone do not fit: the server fails at load with CUDA out of memory,
+after the image pull and the download, on every restart.
+Use instead: more GPUs (a larger `nvidia.com/gpu` limit, or a group over more nodes), larger GPUs,
+or a smaller dtype or quantized checkpoint (`dlgen new --model ID` sizes it).
+"""
+
+import re
+from collections.abc import Iterator
+
+from dlgen import gpuplan, rulekit
+from dlgen.runspec import RunSpec
+
+ID = "DLG139"
+NAME = "weights-exceed-gpus"
+SEVERITY = "error"
+TARGET = "kubernetes"
+WHY = "Weights larger than the pod's (or group's) GPU memory fail at load, after the whole download."
+GPU_LABELS = ("nvidia.com/gpu.product", "cloud.google.com/gke-accelerator", "karpenter.k8s.aws/instance-gpu-name")
+FAIL = [
+    """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: llm}
+spec:
+  template:
+    spec:
+      nodeSelector: {nvidia.com/gpu.product: NVIDIA-A100-SXM4-40GB}
+      containers:
+        - name: vllm
+          image: vllm/vllm-openai:v0.11.0
+          args: [--model, meta-llama/Llama-3.1-70B-Instruct, --tensor-parallel-size, "2"]
+          resources: {limits: {nvidia.com/gpu: 2}}
+""",
+]
+PASS = [
+    """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: llm}
+spec:
+  template:
+    spec:
+      nodeSelector: {nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3}
+      containers:
+        - name: vllm
+          image: vllm/vllm-openai:v0.11.0
+          args: [--model, meta-llama/Llama-3.1-70B-Instruct, --tensor-parallel-size, "4"]
+          resources: {limits: {nvidia.com/gpu: 4}}
+""",
+]
+
+
+def gpu_of(selector: dict[str, str]) -> tuple[str, float] | None:
+    """(name, GB) of the GPU a node selector names, the most specific gpus.yaml entry that matches."""
+    for label in GPU_LABELS:
+        value = selector.get(label)
+        if not value:
+            continue
+        tokens = set(re.split(r"[^a-z0-9]+", value.lower()))
+        best = None
+        for entry in gpuplan.table()["gpus"]:
+            for name in [entry["name"], *entry.get("aliases", [])]:
+                parts = str(name).split("-")
+                if all(p in tokens for p in parts) and (best is None or len(parts) > best[0]):
+                    best = (len(parts), entry["name"], float(entry["memory_gb"]))
+        if best:
+            return best[1], best[2]
+    return None
+
+
+def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
+    info = rulekit.k8s(spec)
+    if not info or not spec.gpus or not str(spec.gpus).isdigit():
+        return
+    gpu = gpu_of(info.node_selector)
+    found = rulekit.find_model(ctx, words=rulekit.k8s_words(spec), env={k: v or "" for k, v in spec.env.items()})
+    if not gpu or not found:
+        return
+    count = int(spec.gpus) * (info.group or 1)
+    usable = count * gpu[1] * float(gpuplan.table()["memory_utilization"])
+    weights = found.model.gpu_gb
+    if weights <= usable:
+        return
+    yield rulekit.Hit(line=spec.line, message=f"{rulekit.k8s_where(spec)}: {found.model.name}'s weights "
+                      f"({weights:.0f} GB) exceed {count} x {gpu[0]} ({usable:.0f} GB usable): it fails at load",
+                      hint=f"give it more or larger GPUs (dlgen new --model {found.model.name} --gpu {gpu[0]} sizes it)")
