@@ -45,7 +45,44 @@ PUBLIC = {
     # vLLM's own Kubernetes page: 60 s + 3 x 10 s of liveness for a 165 s load (its troubleshooting
     # section describes the restart this causes)
     "vllm-deployment.yaml": ("Deployment", [("", "mistral-7b")], {"DLG020", "DLG131", "DLG138"}),
+    "kserve-vllm-runtime.yaml": ("ClusterServingRuntime", [("", "kserve-container")], {"DLG133"}),
 }
+
+C = "- {name: %s, image: my/image:1.0}"
+# The other kinds (dlgen/data/kube_workloads.yaml), in a minimal shape of their API: where the pods are.
+KINDS = {
+    "StatefulSet": f"spec:\n  replicas: 2\n  template:\n    spec:\n      containers:\n        {C % 'a'}\n",
+    "DaemonSet": f"spec:\n  template:\n    spec:\n      containers:\n        {C % 'a'}\n",
+    "ReplicaSet": f"spec:\n  template:\n    spec:\n      containers:\n        {C % 'a'}\n",
+    "Job": f"spec:\n  parallelism: 2\n  template:\n    spec:\n      containers:\n        {C % 'a'}\n",
+    "CronJob": "spec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers:\n"
+               f"            {C % 'a'}\n",
+    "Pod": f"spec:\n  initContainers:\n    {C % 'init'}\n  containers:\n    {C % 'a'}\n    {C % 'b'}\n",
+    "InferenceService": f"spec:\n  predictor:\n    containers:\n      {C % 'kserve-container'}\n"
+                        f"  transformer:\n    containers:\n      {C % 't'}\n",
+    "RayCluster": f"spec:\n  headGroupSpec:\n    template:\n      spec:\n        containers:\n          {C % 'head'}\n"
+                  f"  workerGroupSpecs:\n    - groupName: gpu\n      template:\n        spec:\n          containers:\n"
+                  f"            {C % 'w'}\n",
+    "RayJob": f"spec:\n  rayClusterSpec:\n    headGroupSpec:\n      template:\n        spec:\n          containers:\n"
+              f"            {C % 'head'}\n",
+    "TrainJob": "spec:\n  trainer:\n    image: my/image:1.0\n    numNodes: 2\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_kind_dlgen_knows_is_read(kind):
+    text = f"apiVersion: x/v1\nkind: {kind}\nmetadata: {{name: m}}\n" + KINDS[kind]
+    specs = kubesource.containers(text)
+    names = [s.extra["k8s"].container for s in specs]
+    expected = {"Pod": ["a", "b"], "InferenceService": ["kserve-container", "t"], "RayCluster": ["head", "w"],
+                "RayJob": ["head"], "TrainJob": ["trainer"]}.get(kind, ["a"])
+    assert names == expected, names
+    for s in specs:
+        assert f"name: {s.extra['k8s'].container}" in text.splitlines()[s.line - 1] or kind == "TrainJob"
+    if kind in ("StatefulSet", "Job"):
+        assert specs[0].extra["k8s"].replicas == 2
+    if kind == "TrainJob":
+        assert specs[0].extra["k8s"].group == 2
 
 
 @pytest.mark.parametrize("name", sorted(PUBLIC))
