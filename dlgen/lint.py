@@ -59,22 +59,29 @@ class Rule:
     fix_safety: str = ""   # safe: the image behaves the same; unsafe: it may not (--unsafe-fixes)
     fix_why: str = ""      # why the fix is classed so (the rule page says it)
 
+    def carries_to(self, target: str) -> bool:
+        """Whether the rule's meaning carries over to another target: its module defines
+        check_<target> (check_run, check_kubernetes), with <TARGET>_FAIL / <TARGET>_PASS examples."""
+        return self.target != target and hasattr(self.module, f"check_{target}")
+
+    @property
+    def carried(self) -> list[str]:
+        return [t for t in TARGETS if self.carries_to(t)]
+
     @property
     def kubernetes(self) -> bool:
-        """A Dockerfile or run rule whose meaning carries over to Kubernetes containers: its module
-        defines check_kubernetes (and KUBERNETES_FAIL / KUBERNETES_PASS, its examples there)."""
-        return self.target != "kubernetes" and hasattr(self.module, "check_kubernetes")
+        return self.carries_to("kubernetes")
 
     def applies_to(self, target: str) -> bool:
-        return self.target == target or (target == "kubernetes" and self.kubernetes)
+        return self.target == target or self.carries_to(target)
 
     @property
     def unsafe_fix(self) -> bool:
         return self.fixable and self.fix_safety != "safe"
 
     def check(self, doc, ctx: Context, target: str | None = None):
-        if target == "kubernetes" and self.target != "kubernetes":
-            return self.module.check_kubernetes(doc, ctx)
+        if target is not None and target != self.target:
+            return getattr(self.module, f"check_{target}")(doc, ctx)
         return self.module.check(doc, ctx)
 
 
@@ -613,9 +620,10 @@ def run(opts: LintOptions) -> LintRun:
     return out
 
 
-def example_kind(rule: Rule, example: str) -> str:
-    """How a rule's documented example is read: a Dockerfile, a compose file or a shell line."""
-    if rule.target == "dockerfile":
+def example_kind(rule: Rule, example: str, target: str | None = None) -> str:
+    """How a rule's documented example is read: a Dockerfile, a compose file, a Kubernetes manifest or a
+    shell line (``target``: the examples of what the rule carries over to)."""
+    if (target or rule.target) == "dockerfile":
         return "dockerfile"
     if kubesource.looks_like(example):
         return "kubernetes"

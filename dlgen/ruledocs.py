@@ -41,8 +41,8 @@ def page(rule, markdown: bool = True) -> str:
     targets = {"dockerfile": "Dockerfile",
                "kubernetes": "Kubernetes container (a pod template's, in any workload or CRD)"}
     target = targets.get(rule.target, "run configuration (docker run line or compose service)")
-    if rule.kubernetes:
-        target += ", and Kubernetes containers"
+    for other in rule.carried:
+        target += {"kubernetes": ", and Kubernetes containers", "run": ", and docker run lines and compose services"}[other]
     out = []
     if markdown:
         out.append(f"## {rule.id} {rule.name}\n")
@@ -58,13 +58,15 @@ def page(rule, markdown: bool = True) -> str:
         title = "Fix safety"
         out.append(f"{'**' + title + '**' if markdown else title}: {rule.fix_safety}: {rule.fix_why}\n")
     shown = [("Fails", rule.module.FAIL), ("Passes", rule.module.PASS)]
-    if rule.kubernetes:
-        shown += [("Fails in Kubernetes", rule.module.KUBERNETES_FAIL),
-                  ("Passes in Kubernetes", rule.module.KUBERNETES_PASS)]
+    where = {"kubernetes": "in Kubernetes", "run": "in docker run and compose"}
+    for other in rule.carried:
+        shown += [(f"Fails {where[other]}", getattr(rule.module, f"{other.upper()}_FAIL")),
+                  (f"Passes {where[other]}", getattr(rule.module, f"{other.upper()}_PASS"))]
     for label, examples in shown:
         out.append(f"{'**' + label + '**' if markdown else label}:\n")
         for ex in examples:
-            kind = example_kind(rule, ex) if not label.endswith("Kubernetes") else "kubernetes"
+            carried = next((t for t, w in where.items() if label.endswith(w)), None)
+            kind = "kubernetes" if carried == "kubernetes" else example_kind(rule, ex, carried)
             lang = {"dockerfile": "dockerfile", "compose": "yaml", "markdown": "md", "kubernetes": "yaml"}.get(kind,
                                                                                                       "sh")
             out.append(_example_block(ex, markdown, lang) + "\n")

@@ -24,12 +24,15 @@ def test_rule_examples(rule):
         assert _lint(example, rule, lint.example_kind(rule, example)), f"{rule.id} should fire on:\n{example}"
     for example in rule.module.PASS:
         assert not _lint(example, rule, lint.example_kind(rule, example)), f"{rule.id} should not fire on:\n{example}"
-    if rule.kubernetes:   # a rule whose meaning carries over to Kubernetes shows it there too
-        assert rule.module.KUBERNETES_FAIL and rule.module.KUBERNETES_PASS
-        for example in rule.module.KUBERNETES_FAIL:
-            assert _lint(example, rule, "kubernetes"), f"{rule.id} should fire on:\n{example}"
-        for example in rule.module.KUBERNETES_PASS:
-            assert not _lint(example, rule, "kubernetes"), f"{rule.id} should not fire on:\n{example}"
+    for target in rule.carried:   # a rule whose meaning carries over to another target shows it there too
+        fails, passes = getattr(rule.module, f"{target.upper()}_FAIL"), getattr(rule.module, f"{target.upper()}_PASS")
+        assert fails and passes
+        for example in fails:
+            kind = "kubernetes" if target == "kubernetes" else lint.example_kind(rule, example, target)
+            assert _lint(example, rule, kind), f"{rule.id} should fire on:\n{example}"
+        for example in passes:
+            kind = "kubernetes" if target == "kubernetes" else lint.example_kind(rule, example, target)
+            assert not _lint(example, rule, kind), f"{rule.id} should not fire on:\n{example}"
 
 
 # Kubernetes rules issue 29 asks for that the catalog's intent table has no row for yet.
