@@ -41,8 +41,9 @@ def page(rule, markdown: bool = True) -> str:
     targets = {"dockerfile": "Dockerfile",
                "kubernetes": "Kubernetes container (a pod template's, in any workload or CRD)"}
     target = targets.get(rule.target, "run configuration (docker run line or compose service)")
+    also = {"kubernetes": ", and Kubernetes containers", "run": ", and docker run lines and compose services"}
     for other in rule.carried:
-        target += {"kubernetes": ", and Kubernetes containers", "run": ", and docker run lines and compose services"}[other]
+        target += also[other]
     out = []
     if markdown:
         out.append(f"## {rule.id} {rule.name}\n")
