@@ -9,6 +9,7 @@ refuses `--ulimit memlock=-1`: `--cpu` drops both.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import re
 import shutil
@@ -190,9 +191,7 @@ def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float
     clean(c, say=say)   # what a killed run (SIGKILL: no clean-up of its own) left behind
     owned = Owned(c, tag, bundle, image, keep)
     result["run_id"] = tag
-    container = None
-    restore = _term_as_interrupt()
-    try:
+    with cleaned_up(owned, keep, say, "container and volumes"):
         t = time.monotonic()
         error = build_image(bundle, image, owned.labels, say)
         if error is None and fetch_spec is not None and (bundle / FETCH_DOCKERFILE).is_file():
@@ -235,17 +234,7 @@ def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float
             return result
         result["container"] = container.name
         watch(lambda: container, port, path, deadline_s, say, result, measure=measure)
-        return result
-    except KeyboardInterrupt:
-        say("interrupted: removing what this verify run created (further Ctrl-C is ignored until done)")
-        raise
-    finally:
-        restore()
-        if not keep:
-            owned.remove_all(say)
-        else:
-            say(f"kept: image {image}, container and volumes of run {tag} (label ai.dlgen.verify={tag}); "
-                "remove them with `dlgen verify --clean`")
+    return result
 
 
 def fetch_hint(env: dict | None) -> dict:
@@ -476,6 +465,24 @@ class Owned:
                 "volumes": [v.name for v in c.volumes.list(filters={"label": label})],
                 "images": [i.id for i in c.images.list(all=True, filters={"label": label})],
                 "networks": [n.name for n in c.networks.list(filters={"label": label})]}
+
+
+@contextlib.contextmanager
+def cleaned_up(owned: Owned, keep: bool, say, kept: str):
+    """What a verify run made is removed on every way out (Ctrl-C and SIGTERM included), unless kept."""
+    restore = _term_as_interrupt()
+    try:
+        yield
+    except KeyboardInterrupt:
+        say("interrupted: removing what this verify run created (further Ctrl-C is ignored until done)")
+        raise
+    finally:
+        restore()
+        if not keep:
+            owned.remove_all(say)
+        else:
+            say(f"kept: image {owned.image}, {kept} of run {owned.tag} (label ai.dlgen.verify={owned.tag}); "
+                "remove them with `dlgen verify --clean`")
 
 
 def run_labels(tag: str, bundle: Path, keep: bool = False) -> dict[str, str]:

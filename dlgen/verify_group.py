@@ -101,8 +101,7 @@ def verify_group(bundle: Path, nodes: int, cpu: bool = False, keep: bool = False
                     "leader_addr": f"{host}:{given_port or port}", "nodes": []}
     v.clean(c, say=say)
     owned = v.Owned(c, tag, bundle, image, keep)
-    restore = v._term_as_interrupt()
-    try:
+    with v.cleaned_up(owned, keep, say, "containers, network and volumes"):
         t = time.monotonic()
         error = v.build_image(bundle, image, owned.labels, say)
         if error is not None:
@@ -145,17 +144,7 @@ def verify_group(bundle: Path, nodes: int, cpu: bool = False, keep: bool = False
         _stop_all(containers, say, result)
         if result["failure"] is None and training:
             result["checkpoints"] = _listing(c, image, specs[0], tag, cpu, owned.labels)
-        return result
-    except KeyboardInterrupt:
-        say("interrupted: removing what this verify run created (further Ctrl-C is ignored until done)")
-        raise
-    finally:
-        restore()
-        if not keep:
-            owned.remove_all(say)
-        else:
-            say(f"kept: image {image}, containers, network and volumes of run {tag} (label ai.dlgen.verify={tag}); "
-                "remove them with `dlgen verify --clean`")
+    return result
 
 
 def _watch(containers: list, deadline_s: float, say, result: dict) -> None:

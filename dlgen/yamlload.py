@@ -9,6 +9,8 @@ that includes itself, nesting deep enough to exhaust the parser's recursion, key
 
 from __future__ import annotations
 
+import contextlib
+
 MAX_NODES = 200_000   # a real compose file has hundreds; a billion-laughs file reaches this at once
 MAX_DEPTH = 100
 
@@ -19,24 +21,13 @@ class YamlProblem(Exception):
         self.line = line
 
 
-def load(text: str, *, round_trip: bool = True):
-    """The YAML document (ruamel round-trip objects, with line info, or plain safe objects)."""
-    from ruamel.yaml import YAML
+@contextlib.contextmanager
+def _reading():
+    """Every parser failure as YamlProblem: one line and the line number."""
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     try:
-        yaml = YAML(typ="rt" if round_trip else "safe", pure=True)
-        # parsed once: the node graph is checked for cycles, then constructed from the same nodes
-        constructor, _parser = yaml.get_constructor_parser(text)
-        try:
-            node = constructor.composer.get_single_node()
-            _refuse_cycles(node)
-            return constructor.construct_document(node) if node is not None else None
-        finally:
-            try:
-                _parser.dispose()
-            except AttributeError:
-                pass
+        yield
     except YamlProblem:
         raise
     except MarkedYAMLError as exc:
@@ -58,38 +49,42 @@ def load(text: str, *, round_trip: bool = True):
         raise YamlProblem(f"YAML the parser cannot read ({type(exc).__name__}: {exc})") from None
 
 
+def _constructed(yaml, text: str, every: bool) -> list:
+    """The stream's documents (``every``) or its single one, each node graph checked for cycles first."""
+    constructor, parser = yaml.get_constructor_parser(text)
+    try:
+        if not every:
+            node = constructor.composer.get_single_node()
+            _refuse_cycles(node)
+            return [constructor.construct_document(node) if node is not None else None]
+        docs = []
+        while constructor.composer.check_node():
+            node = constructor.composer.get_node()
+            _refuse_cycles(node)
+            docs.append(constructor.construct_document(node) if node is not None else None)
+        return docs
+    finally:
+        try:
+            parser.dispose()
+        except AttributeError:
+            pass
+
+
+def load(text: str, *, round_trip: bool = True):
+    """The YAML document (ruamel round-trip objects, with line info, or plain safe objects)."""
+    from ruamel.yaml import YAML
+
+    with _reading():
+        return _constructed(YAML(typ="rt" if round_trip else "safe", pure=True), text, every=False)[0]
+
+
 def load_all(text: str) -> list:
     """Every document of a multi-document YAML stream (round-trip objects with line info), each bounded
     as `load` bounds one; a document's line numbers are the stream's."""
     from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    try:
-        yaml = YAML(typ="rt", pure=True)
-        constructor, _parser = yaml.get_constructor_parser(text)
-        docs = []
-        try:
-            while constructor.composer.check_node():
-                node = constructor.composer.get_node()
-                _refuse_cycles(node)
-                docs.append(constructor.construct_document(node) if node is not None else None)
-        finally:
-            try:
-                _parser.dispose()
-            except AttributeError:
-                pass
-        return docs
-    except YamlProblem:
-        raise
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise YamlProblem(f"invalid YAML: {exc.problem or exc.context}", (mark.line + 1) if mark else 1) from None
-    except YAMLError as exc:
-        raise YamlProblem(f"invalid YAML: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-    except RecursionError:
-        raise YamlProblem("YAML nested too deeply to read") from None
-    except Exception as exc:  # the parser's own failures on other odd input
-        raise YamlProblem(f"YAML the parser cannot read ({type(exc).__name__}: {exc})") from None
+    with _reading():
+        return _constructed(YAML(typ="rt", pure=True), text, every=True)
 
 
 def _refuse_cycles(root) -> None:

@@ -7,36 +7,16 @@ from ruamel.yaml import YAML
 
 from dlgen import bundle, timing, tune
 from dlgen import spec as spec_mod
+from tests.apimodels import check_table
 from tests.conftest import ROOT
 
 yaml = YAML(typ="safe", pure=True)
 API = yaml.load((ROOT / "tests" / "data" / "kserve_v1beta1.yaml").read_text())
-KINDS = {"str": str, "int": int, "bool": bool, "list": list, "map": dict, "object": dict}
 
 
 def check(value, type_name: str, where: str, problems: list[str]) -> None:
     """``value`` against a type of the API table: known field names, values of the right kind."""
-    if type_name.startswith("list "):
-        if not isinstance(value, list):
-            problems.append(f"{where}: a list, not {type(value).__name__}")
-            return
-        for i, item in enumerate(value):
-            check(item, type_name[5:], f"{where}[{i}]", problems)
-        return
-    if type_name in KINDS:
-        ok = isinstance(value, KINDS[type_name]) and not (type_name == "int" and isinstance(value, bool))
-        if not ok:
-            problems.append(f"{where}: {type_name}, not {type(value).__name__} ({value!r})")
-        return
-    fields = API["types"][type_name]
-    if not isinstance(value, dict):
-        problems.append(f"{where}: an object ({type_name}), not {type(value).__name__}")
-        return
-    for key, item in value.items():
-        if key not in fields:
-            problems.append(f"{where}.{key}: not a field of {type_name}")
-        else:
-            check(item, fields[key], f"{where}.{key}", problems)
+    check_table(value, type_name, API, where, problems)
 
 
 def render(**opts):
