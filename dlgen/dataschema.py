@@ -20,7 +20,8 @@ TYPES: dict[str, type | tuple[type, ...]] = {"str": str, "int": int, "num": (int
                                             "list": list, "dict": dict, "null": type(None)}
 
 PARALLEL = {"split!": ("enum", ("heads", "layers", "replicas")), "flags": "list", "times": "list",
-            "default": "int", "nccl": "bool", "tasks": "list", "nodes": "list", "spans": "dict"}
+            "default": "int", "nccl": "bool", "tasks": "list", "nodes": "list", "spans": "dict",
+            "times_inside": "list"}
 
 MULTINODE = {"split!": ("enum", ("pipeline", "heads", "replicas")), "port!": "int", "args": "list",
              "command": "list", "leader_script": "str", "worker_entrypoint": "list", "worker_command": "list",

@@ -3,7 +3,8 @@
 What it does: compares the parallelism a command asks for with the GPUs the container gets. The
 parallelism is read from the options each server preset lists in servers.yaml (`parallel.flags`,
 multiplied by `parallel.times`): vLLM `--tensor-parallel-size`/`-tp` x `--pipeline-parallel-size`,
-SGLang `--tp-size`/`--tp`, TGI `--num-shard`, torchrun `--nproc-per-node`. The GPUs are the
+SGLang `--tp-size`/`--tp` x `--dp-size`/`--dp` (not with `--enable-dp-attention`, whose data-parallel
+attention runs inside the tensor-parallel GPUs), TGI `--num-shard`, torchrun `--nproc-per-node`. The GPUs are the
 container's request: `--gpus N`, a device list, compose `count`/`device_ids`, or
 `NVIDIA_VISIBLE_DEVICES`. A command that runs one group over several nodes counts the group's GPUs:
 its parallelism over the node count (`--nnodes`, for vLLM and SGLang) is what each node's container
@@ -49,6 +50,8 @@ FAIL = [
     "--tensor-parallel-size 8 --pipeline-parallel-size 2 --distributed-executor-backend ray\n",
     "docker run -d --gpus 4 --network host --entrypoint bash vllm/vllm-openai:v0.11.0 -c 'ray start --head && exec "
     "vllm serve meta-llama/Llama-3.1-405B-Instruct -tp 8 -pp 2 --distributed-executor-backend ray'\n",
+    "docker run -d --gpus 4 lmsysorg/sglang:v0.4.6.post4-cu124 python3 -m sglang.launch_server "
+    "--model-path Qwen/Qwen2.5-7B-Instruct --tp 4 --dp 2\n",
 ]
 PASS = [
     "docker run -d --gpus 4 vllm/vllm-openai:v0.11.0 --model meta-llama/Llama-3.1-70B-Instruct "
@@ -69,6 +72,10 @@ PASS = [
     "vllm serve meta-llama/Llama-3.1-405B-Instruct -tp 8 -pp 2 --distributed-executor-backend ray'\n",
     "docker run -d --gpus 8 --network host my/train:1 torchrun --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d "
     "--rdzv-endpoint 10.0.0.1:29400 train.py\n",
+    "docker run -d --gpus 8 lmsysorg/sglang:v0.4.6.post4-cu124 python3 -m sglang.launch_server "
+    "--model-path Qwen/Qwen2.5-7B-Instruct --dp-size 4 --tp 2\n",
+    "docker run -d --gpus 4 lmsysorg/sglang:v0.4.6.post4-cu124 python3 -m sglang.launch_server "
+    "--model-path deepseek-ai/DeepSeek-V2-Lite --tp 4 --dp 4 --enable-dp-attention\n",
 ]
 
 
@@ -91,7 +98,8 @@ def parallelism(words: list[str], server: str | None) -> tuple[int, str] | None:
             continue
         said = f"{par['flags'][0]} {size}"
         stages = 1
-        for flag in par.get("times") or []:
+        inside = any(w.split("=", 1)[0] in (par.get("times_inside") or []) for w in words)
+        for flag in [] if inside else par.get("times") or []:
             times = _value(words, [flag])
             if times:
                 size, said, stages = size * times, f"{said} x {flag} {times}", times
