@@ -148,6 +148,7 @@ def lint(
     diff: bool = typer.Option(False, "--diff", help="Print the --fix changes as a unified diff; write nothing."),
     unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes", help="With --fix/--diff: also apply fixes that may "
                                       "change what the image does (a new HEALTHCHECK, a rewritten probe)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Text output without its closing summary line."),
     only_known: bool = typer.Option(False, "--only-known", help="Skip a named file that is no Dockerfile, compose "
                                     "file, Kubernetes manifest or script, instead of refusing it (pre-commit on "
                                     "*.yaml)."),
@@ -180,8 +181,11 @@ def lint(
         elif fmt == "github":
             if run.findings:
                 typer.echo(report.github(run.findings))
-        elif run.findings:
-            typer.echo(report.text(run.findings, colour=report.use_colour()))
+        else:
+            if run.findings:
+                typer.echo(report.text(run.findings, colour=report.use_colour()))
+            if not quiet:
+                typer.echo(run.summary())
     if run.unsafe_left:
         typer.echo(f"dlgen: note: {run.unsafe_left} finding(s) have a fix that may change what the image does; "
                    "--unsafe-fixes applies them (see each rule's fix safety with `dlgen explain`)", err=True)

@@ -563,6 +563,16 @@ class LintRun:
     linted: bool = True                                  # False with --diff alone: nothing was linted
     unsafe_left: int = 0                                 # findings whose unsafe fix --fix did not apply
     exit_code: int = 0                                   # 0 clean, 1 findings at the threshold, 2 errors
+    files: int = 0                                       # files linted
+
+    def summary(self) -> str:
+        """One closing line, as ruff writes: the findings by severity and the files read."""
+        counts = {s: sum(1 for f in self.findings if f.severity == s) for s in reversed(SEVERITIES)}
+        parts = ", ".join(f"{n} {s}{'s' if n != 1 and s != 'info' else ''}" for s, n in counts.items() if n)
+        files = f"{self.files} file{'s' if self.files != 1 else ''}"
+        if not self.findings:
+            return f"no findings in {files}"
+        return f"{len(self.findings)} finding{'s' if len(self.findings) != 1 else ''} ({parts}) in {files}"
 
 
 def run(opts: LintOptions) -> LintRun:
@@ -608,6 +618,7 @@ def run(opts: LintOptions) -> LintRun:
             return out
     result = lint_paths(opts.paths, rules, ctx, opts.kind, opts.only_known)
     out.findings = apply_severity(result.findings, cfg.severity)
+    out.files = result.files
     out.errors += result.input_errors + result.rule_errors
     if opts.fix and not opts.unsafe_fixes:
         unsafe = {r.id for r in rules if r.unsafe_fix}

@@ -245,3 +245,15 @@ def test_generated_manifests_lint_clean(opts, tmp_path, dlgen):
     assert proc.returncode == 0, proc.stdout
     linted = lint.lint_paths([str(tmp_path / "b" / "k8s.yaml")], RULES, lint.Context())
     assert linted.files == 1 and not linted.input_errors
+
+
+def test_text_output_closes_with_one_summary_line_and_quiet_drops_it(tmp_path):
+    path = tmp_path / "llm.yaml"
+    path.write_text(HELM)
+    lines = run_dlgen("lint", path, "--no-config").stdout.splitlines()
+    assert lines[-1] == "4 findings (1 error, 3 warnings) in 1 file", lines   # DLG020, DLG112, DLG131, DLG134
+    assert all(ln.startswith(str(path)) for ln in lines[:-1])
+    quiet = run_dlgen("lint", path, "--no-config", "-q").stdout.splitlines()
+    assert quiet == lines[:-1]
+    clean = run_dlgen("lint", ROOT / "samples" / "llama-8b-serve", "--no-config").stdout.splitlines()
+    assert clean == ["no findings in 7 files"]
