@@ -6,8 +6,9 @@ between releases (pytorch/pytorch's Dockerfile and the image tags on Docker Hub)
 longer runs on your driver, with no change in your repository.
 Use instead: a full tag (`pytorch/pytorch:2.10.0-cuda12.8-cudnn9-runtime`) or a digest.
 
-In a Kubernetes manifest it reports a container image pulled from a registry (its name has a
-namespace or registry part) by `:latest` or no tag: which image runs depends on when each node
+In a `docker run` line or a compose service (one compose does not build), and in a Kubernetes
+manifest, it reports an image pulled from a registry (its name has a namespace or registry part) by
+`:latest` or no tag: the host runs whatever it pulled last. In a Kubernetes manifest which image runs depends on when each node
 pulled it, so the pods of one group can run different server versions (Kubernetes docs, "Images":
 avoid :latest in production; the upstream LeaderWorkerSet examples use it). A bare name (an
 official image, or the one you build and push under a tag of your choosing) is left alone there.
@@ -107,14 +108,39 @@ spec:
 ]
 
 
-def check_kubernetes(spec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
-    info = rulekit.k8s(spec)
-    image = spec.image or ""
-    if not info or not image or "@" in image or "/" not in image or "$" in image or "{" in image:
-        return
+RUN_FAIL = ["docker run -d --gpus all -p 127.0.0.1:8000:8000 vllm/vllm-openai:latest --model Qwen/Qwen2.5-7B-Instruct\n",
+            "services:\n  llm:\n    image: lmsysorg/sglang\n    command: python3 -m sglang.launch_server "
+            "--model-path Qwen/Qwen2.5-7B-Instruct\n"]
+RUN_PASS = ["docker run -d --gpus all -p 127.0.0.1:8000:8000 vllm/vllm-openai:v0.11.0 --model Qwen/Qwen2.5-7B-Instruct\n",
+            'docker build -t my-env . && docker run --gpus all -it my-env:latest bash\n',
+            "services:\n  app:\n    build: .\n    image: acme/app:latest\n",
+            'docker run --gpus all "${IMAGE}"\n']
+
+
+def pulled_floating(image: str) -> str | None:
+    """'untagged' or 'latest' for an image pulled from a registry (a namespace or registry part) by a
+    floating reference; None for a pinned one, a bare name (official or built here), or a variable."""
+    if not image or "@" in image or "/" not in image or "$" in image or "{" in image:
+        return None
     name = image.rsplit("/", 1)[1]
     tag = name.split(":", 1)[1] if ":" in name else ""
-    if tag in ("", "latest"):
+    return None if tag not in ("", "latest") else ("untagged" if not tag else "latest")
+
+
+def check_run(spec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
+    if spec.extra.get("build"):   # compose builds this image and tags it with that name
+        return
+    state = pulled_floating(spec.image or "")
+    if state:
+        where = f"service {spec.service}" if spec.service else "docker run"
+        yield rulekit.Hit(line=spec.line, message=f"{where} pulls {spec.image}, {state}: whatever the host pulled last",
+                          hint="pin a version tag (or a digest)")
+
+
+def check_kubernetes(spec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
+    info = rulekit.k8s(spec)
+    state = pulled_floating(spec.image or "")
+    if info and state:
         yield rulekit.Hit(line=info.image_line or spec.line,
-                          message=f"{rulekit.k8s_where(spec)} runs {image}, {'untagged' if not tag else 'latest'}: "
-                                  "whatever each node pulled last", hint="pin a version tag (or a digest)")
+                          message=f"{rulekit.k8s_where(spec)} runs {spec.image}, {state}: whatever each node pulled "
+                                  "last", hint="pin a version tag (or a digest)")
