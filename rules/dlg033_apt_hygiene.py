@@ -7,6 +7,9 @@ package lists (~40 MB) stay in the layer; an `update` in its own layer is cached
 later `install` uses stale lists and fails once the mirror moves on.
 Use instead: `apt-get update && apt-get install -y --no-install-recommends ... && rm -rf
 /var/lib/apt/lists/*` in one RUN.
+Recommends and leftover lists are judged only in the stages the final image is built on: a builder
+stage's layers are never shipped (a multi-stage build copies what it needs out of them). A lone
+`apt-get update` is judged in every stage: a stale list breaks a builder's install as well.
 """
 
 import re
@@ -37,7 +40,11 @@ PASS = ['FROM ubuntu:22.04\nRUN apt-get update && apt-get install -y --no-instal
         'FROM ubuntu:22.04\nRUN apt-get update && apt-get install -y --no-install-recommends git '
         '&& find /var/lib/apt/lists -type f -delete\n',
         'FROM ubuntu:22.04\nSHELL ["/bin/bash", "-c"]\nRUN apt-get update && apt-get install -y '
-        '--no-install-recommends git && rm -rf /var/lib/apt/lists/{partial,lock} /var/lib/apt/lists/*\n']
+        '--no-install-recommends git && rm -rf /var/lib/apt/lists/{partial,lock} /var/lib/apt/lists/*\n'        # a builder stage: its apt layers never ship
+        'FROM nvidia/cuda:12.4.1-devel-ubuntu22.04 AS build\nRUN apt-get update && apt-get install -y git cmake\n'
+        'RUN git clone https://github.com/ggml-org/llama.cpp /src && cmake -S /src -B /out\n'
+        'FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nCOPY --from=build /out /opt/llama\n',
+]
 APT_INSTALL = re.compile(r"^(?:sudo\s+)?(?:\w+=\S+\s+)*apt(?:-get)?\s+(?:-\S+\s+)*install\b")
 LISTS = "/var/lib/apt/lists"
 LISTS_AFTER = re.compile(r"/var/lib/apt/lists(\S*)")
@@ -83,10 +90,13 @@ def _lists_removed(doc, ins, text) -> bool:
 
 
 def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
+    shipped = {st.index for st in doc.chain}
     for ins, text in rulekit.run_texts(doc):
         cmds = rulekit.shell_commands(text)
         installs = [c for c in cmds if APT_INSTALL.search(c)]
         updates = [c for c in cmds if APT_UPDATE.search(c)]
+        if ins.stage not in shipped:   # a builder stage: its layers are not in the image that ships
+            continue
         for c in installs:
             if "--no-install-recommends" not in c and "Install-Recommends" not in c:
                 yield rulekit.Hit(line=ins.line, message="apt-get install without --no-install-recommends",
