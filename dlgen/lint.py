@@ -640,4 +640,4 @@ def example_kind(rule: Rule, example: str, target: str | None = None) -> str:
         return "kubernetes"
     if example.lstrip().startswith("services:"):
         return "compose"
-    return "markdown" if "\n```" in example else "shell"
+    return "markdown" if "\n```" in example or re.search(r"`(sudo\s+)?docker\s+run\b", example) else "shell"

@@ -334,6 +334,9 @@ def _logical_lines(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
     return out
 
 
+_INLINE_RUN = re.compile(r"`((?:sudo\s+)?(?:nvidia-)?docker\s+(?:container\s+)?run\b[^`]*)`")
+
+
 def run_lines(text: str, flavour: str = "shell") -> list[RunSpec]:
     """Every `docker run` in a shell script, a Makefile (recipes) or Markdown (code blocks)."""
     raw = textfile.lines(text)
@@ -347,6 +350,8 @@ def run_lines(text: str, flavour: str = "shell") -> list[RunSpec]:
                 continue
             if fence or line.startswith("    "):
                 numbered.append((no, line))
+            else:   # a `docker run ...` in an inline code span of the text (a list item, a sentence)
+                numbered += [(no, m.group(1)) for m in _INLINE_RUN.finditer(line)]
     else:
         numbered = list(enumerate(raw, 1))
     code_lines = {n for n, _ in numbered} if flavour == "markdown" else None

@@ -33,7 +33,9 @@ FAIL = ["docker run --gpus all pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime pyt
         "docker run --gpus all -p 8000:8000 vllm/vllm-openai:v0.11.0 --model m\n",
         "docker run --gpus all my/infer:1 torchrun --nproc_per_node 2 infer.py\n",
         # an interactive shell on a PyTorch image, where training is started by hand
-        "docker run -it --gpus all -v $PWD:/app pytorch_gpu:0.1 /bin/bash\n"]
+        "docker run -it --gpus all -v $PWD:/app pytorch_gpu:0.1 /bin/bash\n",
+        # a README's inline `docker run` of the user's own image with Jupyter's port: a notebook
+        "# Setup\n\n- Start JupyterLab: `docker run --gpus all -p 8888:8888 -v $(pwd):/work my-dl-env:latest`\n"]
 PASS = ["docker run --gpus all ollama/ollama:0.5.7\n",
         "docker run --gpus all --shm-size=8g pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime python train.py\n",
         "docker run --gpus all --ipc=host pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime python train.py\n",
@@ -75,8 +77,11 @@ def uses_shm(spec) -> bool:
         torchish = True if re.search(r"torch", spec.image or "", re.IGNORECASE) else None
     named = f"{text} {spec.image or ''} {spec.service}"
     shell = spec.interactive and (not words or BARE_SHELL.fullmatch(text))   # where training is run by hand
-    return bool(TRAINING.search(text) or (NOTEBOOK.search(named) and torchish is not False)
-                or (shell and torchish))
+    # a GPU image of the user's own that publishes Jupyter's port is a notebook (issue 30: what a run
+    # publishes is evidence of what it runs, not only the image's name)
+    jupyter = int(reference.servers()["servers"]["jupyter"]["port"])
+    notebook = NOTEBOOK.search(named) or (not words and any(p.container == jupyter for p in spec.ports))
+    return bool(TRAINING.search(text) or (notebook and torchish is not False) or (shell and torchish))
 
 
 def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
