@@ -3,7 +3,9 @@
 What it does: reports a `pip install torch` (in the RUN, or in a requirements file it reads) on a
 CUDA base image without torch (`nvidia/cuda:11.8...`), unpinned or with a range that admits a
 release whose default wheel targets another CUDA major than the base's, when nothing names the
-wheel's CUDA (no `--index-url .../whl/cuXXX`, no `+cuXXX` pin).
+wheel's CUDA (no `--index-url .../whl/cuXXX`, no `+cuXXX` pin). An `--extra-index-url` (or
+`--find-links`) of a CUDA's wheels names it only for an exact pin: pip takes the newest version
+across every index, so an unpinned torch comes from the default one.
 Why is this bad: pip then takes the package index's default build of the newest release the
 range admits: torch 2.11 and later default to CUDA 13, which needs driver 580 or newer, so an
 image chosen for CUDA 11.8 or 12.x silently gets a CUDA it was not built for, and
@@ -27,7 +29,10 @@ FAIL = ['FROM nvidia/cuda:11.8.0-runtime-ubuntu22.04\nRUN pip install --no-cache
         'CMD ["python3", "s.py"]\n',
         'FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install --no-cache-dir torch\nCMD ["python3", "s.py"]\n',
         'FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install --no-cache-dir torch==2.11.0\n'
-        'CMD ["python3", "s.py"]\n']
+        'CMD ["python3", "s.py"]\n',
+        # an extra index beside the default one: the default index's newer torch wins
+        'FROM nvidia/cuda:12.1.1-runtime-ubuntu22.04\nRUN pip install --no-cache-dir torch '
+        '--extra-index-url https://wheels.example/whl/cu121\nCMD ["python3", "s.py"]\n']
 PASS = ['FROM nvidia/cuda:11.8.0-runtime-ubuntu22.04\nRUN pip install --no-cache-dir "torch>=2.0" '
         '--index-url https://wheels.example/whl/cu118\nCMD ["python3", "s.py"]\n',
         'FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install --no-cache-dir "torch>=2.1,<2.6"\n'
@@ -36,8 +41,16 @@ PASS = ['FROM nvidia/cuda:11.8.0-runtime-ubuntu22.04\nRUN pip install --no-cache
         '-f https://wheels.example/whl/torch_stable.html\nCMD ["python3", "s.py"]\n',
         'FROM python:3.11-slim\nRUN pip install --no-cache-dir torch\nCMD ["python", "s.py"]\n',
         'FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nRUN pip install --no-cache-dir "torch>=2.0"\n'
-        'CMD ["python", "s.py"]\n']
-NAMED_CUDA = re.compile(r"/whl/(?:nightly/|test/)?(cu\d{3,4}|cpu|rocm[\d.]+)\b|\+(cu\d{3,4}|cpu)\b")
+        'CMD ["python", "s.py"]\n',
+        # an exact pin with the extra index: its 2.5.1+cu121 outranks the default index's 2.5.1
+        'FROM nvidia/cuda:12.1.1-runtime-ubuntu22.04\nRUN pip install --no-cache-dir torch==2.5.1 '
+        '--extra-index-url https://wheels.example/whl/cu121\nCMD ["python3", "s.py"]\n']
+WHEEL_CUDA = r"\S*/whl/(?:nightly/|test/)?(?:cu\d{3,4}|cpu|rocm[\d.]+)\b"
+# The wheel's CUDA named for sure: the only index (--index-url), or a +cuXXX pin.
+NAMED_CUDA = re.compile(rf"(?:--index-url|(?<![\w-])-i)(?:=|\s+){WHEEL_CUDA}|\+(cu\d{{3,4}}|cpu)\b")
+# An index or page added beside the default one: pip takes the newest version across all of them, so
+# it names the CUDA only for an exact version pin (the index's 2.5.1+cu121 outranks PyPI's 2.5.1).
+EXTRA_CUDA = re.compile(rf"(?:--extra-index-url|--find-links|(?<![\w-])-f)(?:=|\s+){WHEEL_CUDA}")
 
 
 def _key(version: str) -> tuple[int, ...]:
@@ -75,9 +88,10 @@ def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.
         for cmd in rulekit.pip_installs(text):
             if NAMED_CUDA.search(cmd):
                 continue   # the wheel's CUDA is named (DLG021 compares it)
+            extra = EXTRA_CUDA.search(cmd)
             for m, where in rulekit.torch_requirements(doc, ctx, cmd):
                 spec = f"=={m.group(2)}" if m.group(2) else (m.group(3) or "").strip("\"'")
-                if "+" in spec:
+                if "+" in spec or (extra and re.fullmatch(r"==\d[\w.]*", spec)):
                     continue
                 admitted = [r for r in matrix.rows() if _admits(spec, r["version"])]
                 other = [r for r in admitted if r["pypi_cuda"].split(".")[0] != major]
