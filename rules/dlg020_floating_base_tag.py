@@ -1,6 +1,7 @@
 """DLG020 floating-base-tag.
 
-What it does: reports a base image with no tag or the `latest` tag (digests are fine).
+What it does: reports a base image with no tag, the `latest` tag or a variant of it (`latest-gpu`,
+`latest-cuda`: the newest release of that variant; digests are fine).
 Why is this bad: `latest` moves; `pytorch/pytorch:latest` has changed CUDA major versions
 between releases (pytorch/pytorch's Dockerfile and the image tags on Docker Hub), so the same Dockerfile builds an image that no
 longer runs on your driver, with no change in your repository.
@@ -26,7 +27,9 @@ WHY = "An untagged or latest base image changes under you, CUDA major version in
 FAIL = ['FROM pytorch/pytorch\nCMD ["python", "s.py"]\n', 'FROM nvidia/cuda:latest\nCMD ["bash"]\n',
         # nested ARG defaults (the jupyter/docker-stacks images' REGISTRY/OWNER/BASE_IMAGE pattern)
         'ARG REGISTRY=quay.io\nARG OWNER=jupyter\nARG BASE_IMAGE=$REGISTRY/$OWNER/scipy-notebook\n'
-        'FROM $BASE_IMAGE\nCMD ["start-notebook.py"]\n']
+        'FROM $BASE_IMAGE\nCMD ["start-notebook.py"]\n',
+        # the newest GPU build of TensorFlow (tensorflow/tensorflow's "latest-gpu" tag moves with each release)
+        'FROM tensorflow/tensorflow:latest-gpu\nCMD ["python", "train.py"]\n']
 PASS = ['FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nCMD ["python", "s.py"]\n',
         'FROM python@sha256:' + "a" * 64 + '\nCMD ["python"]\n',
         'FROM python:3.11-slim AS build\nFROM build\nCMD ["python"]\n', 'FROM scratch\nCOPY x /x\n',
@@ -42,10 +45,10 @@ def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.
                 and image != "scratch" and "@" not in image:
             name = image.rsplit("/", 1)[-1]
             tag = name.split(":", 1)[1] if ":" in name else ""
-            if tag in ("", "latest"):
+            if not tag or floating_tag(tag):
                 ins = next(i for i in doc.instrs if i.cmd == "FROM" and i.stage == st.index)
-                yield rulekit.Hit(line=ins.line, message=f"base image {image} is {'untagged' if not tag else 'latest'}: it changes " \
-                                   "under you", hint="pin a version tag (or a digest)")
+                yield rulekit.Hit(line=ins.line, message=f"base image {image} is {'untagged' if not tag else tag}: it "
+                                  "changes under you", hint="pin a version tag (or a digest)")
         if st.name:
             local.add(st.name.lower())
 
@@ -117,6 +120,12 @@ RUN_PASS = ["docker run -d --gpus all -p 127.0.0.1:8000:8000 vllm/vllm-openai:v0
             'docker run --gpus all "${IMAGE}"\n']
 
 
+def floating_tag(tag: str) -> bool:
+    """`latest`, or a tag that is latest of a variant (`latest-gpu`, `latest-cuda`, `latest-rust-1.71`):
+    it moves with each release of the image."""
+    return tag == "latest" or tag.startswith("latest-")
+
+
 def pulled_floating(image: str) -> str | None:
     """'untagged' or 'latest' for an image pulled from a registry (a namespace or registry part) by a
     floating reference; None for a pinned one, a bare name (official or built here), or a variable."""
@@ -124,7 +133,7 @@ def pulled_floating(image: str) -> str | None:
         return None
     name = image.rsplit("/", 1)[1]
     tag = name.split(":", 1)[1] if ":" in name else ""
-    return None if tag not in ("", "latest") else ("untagged" if not tag else "latest")
+    return "untagged" if not tag else tag if floating_tag(tag) else None
 
 
 def check_run(spec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
