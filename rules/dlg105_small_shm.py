@@ -60,18 +60,29 @@ PARALLEL = re.compile(r"--(?:tensor-parallel-size|tp|tp-size|num-shard|nproc[_-]
                       r"pipeline-parallel-size)[= ](\d+)")
 
 
+# What dies without shared memory, by why the container uses it (the message says which).
+DIES = {"parallel": "its parallel workers (NCCL) die with SIGBUS (exit 135)",
+        "server": "the server's workers die with SIGBUS (exit 135); its docs ask for --ipc=host or --shm-size",
+        "torch": "DataLoader workers and NCCL die with SIGBUS (exit 135)"}
+
+
 def uses_shm(spec) -> bool:
+    return shm_use(spec) is not None
+
+
+def shm_use(spec) -> str | None:
+    """Why the container uses shared memory (a key of DIES), None when it does not."""
     words = [*(spec.entrypoint or []), *spec.command]
     text = " ".join(words)
     if any(int(n) > 1 for n in PARALLEL.findall(text)) or any(
             k in spec.env and str(spec.env[k] or "").isdigit() and int(spec.env[k] or 0) > 1
             for k in ("NUM_SHARD", "TENSOR_PARALLEL_SIZE")):
-        return True
+        return "parallel"
     shm = (reference.image_facts(spec.image or "") or {}).get("shm")
     if isinstance(shm, bool):
-        return shm
+        return "server" if shm else None
     if isinstance(shm, str):
-        return bool(re.search(shm, text))
+        return "server" if re.search(shm, text) else None
     torchish = (reference.image_facts(spec.image or "") or {}).get("torch")
     if torchish is None:   # an image of the user's own: its name may say
         torchish = True if re.search(r"torch", spec.image or "", re.IGNORECASE) else None
@@ -81,11 +92,12 @@ def uses_shm(spec) -> bool:
     # publishes is evidence of what it runs, not only the image's name)
     jupyter = int(reference.servers()["servers"]["jupyter"]["port"])
     notebook = NOTEBOOK.search(named) or (not words and any(p.container == jupyter for p in spec.ports))
-    return bool(TRAINING.search(text) or (notebook and torchish is not False) or (shell and torchish))
+    return "torch" if TRAINING.search(text) or (notebook and torchish is not False) or (shell and torchish) else None
 
 
 def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
-    if not spec.requests_gpu or spec.ipc == "host" or not uses_shm(spec):
+    why = shm_use(spec) if spec.requests_gpu and spec.ipc != "host" else None
+    if why is None:
         return
     size = size_bytes(spec.shm_size) if spec.shm_size else None
     if size is not None and size >= 2**30:
@@ -93,8 +105,8 @@ def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     if spec.shm_size and size is None:
         return  # a variable or an unknown unit: cannot judge
     have = f"--shm-size={spec.shm_size}" if spec.shm_size else "the 64 MiB default /dev/shm"
-    yield rulekit.Hit(line=spec.line, message=f"GPU container with {have}: DataLoader workers and NCCL die with "
-                      "SIGBUS (exit 135)", hint="add --shm-size=8g (shm_size: 8g in compose) or --ipc=host")
+    yield rulekit.Hit(line=spec.line, message=f"GPU container with {have}: {DIES[why]}",
+                      hint="add --shm-size=8g (shm_size: 8g in compose) or --ipc=host")
 
 
 KUBERNETES_FAIL = [
@@ -134,5 +146,5 @@ spec:
 def check_kubernetes(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     for hit in check(spec, ctx):
         yield rulekit.Hit(line=hit.line, message=f"{rulekit.k8s_where(spec)} uses shared memory with the 64 MiB "
-                          "default /dev/shm: DataLoader workers and NCCL die with SIGBUS (exit 135)",
+                          f"default /dev/shm: {hit.message.split(': ', 1)[1]}",
                           hint="mount an emptyDir {medium: Memory, sizeLimit: 8Gi} at /dev/shm")

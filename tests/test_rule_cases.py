@@ -219,3 +219,15 @@ def test_dlg122_short_depends_on_form_and_no_healthcheck():
     assert len(run("DLG122", compose, "compose")) == 1
     without = "\n".join(line for line in compose.splitlines() if "healthcheck" not in line) + "\n"
     assert run("DLG122", without, "compose") == []
+
+
+@pytest.mark.parametrize("line,says", [
+    ("docker run --gpus all -p 8000:8000 vllm/vllm-openai:v0.11.0 --model m\n", "the server's workers die"),
+    ("docker run --gpus 2 my/infer:1 torchrun --nproc-per-node 2 infer.py\n", "its parallel workers (NCCL) die"),
+    ("docker run --gpus all pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime python train.py\n",
+     "DataLoader workers and NCCL die"),
+])
+def test_small_shm_says_what_dies_for_that_container(line, says):
+    """Issue 30: a single-GPU vLLM server is not told about DataLoader workers it does not have."""
+    (f,) = run("DLG105", line, kind="shell")
+    assert says in f.message, f.message
