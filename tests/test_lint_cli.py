@@ -355,6 +355,7 @@ def test_pre_commit_hook(tmp_path):
     (repo / ".github").mkdir()
     (repo / ".github" / "ci.yaml").write_text("on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n")
     (repo / "kind.yaml").write_text("kind: Cluster\nnodes: [{role: control-plane}]\n")   # kind, no apiVersion
+    (repo / "serve.sh").write_text("#!/bin/sh\ndocker run -d --gpus all vllm/vllm-openai:latest --model m\n")
     subprocess.run(git + ["add", "."], cwd=repo, check=True)
     env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path / "cache"))
     proc = subprocess.run([pre_commit, "try-repo", str(ROOT), "dlgen-lint", "--all-files", "--verbose"], cwd=repo,
@@ -363,10 +364,13 @@ def test_pre_commit_hook(tmp_path):
     assert proc.returncode == 1, out
     assert "DLG004" in out and "DLG101" in out and "notes.txt" not in out
     assert "deploy/serving.yml:" in out and "DLG136" in out, out   # the LeaderWorkerSet's worker has no probe
+    assert "serve.sh:2:1: DLG020" in out, out                      # shell scripts too, as `dlgen lint DIR`
     assert "ci.yaml" not in out and "kind.yaml" not in out
     (repo / "Dockerfile").write_text((ROOT / "samples" / "llama-8b-serve" / "Dockerfile").read_text())
     (repo / "docker" / "compose.yaml").write_text((ROOT / "samples" / "llama-8b-serve" / "compose.yaml").read_text())
     (repo / "deploy" / "serving.yml").write_text((ROOT / "samples" / "llama-405b-vllm-2-nodes" / "k8s.yaml").read_text())
+    (repo / "serve.sh").write_text("#!/bin/sh\ndocker run -d --restart unless-stopped --gpus all --ipc=host "
+                                   "-v hf:/root/.cache/huggingface vllm/vllm-openai:v0.11.0 --model m\n")
     subprocess.run(git + ["add", "."], cwd=repo, check=True)
     proc = subprocess.run([pre_commit, "try-repo", str(ROOT), "dlgen-lint", "--all-files"], cwd=repo, env=env,
                           capture_output=True, text=True, timeout=900)
