@@ -14,7 +14,7 @@ or a smaller dtype or quantized checkpoint (`dlgen new --model ID` sizes it).
 import re
 from collections.abc import Iterator
 
-from dlgen import gpuplan, rulekit
+from dlgen import rulekit
 from dlgen.runspec import RunSpec
 
 ID = "DLG139"
@@ -59,6 +59,8 @@ spec:
 
 def gpu_of(selector: dict[str, str]) -> tuple[str, float] | None:
     """(name, GB) of the GPU a node selector names, the most specific gpus.yaml entry that matches."""
+    from dlgen import gpuplan   # only where a node selector names a GPU: lint's start-up stays light
+
     for label in GPU_LABELS:
         value = selector.get(label)
         if not value:
@@ -83,6 +85,8 @@ def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     found = rulekit.find_model(ctx, words=rulekit.k8s_words(spec), env={k: v or "" for k, v in spec.env.items()})
     if not gpu or not found:
         return
+    from dlgen import gpuplan
+
     count = int(spec.gpus) * (info.group or 1)
     usable = count * gpu[1] * float(gpuplan.table()["memory_utilization"])
     weights = found.model.gpu_gb
