@@ -59,7 +59,8 @@ spec:
 
 def gpu_of(selector: dict[str, str]) -> tuple[str, float] | None:
     """(name, GB) of the GPU a node selector names, the most specific gpus.yaml entry that matches."""
-    from dlgen import gpuplan   # only where a node selector names a GPU: lint's start-up stays light
+    # the GPU table only where a node selector names a GPU: lint's start-up stays light
+    from dlgen import gpuplan
 
     for label in GPU_LABELS:
         value = selector.get(label)
