@@ -37,6 +37,8 @@ def test_rule_examples(rule):
 
 # Kubernetes rules issue 29 asks for that the catalog's intent table has no row for yet.
 K8S_BEYOND_CATALOG = {"group-restart-loops"}
+# Rules issue 30 asks for ("real defects no rule covers yet"), their ids assigned as they are implemented.
+BEYOND_CATALOG = {"DLG123": "compose-port-conflict"}
 
 
 def test_rule_ids_are_from_the_catalog(shared):
@@ -46,7 +48,7 @@ def test_rule_ids_are_from_the_catalog(shared):
         if r.target == "kubernetes":   # the catalog lists intents; ids are assigned as they are implemented
             assert r.name in K8S_BEYOND_CATALOG or f"| {r.name} | {r.severity} |" in intents, r.id
             continue
-        assert f"| {r.id} | {r.name} | " in catalog, r.id
+        assert f"| {r.id} | {r.name} | " in catalog or BEYOND_CATALOG.get(r.id) == r.name, r.id
 
 
 def test_buildkit_parser_cases(shared):
