@@ -325,7 +325,8 @@ def precision_section() -> list[str]:
             "`docker run` lines and compose `image:` (DLG020 carried over) is what the rows now find that the "
             "earlier ones missed; apt in a builder stage (DLG033) is what they no longer report wrongly; a "
             "`docker run` in an inline Markdown code span, and Jupyter's published port as evidence of a notebook "
-            "(DLG105), are read now; so is a secret given to a server option (DLG107, `--api-key`).",
+            "(DLG105), are read now; so is a secret given to a server option (DLG107, `--api-key`); a devel base "
+            "that compiles nothing (DLG039) and a host port two compose services publish (DLG123) are new rules.",
             "- corpus: 30 files of ../shared/corpus/real labelled by hand (bench/corpus_labels.yaml); its two false "
             "positives are noted there.", ""]
     return out
