@@ -616,7 +616,10 @@ def clean(c, include_kept: bool = False, say=None) -> list[str]:
 
 
 def _term_as_interrupt():
-    """Turn SIGTERM into KeyboardInterrupt while verify runs (so its clean-up runs); returns the undo."""
+    """Turn SIGTERM and SIGINT into KeyboardInterrupt while verify runs (so its clean-up runs); returns
+    the undo. SIGINT too: a process started in the background by a shell without job control
+    (`cmd &` in a script, CI runners) inherits SIGINT ignored, and Python then never raises
+    KeyboardInterrupt, so Ctrl-C (or `kill -INT`) would not stop verify at all."""
     import signal
     import threading
 
@@ -627,7 +630,12 @@ def _term_as_interrupt():
         raise KeyboardInterrupt
 
     old = signal.signal(signal.SIGTERM, on_term)
-    return lambda: signal.signal(signal.SIGTERM, old)
+    old_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def undo():
+        signal.signal(signal.SIGTERM, old)
+        signal.signal(signal.SIGINT, old_int)
+    return undo
 
 
 def text_report(r: dict) -> str:

@@ -134,9 +134,12 @@ def test_verify_removes_everything_on_ctrl_c(engine, tmp_path, interrupts):
     import sys
 
     path = make_bundle(tmp_path / "b", model="llama-8b")
+    # one Ctrl-C to a verify started with SIGINT ignored (as `cmd &` in a script without job control
+    # starts it): verify still stops and cleans up; two Ctrl-C to one started normally
+    ignored = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if interrupts == 1 else None
     p = subprocess.Popen([sys.executable, "-m", "dlgen", "verify", str(path), "--cpu", "-e", "MODEL_SOURCE=synthetic",
                           "-e", "DLGEN_SYNTHETIC_DELAY_S=1000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
+                         text=True, preexec_fn=ignored)
     label = f"ai.dlgen.verify.bundle={os.path.realpath(path)}"
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and p.poll() is None:
