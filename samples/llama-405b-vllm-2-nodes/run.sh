@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 # 2 nodes of 8 GPU(s) run vllm as one group. On every node, with the same LEADER_ADDR:
 #   LEADER_ADDR=HOST:6379 ./run.sh 0     on the leader (it serves the API on port 8000)
-#   LEADER_ADDR=HOST:6379 ./run.sh RANK  on each other node, RANK 1 to 1
+#   LEADER_ADDR=HOST:6379 ./run.sh 1     on the other node
 # HOST is the leader's address as every node reaches it (a name they all resolve alike, or its IP).
 NODES=2
 NODE_RANK="${1:-${NODE_RANK:-}}"

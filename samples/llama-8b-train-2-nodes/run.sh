@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 # 2 nodes of 8 GPU(s) run trainer as one group. On every node, with the same LEADER_ADDR:
 #   LEADER_ADDR=HOST:29400 ./run.sh 0     on the leader
-#   LEADER_ADDR=HOST:29400 ./run.sh RANK  on each other node, RANK 1 to 1
+#   LEADER_ADDR=HOST:29400 ./run.sh 1     on the other node
 # HOST is the leader's address as every node reaches it (a name they all resolve alike, or its IP).
 NODES=2
 NODE_RANK="${1:-${NODE_RANK:-}}"
