@@ -94,10 +94,9 @@ class Group:
     """The group a bundle over several nodes forms (the preset's ``multinode`` entry, sized)."""
     split: str             # pipeline | heads | replicas
     port: int              # the leader's group port (rendezvous, Ray head, dist-init)
-    wait_s: int            # the server's own wait for its group
+    wait_s: int            # the server's own wait for its group (torchrun's rendezvous join timeout)
     wait_env: str | None
     assembly_s: int        # the leader's wait for every node to join (0: none of its own)
-    join_timeout_s: int    # torchrun's rendezvous join timeout
     workers_serve: bool    # every node runs the same command and probe (training); else workers are headless
     source: str
 
@@ -213,12 +212,11 @@ class DeploySpec:
         mn = self.preset.get("multinode")
         if self.nodes < 2 or not mn:
             return None
-        wait = int(mn["wait_s"])
         # A node still downloading is not waited for here: its fetch comes before its container (Docker)
         # or is an init container, a Pending pod, which the group's restart policy waits for (k8s.yaml).
-        return Group(split=mn["split"], port=int(mn["port"]), wait_s=wait, wait_env=mn.get("wait_env"),
-                     assembly_s=int(mn.get("assembly_s") or 0), join_timeout_s=wait,
-                     workers_serve=mn["split"] == "replicas", source=mn["source"])
+        return Group(split=mn["split"], port=int(mn["port"]), wait_s=int(mn["wait_s"]), wait_env=mn.get("wait_env"),
+                     assembly_s=int(mn.get("assembly_s") or 0), workers_serve=mn["split"] == "replicas",
+                     source=mn["source"])
 
     def node_commands(self, node: NodeWords) -> dict[str, tuple[list[str], list[str]]]:
         """role -> (entrypoint, command) of a group's nodes: {"node": ...} where every node runs the same
@@ -250,6 +248,14 @@ class DeploySpec:
         code = ("import os,socket,sys; v=[os.getenv(n) for n in sys.argv[1:]]; "
                 "socket.create_connection((v[0] or v[1], int(v[2])), 5).close()")
         return [self.facts.get("python") or "python3", "-c", code, "LEADER_HOST", "LWS_LEADER_ADDRESS", "GROUP_PORT"]
+
+    def worker_health(self) -> Health:
+        """The headless worker's health check with the group's timings (the leader's start-up budget, so
+        a worker is never restarted while its group may still form): run.sh's --health-* flags and the
+        LeaderWorkerSet's probes are both this one value."""
+        t = self.timing
+        return Health(test=["CMD", *self.worker_probe()], interval=t.interval_s, timeout=t.timeout_s,
+                      start_period=t.start_period_s, start_interval=t.start_interval_s, retries=t.retries)
 
     @property
     def model_mount(self) -> str | None:
@@ -371,10 +377,7 @@ class DeploySpec:
                           volumes=[Volume("${CHECKPOINTS}", v.target, v.mode, "bind") if v.target == CHECKPOINTS
                                    else v for v in base.volumes])   # every node writes and resumes the same
             if role == "worker":
-                t = self.timing
-                run.health = Health(test=["CMD", *self.worker_probe()], interval=t.interval_s, timeout=t.timeout_s,
-                                    start_period=t.start_period_s, start_interval=t.start_interval_s,
-                                    retries=t.retries)
+                run.health = self.worker_health()
             out[role] = run
         return out
 
@@ -440,7 +443,7 @@ def build(options: NewOptions | dict | None = None, /, **kw) -> DeploySpec:
     probe = _plan_probe(preset, facts, base_image, python_cmd, port)
     _validate_quantization(mdl, preset, server)
     plan = _plan_gpus(o, mdl, preset, server, facts)
-    training, plan = _plan_training(o, mdl, plan, preset)
+    training = _plan_training(o, mdl, plan, preset)
     # a served model is split over the group: each node reads its share; every training node loads it all
     shares = plan.nodes if plan and (preset.get("multinode") or {}).get("split") != "replicas" else 1
     tm = _plan_timing(o, mdl, preset, shares)
@@ -765,17 +768,17 @@ def _plan_gpus(o: NewOptions, mdl: Model, preset: dict, server: str, facts: dict
 
 
 def _plan_training(o: NewOptions, mdl: Model, plan: gpuplan.GpuPlan | None,
-                   preset: dict) -> tuple[memory.TrainingFit | None, gpuplan.GpuPlan | None]:
+                   preset: dict) -> memory.TrainingFit | None:
     """A training bundle's strategy over every GPU of the job (all its nodes): DDP where the whole
     training state fits each GPU, else FSDP over the job's GPUs, else LoRA. How many GPUs a job gets
     is the user's choice (--gpus, --nodes): none fits, one line naming the GPUs, or the nodes of full
     hosts, that would."""
     if not (kinds()[o.kind]["trains"] and plan and mdl.params and mdl.task != "none"):
-        return None, plan
+        return None
     util = float(gpuplan.table()["memory_utilization"])
     fit = memory.training(mdl, plan.total, plan.memory_gb, util)
     if fit.strategy:
-        return fit, plan
+        return fit
     most, most_nodes = int(gpuplan.table()["max_per_host"]), int(gpuplan.table()["max_nodes"])
     would = next((n for n in range(plan.count + 1, most + 1)
                   if memory.training(mdl, n, plan.memory_gb, util).strategy), None) if plan.nodes == 1 else None

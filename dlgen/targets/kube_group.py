@@ -20,10 +20,10 @@ torchrun needs.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from dlgen.spec import CHECKPOINTS, HF_HOME, DeploySpec, NodeWords
 from dlgen.targets import kube
-from dlgen.timing import K8S_PERIOD_S, K8S_STARTUP_PERIOD_S, K8S_TIMEOUT_S, k8s_startup_failures
 
 LWS_API = "leaderworkerset.x-k8s.io/v1"
 TRAINER_API = "trainer.kubeflow.org/v1alpha1"
@@ -55,17 +55,6 @@ def _with_command(pod: kube.Pod, entry: list[str], args: list[str]) -> dict:
     return container
 
 
-def _worker_probes(spec: DeploySpec) -> dict:
-    """A headless worker's probes: the leader's group port answers (the same start-up budget as the
-    leader's, so a worker is never restarted while its group may still form)."""
-    action = {"exec": {"command": spec.worker_probe()}}
-    t = spec.timing
-    return {"startupProbe": {**action, "periodSeconds": K8S_STARTUP_PERIOD_S, "timeoutSeconds": K8S_TIMEOUT_S,
-                             "failureThreshold": k8s_startup_failures(t.start_period_s)},
-            "livenessProbe": {**action, "periodSeconds": K8S_PERIOD_S, "failureThreshold": t.retries,
-                              "timeoutSeconds": K8S_TIMEOUT_S}}
-
-
 def _per_pod_claims(pod: kube.Pod, spec: DeploySpec) -> tuple[list[dict], list[dict]]:
     """(the pod's volumes without the shared claim, the claim as a per-pod template)."""
     shared = next((v for v in pod.volumes if v["name"] == "cache"), None)
@@ -79,7 +68,7 @@ def _per_pod_claims(pod: kube.Pod, spec: DeploySpec) -> tuple[list[dict], list[d
 def _leader_worker_set(spec: DeploySpec) -> list[dict]:
     group = spec.group
     assert group is not None
-    words = NodeWords(rank=LWS_WORDS.rank, leader=LWS_WORDS.leader, group_port=str(group.port))
+    words = replace(LWS_WORDS, group_port=str(group.port))
     runs = spec.node_commands(words)
     leader_entry, leader_args = runs.get("leader") or runs["node"]
     worker_entry, worker_args = runs.get("worker") or runs["node"]
@@ -95,7 +84,7 @@ def _leader_worker_set(spec: DeploySpec) -> list[dict]:
     if not group.workers_serve:   # headless: no API to probe, and no port to serve
         for key in ("startupProbe", "readinessProbe", "livenessProbe", "ports"):
             worker.pop(key, None)
-        worker.update(_worker_probes(spec))
+        worker.update(spec.worker_health().k8s_probes())
 
     def template(container: dict) -> dict:
         pod_spec = {**pod.spec(), "containers": [container], "volumes": volumes}
