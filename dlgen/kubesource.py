@@ -101,6 +101,14 @@ def _first(doc, path: str | None):
     return hits[0][0] if hits else None
 
 
+def _at(doc, path: str | None, key: str):
+    """The value at ``path`` for the list item or map entry labelled ``key`` (a path with a wildcard:
+    the replicas or resources beside the pod spec it was walked to), or at a plain path (key "")."""
+    if not path:
+        return None
+    return next((value for value, label in _walk(doc, path) if label == key), None)
+
+
 def workloads() -> dict[str, dict]:
     from dlgen import reference
 
@@ -135,22 +143,16 @@ def containers(text: str) -> list[RunSpec]:
         entry = known[str(doc["kind"])]
         name = str((doc.get("metadata") or {}).get("name") or "")
         group = _int(_first(doc, entry.get("group")))
-        restart = _first(doc, "spec.leaderWorkerTemplate.restartPolicy") if doc["kind"] == "LeaderWorkerSet" else None
+        policy = entry.get("group_restart") or {}
+        restart = _first(doc, policy.get("path")) or policy.get("default")
         base = dict(kind=str(doc["kind"]), name=name, group=group, operator=entry.get("operator") or "",
                     adds=entry["adds"], restart_policy=str(restart) if restart else None)
-        if doc["kind"] == "LeaderWorkerSet" and not restart:
-            base["restart_policy"] = "RecreateGroupOnPodRestart"   # LWS's default
         for pod_entry in entry.get("pods") or []:
-            replicas_at = pod_entry.get("replicas")
             for pod, key in _walk(doc, pod_entry["path"]):
                 if not isinstance(pod, dict) or not isinstance(pod.get("containers"), list):
                     continue
                 role = str(pod_entry.get("role") or "").replace("{key}", key)
-                if replicas_at and "[*]." in replicas_at:   # the list item this pod spec is in
-                    outer, inner = replicas_at.split("[*].", 1)
-                    reps = next((_int(_first(item, inner)) for item, k in _walk(doc, outer + "[*]") if k == key), None)
-                else:
-                    reps = _int(_first(doc, replicas_at))
+                reps = _int(_at(doc, pod_entry.get("replicas"), key))
                 out += _pod(pod, KubePod(container="", role=role, replicas=reps, **base), entry)
         for c_entry in entry.get("containers") or []:
             for c, key in _walk(doc, c_entry["path"]):
@@ -158,12 +160,8 @@ def containers(text: str) -> list[RunSpec]:
                     continue
                 role = str(c_entry.get("role") or "").replace("{key}", key)
                 info = KubePod(container=str(c.get("name") or role or "main"), role=role, **base)
-                if c_entry.get("group"):
-                    info.group = next((_int(_first(item, "multinode.nodeCount")) for item, k in
-                                       _walk(doc, "spec.services.*") if k == key), None) or info.group
-                resources = c.get("resources") or c.get("resourcesPerNode")
-                if c_entry.get("resources"):
-                    resources = next((r for r, k in _walk(doc, c_entry["resources"]) if k == key), resources)
+                info.group = _int(_at(doc, c_entry.get("group"), key)) or info.group
+                resources = _at(doc, c_entry.get("resources"), key) or c.get("resources") or c.get("resourcesPerNode")
                 out.append(_container(c, info, {}, resources, restart=entry.get("restart")))
     return out
 
