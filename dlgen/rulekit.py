@@ -628,18 +628,25 @@ def k8s_where(spec) -> str:
     return f"{spec.service}{role}"
 
 
-def k8s_words(spec) -> list[str]:
-    """A container's command as words; a `sh -c SCRIPT` as the words of the script's simple commands
-    (where a model id or a parallelism flag is found), the script's own quoting respected."""
+def script_commands(words: Sequence[str]) -> list[list[str]] | None:
+    """The simple commands of `sh -c SCRIPT` as word lists (the script's own quoting respected; one
+    that does not parse is left out); None when ``words`` runs no script."""
     import shlex
 
-    words = spec.full_command()
     if not shell_runs_string(words):
-        return words
-    out: list[str] = []
+        return None
+    out = []
     for command in shell_commands(words[2]):
         try:
-            out += shlex.split(command, comments=True)
+            out.append(shlex.split(command, comments=True))
         except ValueError:
             continue
     return out
+
+
+def k8s_words(spec) -> list[str]:
+    """A container's command as words; a `sh -c SCRIPT` as the words of the script's simple commands
+    (where a model id or a parallelism flag is found)."""
+    words = spec.full_command()
+    commands = script_commands(words)
+    return words if commands is None else [w for command in commands for w in command]

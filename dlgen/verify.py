@@ -217,11 +217,8 @@ def verify(bundle: Path, cpu: bool = False, keep: bool = False, timeout_s: float
                                 say)
             result.update(fetched)
             if fetched.get("failure"):
-                result["failure"] = {**fetched["failure"], **fetch_hint(env)}
                 return result
-        health = c.api.inspect_image(image)["Config"].get("Healthcheck") or {}
-        start_period = (health.get("StartPeriod") or 0) / 1e9
-        deadline_s = timeout_s or (start_period + 60)
+        deadline_s = timeout_s or (image_start_period(c, image) + 60)
         try:
             container = c.containers.run(**kw)   # a container created but not started is found by its label
         except Exception as exc:  # docker refuses the run configuration (exit 125 territory)
@@ -402,9 +399,24 @@ def watch(current, port: int | None, path: str | None, deadline_s: float, say, r
             result["healthy"] = False
 
 
+def image_start_period(c, image: str) -> float:
+    """The HEALTHCHECK start period (seconds) an image carries, 0 without one."""
+    health = c.api.inspect_image(image)["Config"].get("Healthcheck") or {}
+    return (health.get("StartPeriod") or 0) / 1e9
+
+
 def run_fetch(c, fetch_spec: RunSpec, image: str, tag: str, cpu: bool, env: dict | None, labels: dict,
               volumes_of: str | None, timeout_s: float, say) -> dict:
-    """Run the bundle's fetch container to completion: its duration and exit code, or a failure."""
+    """Run the bundle's fetch container to completion: its duration and exit code, or a failure
+    (with the hint on a model hub that cannot be reached)."""
+    out = _fetch(c, fetch_spec, image, tag, cpu, env, labels, volumes_of, timeout_s, say)
+    if out.get("failure"):
+        out["failure"] = {**out["failure"], **fetch_hint(env)}
+    return out
+
+
+def _fetch(c, fetch_spec: RunSpec, image: str, tag: str, cpu: bool, env: dict | None, labels: dict,
+           volumes_of: str | None, timeout_s: float, say) -> dict:
     kw, _ = prepare(fetch_spec, image, tag, cpu, env, labels, volumes_of, name=f"{run_name(tag)}-fetch")
     kw.pop("ports", None)
     kw["healthcheck"] = {"test": ["NONE"]}   # the image's HEALTHCHECK probes a server the fetch does not run

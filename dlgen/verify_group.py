@@ -122,10 +122,8 @@ def verify_group(bundle: Path, nodes: int, cpu: bool = False, keep: bool = False
             fetched = v.run_fetch(c, fetch_spec, image, tag, cpu, env, owned.labels, None, fetch_timeout_s, say)
             result.update(fetched)
             if fetched.get("failure"):
-                result["failure"] = {**fetched["failure"], **v.fetch_hint(env)}
                 return result
-        health = c.api.inspect_image(image)["Config"].get("Healthcheck") or {}
-        deadline_s = timeout_s or ((health.get("StartPeriod") or 0) / 1e9 + 60)
+        deadline_s = timeout_s or (v.image_start_period(c, image) + 60)
         containers = []
         for r, s in enumerate(specs):
             kw, _ = v.prepare(s, image, tag, cpu, env, owned.labels, name=names[r])

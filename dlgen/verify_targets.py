@@ -29,6 +29,7 @@ from dlgen.verify import (  # noqa: F401  (remove_stack: the engine tests' name 
     docker_cli,
     fetch_hint,
     image_name,
+    image_start_period,
     readiness,
     remove_run,
     remove_stack,
@@ -172,8 +173,7 @@ def verify_compose(bundle: Path, cpu: bool = False, keep: bool = False, timeout_
             result["failure"] = {"stage": "start", "error": f"compose started no {server} container"}
             return result
         result["container"] = container.name
-        inspected = c.api.inspect_image(container.attrs["Image"])
-        start_period = ((inspected["Config"].get("Healthcheck") or {}).get("StartPeriod") or 0) / 1e9
+        start_period = image_start_period(c, container.attrs["Image"])
         watch(lambda: container, port, path, _deadline(timeout_s, start_period), say, result,
               measure=measure)
         return result

@@ -22,7 +22,6 @@ Use instead: the same count in both places, e.g. `--gpus 4` with `--tensor-paral
 nodes, `--gpus 8` on each with `--tp 16 --nnodes 2`.
 """
 
-import shlex
 from collections.abc import Iterator
 
 from dlgen import reference, rulekit
@@ -133,17 +132,17 @@ def granted(spec) -> int | None:
     return None
 
 
+def parallel_flags() -> set[str]:
+    """Every server preset's options that set its parallelism (servers.yaml `parallel.flags`)."""
+    return {f for p in reference.servers()["servers"].values() for f in (p.get("parallel") or {}).get("flags") or []}
+
+
 def server_words(words: list[str]) -> list[str]:
     """The server's own words: in `bash -c "a && exec vllm serve ..."`, the simple command that starts
     the server (the last one that names a parallelism flag), else the command as it is."""
-    if not rulekit.shell_runs_string(words):
-        return words
-    flags = {f for p in reference.servers()["servers"].values() for f in (p.get("parallel") or {}).get("flags") or []}
-    for command in reversed(rulekit.shell_commands(words[2])):
-        try:
-            inner = shlex.split(command)
-        except ValueError:
-            continue
+    commands = rulekit.script_commands(words)
+    flags = parallel_flags()
+    for inner in reversed(commands or []):
         if any(w.split("=", 1)[0] in flags for w in inner):
             return inner[1:] if inner[:1] == ["exec"] else inner
     return words
@@ -214,7 +213,7 @@ def check_kubernetes(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hi
     """The same count in a pod: over the pods of its group (a LeaderWorkerSet's size, numNodes)."""
     info = rulekit.k8s(spec)
     words = server_words(spec.full_command())
-    flags = {f for p in reference.servers()["servers"].values() for f in (p.get("parallel") or {}).get("flags") or []}
+    flags = parallel_flags()
     if info and info.headless and not any(w.split("=", 1)[0].replace("_", "-") in flags for w in words):
         return   # a worker that joins its leader's group (a Ray worker): the leader's command holds the count
     yield from check(spec, ctx, group=(info.group or 1) if info else 1)
