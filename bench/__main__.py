@@ -334,6 +334,8 @@ def precision_section() -> list[str]:
 
 def sizing_section() -> list[str]:
     """Model sizing error, from bench/sizing.json (python -m bench.sizing)."""
+    from dlgen import modeltable
+
     path = ROOT / "bench" / "sizing.json"
     if not path.is_file():
         return []
@@ -350,8 +352,7 @@ def sizing_section() -> list[str]:
     def cell(r):
         if r.get("weights_gb") is None:
             return "refused", "-"
-        gpus = f"{r['nodes']} x {r['gpus']}" if r.get("nodes", 1) > 1 else str(r["gpus"])
-        return f"{r['weights_gb']:g} ({r['weights_error']:.0%})", gpus
+        return f"{r['weights_gb']:g} ({r['weights_error']:.0%})", modeltable.cell(r, "gpus")
     for row in data["rows"]:
         now_gb, now_gpus = cell(row["now"])
         was_gb, was_gpus = cell(row.get(base) or {})

@@ -126,20 +126,24 @@ class _Sizing:
             return False
         return self.split != "heads" or heads_allow(per_node * nodes // stages, self.model)
 
+    def serving(self, per_node: int, nodes: int = 1) -> memory.ServingFit | None:
+        """Weights, KV cache and context per GPU, tensor parallel inside each pipeline stage (None: no
+        KV cache to size, or the model's shape is unknown)."""
+        stages = self.stages(nodes)
+        return memory.serving(self.model, per_node * nodes // stages, self.memory_gb, self.util, stages) \
+            if self.kv else None
+
     def fits(self, per_node: int, nodes: int = 1) -> bool:
         if not self.need:
             return True
-        stages = self.stages(nodes)
         if self.kv:
-            f = memory.serving(self.model, per_node * nodes // stages, self.memory_gb, self.util, stages)
+            f = self.serving(per_node, nodes)
             return f is not None and f.fits
         return _fits(self.need, per_node * nodes, self.memory_gb, self.split)
 
     def made(self, per_node: int, request: GpuRequest, gpu_label: str, nodes: int = 1) -> GpuPlan:
-        stages = self.stages(nodes)
-        fit = memory.serving(self.model, per_node * nodes // stages, self.memory_gb, self.util, stages) \
-            if self.kv else None
-        return GpuPlan(per_node, request, self.memory_gb, gpu_label, self.need, self.split, fit, nodes, stages)
+        return GpuPlan(per_node, request, self.memory_gb, gpu_label, self.need, self.split,
+                       self.serving(per_node, nodes), nodes, self.stages(nodes))
 
 
 def plan(model: Model, preset: dict, server: str, gpus: GpuRequest | None, memory_gb: float, gpu_label: str,
@@ -214,8 +218,6 @@ def _plan_group(z: _Sizing, server: str, gpus: GpuRequest | None, gpu_label: str
     if not z.multinode:
         raise DlgenError(f"the {server} server does not run one model across nodes",
                          f"use --server {group.replace(', ', ' or ')}" if group else "drop --nodes")
-    if not 2 <= nodes <= most_nodes:
-        raise DlgenError(f"invalid --nodes {nodes}", f"give 2 to {most_nodes} (leave it out for one host)")
     request = gpus or GpuRequest(count=most)
     if request.ids:
         raise DlgenError(f"--gpus {request.docker()} names devices of one host; --nodes needs a count per node",

@@ -4,8 +4,6 @@ compares the two for every model)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from dlgen import catalog, gpuplan, reference, spec, timing
 from dlgen.errors import DlgenError
 
@@ -31,8 +29,7 @@ def timing_table(server: str, docker_version: str | None = None) -> list[dict]:
                 pass
         t = timing.for_server(m.weights_gb / nodes, preset, docker_version=dv)
         if nodes > 1:   # a group over several nodes: its own start-up budget
-            period = spec.group_start_period(preset, t.start_period_s)
-            t = replace(t, start_period_s=period, k8s_startup_failure_threshold=timing.k8s_startup_failures(period))
+            t = t.with_start_period(spec.group_start_period(preset, t.start_period_s))
         rows.append({"model": m.name, "task": m.task, "params_b": round(m.params / 1e9, 3), "dtype": m.dtype,
                      "weights_gb": round(m.weights_gb, 2), "gpus": gpus, "nodes": nodes, "gpu_memory_gb": memory_gb,
                      "download_s": timing.download_seconds(m.weights_gb), "load_s": t.load_s,

@@ -514,8 +514,7 @@ def _plan_group(o: NewOptions, made: DeploySpec) -> None:
                              "the other nodes: a group still forming would be marked unhealthy",
                              f"give at least {mn.wait_s}, or leave it out for {period}")
         period = o.start_period
-    made.timing = replace(made.timing, start_period_s=period,
-                          k8s_startup_failure_threshold=timing.k8s_startup_failures(period))
+    made.timing = made.timing.with_start_period(period)
     if mn.wait_env and period > mn.wait_s:   # the server's own wait, as long as the budget
         made.env[mn.wait_env] = str(period)
     plan = made.gpu_plan

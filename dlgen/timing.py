@@ -87,6 +87,11 @@ class Timing:
     def k8s_startup_budget_s(self) -> int:
         return self.k8s_startup_period_s * self.k8s_startup_failure_threshold
 
+    def with_start_period(self, start_period_s: int) -> Timing:
+        """The same timings with another start period, the startupProbe's threshold covering it."""
+        return replace(self, start_period_s=start_period_s,
+                       k8s_startup_failure_threshold=k8s_startup_failures(start_period_s, self.k8s_startup_period_s))
+
 
 def download_seconds(weights_gb: float, net_gbps: float = NET_GBPS) -> float:
     """Estimated time to download the weights in the fetch phase."""
