@@ -628,6 +628,13 @@ def k8s_where(spec) -> str:
     return f"{spec.service}{role}"
 
 
+def where(spec) -> str:
+    """How a finding names a run configuration: a Kubernetes container, a compose service, or docker run."""
+    if spec.origin == "kubernetes":
+        return k8s_where(spec)
+    return f"service {spec.service}" if spec.service else "docker run"
+
+
 def script_commands(words: Sequence[str]) -> list[list[str]] | None:
     """The simple commands of `sh -c SCRIPT` as word lists (the script's own quoting respected; one
     that does not parse is left out); None when ``words`` runs no script."""

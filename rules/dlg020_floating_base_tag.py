@@ -141,7 +141,7 @@ def check_run(spec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
         return
     state = pulled_floating(spec.image or "")
     if state:
-        where = f"service {spec.service}" if spec.service else "docker run"
+        where = rulekit.where(spec)
         yield rulekit.Hit(line=spec.line, message=f"{where} pulls {spec.image}, {state}: whatever the host pulled last",
                           hint="pin a version tag (or a digest)")
 

@@ -65,7 +65,7 @@ def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     # images.yaml knows the image (Triton's -sdk client image needs no GPU); else its name says
     gpu_image = facts.get("gpu") if facts else GPU_IMAGE.search(spec.image or "")
     if gpu_image or GPU_COMMAND.search(" ".join(spec.full_command())):
-        where = f"service {spec.service}" if spec.service else "docker run"
+        where = rulekit.where(spec)
         fix = "add a deploy.resources.reservations.devices GPU reservation (capabilities: [gpu])" \
             if spec.origin == "compose" else "add --gpus all"
         yield rulekit.Hit(line=spec.line, message=f"{where} starts GPU image {spec.image or '(built)'} without requesting a GPU", hint=fix)

@@ -66,10 +66,6 @@ DIES = {"parallel": "its parallel workers (NCCL) die with SIGBUS (exit 135)",
         "torch": "DataLoader workers and NCCL die with SIGBUS (exit 135)"}
 
 
-def uses_shm(spec) -> bool:
-    return shm_use(spec) is not None
-
-
 def shm_use(spec) -> str | None:
     """Why the container uses shared memory (a key of DIES), None when it does not."""
     words = [*(spec.entrypoint or []), *spec.command]
@@ -95,18 +91,26 @@ def shm_use(spec) -> str | None:
     return "torch" if TRAINING.search(text) or (notebook and torchish is not False) or (shell and torchish) else None
 
 
-def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
+def too_small(spec) -> tuple[str, str] | None:
+    """(the /dev/shm it has, what dies of it) for a GPU container that uses shared memory with less
+    than 1 GiB of it; None where it has enough, uses none, or its size cannot be read."""
     why = shm_use(spec) if spec.requests_gpu and spec.ipc != "host" else None
     if why is None:
-        return
+        return None
     size = size_bytes(spec.shm_size) if spec.shm_size else None
     if size is not None and size >= 2**30:
-        return
+        return None
     if spec.shm_size and size is None:
-        return  # a variable or an unknown unit: cannot judge
-    have = f"--shm-size={spec.shm_size}" if spec.shm_size else "the 64 MiB default /dev/shm"
-    yield rulekit.Hit(line=spec.line, message=f"GPU container with {have}: {DIES[why]}",
-                      hint="add --shm-size=8g (shm_size: 8g in compose) or --ipc=host")
+        return None  # a variable or an unknown unit: cannot judge
+    return f"--shm-size={spec.shm_size}" if spec.shm_size else "the 64 MiB default /dev/shm", DIES[why]
+
+
+def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
+    found = too_small(spec)
+    if found:
+        have, dies = found
+        yield rulekit.Hit(line=spec.line, message=f"GPU container with {have}: {dies}",
+                          hint="add --shm-size=8g (shm_size: 8g in compose) or --ipc=host")
 
 
 KUBERNETES_FAIL = [
@@ -144,7 +148,8 @@ spec:
 
 
 def check_kubernetes(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
-    for hit in check(spec, ctx):
-        yield rulekit.Hit(line=hit.line, message=f"{rulekit.k8s_where(spec)} uses shared memory with the 64 MiB "
-                          f"default /dev/shm: {hit.message.split(': ', 1)[1]}",
+    found = too_small(spec)
+    if found:
+        yield rulekit.Hit(line=spec.line, message=f"{rulekit.k8s_where(spec)} uses shared memory with the 64 MiB "
+                          f"default /dev/shm: {found[1]}",
                           hint="mount an emptyDir {medium: Memory, sizeLimit: 8Gi} at /dev/shm")

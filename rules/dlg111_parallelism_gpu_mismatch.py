@@ -86,9 +86,10 @@ def _value(words: list[str], flags: list[str]) -> int | None:
     return int(found) if found is not None and found.strip().isdigit() else None
 
 
-def parallelism(words: list[str], server: str | None) -> tuple[int, str] | None:
+def parallelism(words: list[str], server: str | None, group: int = 1) -> tuple[int, str] | None:
     """(GPUs the command uses on its node, how it says so) from the first preset whose flags it
-    carries; else the default of the detected server when that server has one."""
+    carries; else the default of the detected server when that server has one. ``group``: the pods
+    of a Kubernetes group that run the command together."""
     presets = reference.servers()["servers"]
     for preset in presets.values():
         par = preset.get("parallel") or {}
@@ -102,15 +103,17 @@ def parallelism(words: list[str], server: str | None) -> tuple[int, str] | None:
             times = _value(words, [flag])
             if times:
                 size, said, stages = size * times, f"{said} x {flag} {times}", times
-        return _per_node(words, par, size, said, stages)
+        return _per_node(words, par, size, said, stages, group)
     default = ((presets.get(server or "") or {}).get("parallel") or {}).get("default")
     if default:
-        return int(default), f"{server}'s default of {default} (no {presets[server]['parallel']['flags'][0]})"
+        return _per_node(words, {}, int(default),
+                         f"{server}'s default of {default} (no {presets[server]['parallel']['flags'][0]})", 1, group)
     return None
 
 
-def _per_node(words: list[str], par: dict, size: int, said: str, stages: int) -> tuple[int, str]:
-    """A group's count over its nodes: what one node's container uses."""
+def _per_node(words: list[str], par: dict, size: int, said: str, stages: int, group: int) -> tuple[int, str]:
+    """A group's count over its nodes, as the command spreads it or else over the pods of its
+    ``group``: what one node's container uses."""
     for flag in par.get("nodes") or []:
         nodes = _value(words, [flag])
         if nodes and nodes > 1:
@@ -118,6 +121,8 @@ def _per_node(words: list[str], par: dict, size: int, said: str, stages: int) ->
     for flag, value in (par.get("spans") or {}).items():
         if stages > 1 and rulekit.option_value(words, [flag]) == value:
             return size // stages, f"{said} with {flag} {value}: one pipeline stage per node"
+    if group > 1:   # the group's pods share the count
+        return -(-size // group), f"{said} over a group of {group} pods"
     return size, said
 
 
@@ -153,15 +158,12 @@ def check(spec: RunSpec, ctx: rulekit.Context, group: int = 1) -> Iterator[rulek
     if not words:
         return
     server = rulekit.server_of(spec.image, " ".join(words))
-    used = parallelism(words, server)
+    used = parallelism(words, server, group)
     gpus = granted(spec)
     if used is None or gpus is None:
         return
     size, said = used
-    if group > 1 and " over " not in said and "per node" not in said:   # the group's pods share the count
-        size, said = -(-size // group), f"{said} over a group of {group} pods"
-    where = rulekit.k8s_where(spec) if spec.origin == "kubernetes" else \
-        f"service {spec.service}" if spec.service else "docker run"
+    where = rulekit.where(spec)
     if size > gpus:
         yield rulekit.Hit(line=spec.line, message=f"{where} uses {size} GPUs ({said}) but requests {gpus}: the "
                           "server fails at start", hint=f"request {size} GPUs, or lower the parallelism to {gpus}")

@@ -65,7 +65,7 @@ def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
         return
     flagged = rulekit.option_value(words, preset.get("cache_flags") or [])
     path = (flagged or spec.env.get("HF_HUB_CACHE") or spec.env.get("HF_HOME") or default).rstrip("/") or "/"
-    where = f"service {spec.service}" if spec.service else "docker run"
+    where = rulekit.where(spec)
     if any(_covers(v.target, path) for v in spec.volumes if v.target):
         return
     unused = [v.target for v in spec.volumes if v.target and v.target.rstrip("/") in (

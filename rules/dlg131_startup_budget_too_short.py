@@ -15,7 +15,7 @@ writes twice the estimate).
 
 from collections.abc import Iterator
 
-from dlgen import rulekit
+from dlgen import rulekit, timing
 from dlgen.runspec import RunSpec
 
 ID = "DLG131"
@@ -79,7 +79,7 @@ def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     budget = rulekit.k8s_startup_budget_s(info.probes)
     if budget is None:
         return
-    found = rulekit.find_model(ctx, words=rulekit.k8s_words(spec), env={k: v or "" for k, v in spec.env.items()})
+    found = rulekit.find_model(ctx, words=rulekit.k8s_words(spec), env=spec.env)
     measured = rulekit.measured_timings(ctx)
     if not found and not measured:
         return
@@ -88,7 +88,7 @@ def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
         return
     which = "startupProbe" if "startupProbe" in info.probes else "livenessProbe"
     what = f"{found.model.name} with {server}" if found else "the measured start-up"
-    failures = -(-t.start_period_s // rulekit.K8S_PROBE_PERIOD_S)
+    failures = timing.k8s_startup_failures(t.start_period_s, rulekit.K8S_PROBE_PERIOD_S)
     yield rulekit.Hit(line=info.probe_lines.get(which, spec.line),
                       message=f"{rulekit.k8s_where(spec)}: the {which} restarts it after {budget:.0f} s, before "
                               f"{what} has loaded ({t.load_s:.0f} s, {rulekit.load_source(ctx)})",

@@ -88,8 +88,7 @@ def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
         return
     if info.restart_policy not in ("RecreateGroupOnPodRestart", "Default"):
         return
-    downloads = bool(info.init_containers) or rulekit.hub_model_id(rulekit.k8s_words(spec),
-                                                                   {k: v or "" for k, v in spec.env.items()})
+    downloads = bool(info.init_containers) or rulekit.hub_model_id(rulekit.k8s_words(spec), spec.env)
     if not downloads:
         return
     yield rulekit.Hit(line=spec.line, message=f"{info.kind}/{info.name} recreates its group of {info.group} on any "

@@ -83,7 +83,7 @@ def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     if not info or not spec.gpus or not str(spec.gpus).isdigit():
         return
     gpu = gpu_of(info.node_selector)
-    found = rulekit.find_model(ctx, words=rulekit.k8s_words(spec), env={k: v or "" for k, v in spec.env.items()})
+    found = rulekit.find_model(ctx, words=rulekit.k8s_words(spec), env=spec.env)
     if not gpu or not found:
         return
     from dlgen import gpuplan
