@@ -281,10 +281,11 @@ def lint_text(text: str, path: str, kind: str, rules: list[Rule], ctx: Context) 
 
 
 def iter_files(paths: list[str], result: Result, forced_kind: str | None = None):
+    """(path, kind or None, named explicitly, its text where finding it read it, else None) of each file to lint."""
     for p in paths:
         path = Path(p)
         if p == STDIN:
-            yield path, forced_kind, True
+            yield path, forced_kind, True, None
             continue
         try:
             exists, is_dir = os.path.lexists(path) and path.exists(), path.is_dir()
@@ -302,16 +303,15 @@ def iter_files(paths: list[str], result: Result, forced_kind: str | None = None)
                     continue   # a link out of the directory: its target is not part of what was asked for
                 if f.is_file() and not any(part.startswith(".") and part not in (".", "..") for part in
                                            f.relative_to(path).parts[:-1]) and "node_modules" not in f.parts:
-                    if forced_kind or classify(f) is not None:
+                    kind = forced_kind or classify(f)
+                    text = _manifest_text(f) if kind is None and f.suffix.lower() in (".yaml", ".yml") else None
+                    if kind is not None or text is not None:
                         found = True
-                        yield f, forced_kind or classify(f), False
-                    elif f.suffix.lower() in (".yaml", ".yml") and _is_manifest(f):
-                        found = True
-                        yield f, "kubernetes", False
+                        yield f, kind or "kubernetes", False, text
             if not found:
                 result.input_errors.append(f"{p}: no Dockerfile, compose file or script found in this directory")
             continue
-        yield path, forced_kind, True
+        yield path, forced_kind, True, None
 
 
 STDIN = "-"   # `helm template ... | dlgen lint -`
@@ -334,12 +334,13 @@ def _stdin_text() -> str:
 _STDIN_CACHE: str | None = None
 
 
-def _is_manifest(path: Path) -> bool:
-    """A YAML file in a directory that is a Kubernetes manifest by its content."""
+def _manifest_text(path: Path) -> str | None:
+    """The text of a YAML file in a directory that is a Kubernetes manifest by its content, else None."""
     try:
-        return path.stat().st_size < 10_000_000 and kubesource.looks_like(read_text(path))
+        text = read_text(path) if path.stat().st_size < 10_000_000 else ""
     except (OSError, ValueError):
-        return False
+        return None
+    return text if kubesource.looks_like(text) else None
 
 
 def _inside(link: Path, root: Path) -> bool:
@@ -360,9 +361,9 @@ def read_text(path: Path) -> str:
 def lint_paths(paths: list[str], rules: list[Rule], ctx: Context, forced_kind: str | None = None,
                only_known: bool = False) -> Result:
     result = Result()
-    for path, kind, explicit in iter_files(paths, result, forced_kind):
+    for path, kind, explicit, known in iter_files(paths, result, forced_kind):
         try:
-            text = _stdin_text() if str(path) == STDIN else read_text(path)
+            text = known if known is not None else _stdin_text() if str(path) == STDIN else read_text(path)
         except (OSError, ValueError) as exc:
             result.input_errors.append(f"{path}: cannot lint: {exc}")
             continue
@@ -504,7 +505,7 @@ def fix_paths(paths: list[str], rules: list[Rule], ctx: Context, forced_kind: st
     Only files whose fixed text differs are returned. A file keeps its identity (dlgen.textfile)."""
     out: list[FileFix] = []
     scratch = Result()
-    for path, forced, _explicit in iter_files(paths, scratch, forced_kind):
+    for path, forced, _explicit, _text in iter_files(paths, scratch, forced_kind):
         try:
             src = textfile.read_text(path)
         except textfile.FileProblem:

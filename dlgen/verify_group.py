@@ -22,12 +22,12 @@ from pathlib import Path
 from dlgen import verify as v
 from dlgen.errors import DlgenError
 from dlgen.runspec import Health, RunSpec
+from dlgen.spec import CHECKPOINTS
 
 # The join timeout (torchrun's rendezvous, run.sh's JOIN_TIMEOUT_S) on one engine: the nodes start
 # together and nothing is downloaded in between, so a group that has not formed by then never will.
 JOIN_TIMEOUT_S = 30
 NET_IF = "eth0"          # a container's interface on a user-defined bridge network
-CHECKPOINTS = "/checkpoints"
 _VAR = re.compile(r"\$\{(\w+)\}")
 TRAIN_WAIT_S = 120        # from healthy (the first step begun) to the first steps logged
 STEP_LINE = re.compile(r"\bstep (\d+) loss\b")

@@ -270,6 +270,8 @@ def write_gguf(path: Path, arch: str, metadata: dict, tensors: list[tuple[str, l
         fh.write(out)
         fh.truncate(max(size, len(out)))
     return path
+
+
 LLAMA4_MAVERICK: dict = {"model_type": "llama4", "text_config": {
     "model_type": "llama4_text", "hidden_size": 5120, "intermediate_size": 8192, "intermediate_size_mlp": 16384,
     "num_hidden_layers": 48, "num_attention_heads": 40, "num_key_value_heads": 8, "head_dim": 128,
