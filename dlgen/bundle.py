@@ -12,7 +12,7 @@ from pathlib import Path
 from dlgen import __version__, dockerignore, textfile
 from dlgen.errors import DlgenError
 from dlgen.newoptions import NewOptions
-from dlgen.spec import APP_UID, APP_USER, HEARTBEAT_FILE, HF_HOME, DeploySpec
+from dlgen.spec import APP_UID, APP_USER, HEARTBEAT_FILE, HF_HOME, PEER_STOP_WAIT_S, STOPPED_FILE, DeploySpec
 from dlgen.targets.image import dlgen_requirements, ours_beside
 from dlgen.targets.yamltext import to_yaml
 
@@ -67,7 +67,8 @@ def render(spec: DeploySpec, command_line: str, templates: str | None = None,
     env = environment(templates)
     ctx: dict = {"spec": spec, "version": __version__, "command_line": command_line, "project": project,
                  "in_project": project is not None, "hf_home": HF_HOME, "app_uid": APP_UID, "app_user": APP_USER,
-                 "heartbeat": HEARTBEAT_FILE}
+                 "heartbeat": HEARTBEAT_FILE, "stopped": STOPPED_FILE,
+                 "peer_stop_wait_s": PEER_STOP_WAIT_S}
     registered = targets.all_targets()
     for target in registered:
         ctx.update(target.context(spec, ctx))

@@ -26,6 +26,9 @@ def kinds() -> dict[str, dict]:
 # --ulimit memlock=-1 --ulimit stack=67108864).
 TRAIN_ULIMITS = {"memlock": "-1", "stack": "67108864"}
 HEARTBEAT_FILE = "/tmp/dlgen-heartbeat"
+STOPPED_FILE = "/tmp/dlgen-stopped"   # train.py: the group stopped and saved; launch.py reads it
+# How long a node whose group was stopped elsewhere waits for its own stop (train.py, README.group)
+PEER_STOP_WAIT_S = 30
 CHECKPOINTS = "/checkpoints"
 HEARTBEAT_MAX_AGE_S = 600
 HF_HOME = "/cache/huggingface"

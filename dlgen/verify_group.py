@@ -13,7 +13,6 @@ left in its shared checkpoint folder.
 from __future__ import annotations
 
 import re
-import threading
 import time
 import uuid
 from dataclasses import replace
@@ -80,9 +79,11 @@ def _roles(bundle: Path) -> tuple[RunSpec | None, RunSpec, RunSpec, str]:
 
 
 def verify_group(bundle: Path, nodes: int, cpu: bool = False, keep: bool = False, timeout_s: float | None = None,
-                 progress=None, env: dict | None = None, fetch_timeout_s: float = 3600) -> dict:
+                 progress=None, env: dict | None = None, fetch_timeout_s: float = 3600,
+                 leader_first: bool = True) -> dict:
     """Build once, fetch once, start every node, wait until each is healthy (or one fails), stop them
-    together; the result is what --format json prints, with ``nodes``."""
+    one after another (``leader_first`` or last); the result is what --format json prints, with
+    ``nodes``."""
     shown, bundle = str(bundle), Path(bundle).resolve()
     if not (bundle / "Dockerfile").is_file():
         raise DlgenError(f"{bundle}: no Dockerfile", "point dlgen verify at a directory written by dlgen new")
@@ -139,7 +140,7 @@ def verify_group(bundle: Path, nodes: int, cpu: bool = False, keep: bool = False
         training = any(vol.target == CHECKPOINTS for vol in leader_spec.volumes)
         if result["failure"] is None and training:
             _trained(containers[0], say, result)
-        _stop_all(containers, say, result)
+        _stop_all(containers, say, result, leader_first)
         if result["failure"] is None and training:
             result["checkpoints"] = _listing(c, image, specs[0], tag, cpu, owned.labels)
     return result
@@ -216,17 +217,17 @@ def _node_failure(node: dict, container, stage: str, result: dict) -> dict:
                     "node); check the address, the port and the network interface (NET_IF)"}
 
 
-def _stop_all(containers: list, say, result: dict) -> None:
-    """docker stop on every node at once (a group stops together: each checkpoints, then exits)."""
+def _stop_all(containers: list, say, result: dict, leader_first: bool = True) -> None:
+    """docker stop on one node after another, each waiting for that node to end, as a person stopping
+    node by node does: the leader first (its torchrun holds the rendezvous store the others lose), or
+    the others first (the leader's workers end before its own stop comes). Either way each node
+    checkpoints or ends with the group and exits 0."""
     t = time.monotonic()
     for ct in containers:
         ct.reload()
     running = [ct for ct in containers if (ct.attrs.get("State") or {}).get("Running")]
-    threads = [threading.Thread(target=ct.stop, kwargs={"timeout": v.STOP_GRACE_S}) for ct in running]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    for ct in running if leader_first else running[::-1]:
+        ct.stop(timeout=v.STOP_GRACE_S)
     codes = []
     for node, ct in zip(result["nodes"], containers, strict=True):
         ct.reload()
@@ -239,8 +240,9 @@ def _stop_all(containers: list, say, result: dict) -> None:
         say(f"stopped {len(running)} nodes in {result['stop_s']} s, exit codes {codes}")
         bad = [n for n in result["nodes"] if n["exit_code"] not in (0, 143)]
         if bad and result["failure"] is None:
-            result["failure"] = {"stage": "stop", "error": f"node {bad[0]['rank']} ended with exit code "
-                                                           f"{bad[0]['exit_code']} on docker stop (0 or 143 expected)"}
+            result["failure"] = {**v.diagnosis(containers[bad[0]["rank"]]), "stage": "stop", "node": bad[0]["rank"],
+                                 "error": f"node {bad[0]['rank']} ended with exit code {bad[0]['exit_code']} on "
+                                          "docker stop (0 or 143 expected)"}
             result["healthy"] = False
 
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from dlgen import bundle
+from dlgen import bundle, verify_group
 from dlgen import spec as spec_mod
 from tests.conftest import run_dlgen
 
@@ -48,6 +48,19 @@ def test_two_nodes_form_their_rendezvous_train_checkpoint_once_and_stop(engine, 
     assert left_by(engine, group_bundle) == {"containers": [], "volumes": [], "networks": [], "images": []}
     text = run_dlgen("verify", group_bundle, "--cpu", *SYNTHETIC, timeout=900)
     assert text.returncode == 0 and "node 0 (" in text.stdout and "node 1 (" in text.stdout, text.stdout
+
+
+def test_the_group_stops_clean_whichever_node_is_stopped_first(engine, group_bundle):
+    """verify stops the leader first (its torchrun holds the rendezvous store: the worker's torchrun
+    loses it); here the worker goes first, so the leader's workers end before its own stop comes and
+    must not leave its torchrun in the exit barrier that docker stop can only kill."""
+    env = dict(pair.split("=", 1) for pair in SYNTHETIC[1::2])
+    r = verify_group.verify_group(group_bundle, 2, cpu=True, env=env, leader_first=False)
+    assert r["healthy"] and r["failure"] is None, json.dumps(r, indent=2)[-3000:]
+    assert [n["exit_code"] for n in r["nodes"]] == [0, 0], r["nodes"]
+    assert r["stop_s"] < 2 * 10, "no node waited out docker stop's grace period to be killed"
+    assert r["checkpoints"] == ["last.pt", "last.step"]
+    assert left_by(engine, group_bundle) == {"containers": [], "volumes": [], "networks": [], "images": []}
 
 
 def test_a_wrong_leader_address_fails_fast_and_leaves_nothing(engine, group_bundle):

@@ -14,7 +14,10 @@ reads its own share of the data (DistributedSampler), and only rank 0 logs at IN
 checkpoints; the first process of each node writes the heartbeat its container's probe reads. Over
 several nodes torchrun joins them in a rendezvous on the leader, and CHECKPOINT_DIR is storage every
 node shares (a resume loads the same checkpoint on every rank). All ranks agree on when to stop, so a SIGTERM that reaches them
-at different steps never leaves one waiting in a collective.
+at different steps never leaves one waiting in a collective. A rank stopped by another node's SIGTERM
+then waits for its own (DLGEN_PEER_STOP_WAIT_S): a torchrun whose workers end before its SIGTERM
+comes waits in its exit barrier for every other node's torchrun, which a stopped torchrun never
+joins, and the SIGTERM cannot end that wait; docker stop would kill it.
 
 How the model is trained (DLGEN_TRAIN_STRATEGY, chosen by dlgen from the model's size and the GPUs):
 ddp (a full copy on each GPU), fsdp (FSDP2 fully_shard on each block: parameters, gradients and Adam
@@ -32,13 +35,16 @@ from pathlib import Path
 import model as model_lib
 
 HEARTBEAT = Path(os.environ.get("DLGEN_HEARTBEAT", "/tmp/dlgen-heartbeat"))
+STOPPED = Path("/tmp/dlgen-stopped")   # written when this run stopped with its checkpoint saved (launch.py reads it)
 CHECKPOINT_DIR = Path(os.environ.get("CHECKPOINT_DIR", "/checkpoints"))
 STEPS = int(os.environ.get("TRAIN_STEPS", "1000"))
 CHECKPOINT_EVERY = int(os.environ.get("CHECKPOINT_EVERY", "100"))
 BATCH_SIZE = int(os.environ.get("BATCH_SIZE", "8"))
 NUM_WORKERS = int(os.environ.get("NUM_WORKERS", "2"))
 STEP_SLEEP_S = float(os.environ.get("DLGEN_STEP_SLEEP_S", "0"))
-STOP = {"requested": False, "training": False}
+PEER_STOP_WAIT_S = float(os.environ.get("DLGEN_PEER_STOP_WAIT_S", "30"))
+STOPPED_ALONE_EXIT = 3   # another node was stopped, this one was not: see await_own_stop()
+STOP = {"requested": False, "training": False, "by_peer": False}
 RANK = int(os.environ.get("RANK", "0"))
 LOCAL_RANK = int(os.environ.get("LOCAL_RANK", "0"))
 WORLD_SIZE = int(os.environ.get("WORLD_SIZE", "1"))
@@ -108,7 +114,23 @@ def stop_now(torch, loaded, step):
         return wanted
     flag = torch.tensor([1 if wanted else 0], device=loaded.device if torch.cuda.is_available() else "cpu")
     torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+    STOP["by_peer"] = bool(flag.item()) and not wanted
     return bool(flag.item())
+
+def await_own_stop() -> int:
+    """Another node was stopped and this one was not (yet): stay until this node's SIGTERM, so
+    torchrun here stops through its signal path as the others did (exit 0). When PEER_STOP_WAIT_S
+    passes first, that node was stopped alone: end with STOPPED_ALONE_EXIT, which torchrun counts as
+    a failure and so leaves at once instead of waiting in its exit barrier; launch.py, which finds
+    the STOPPED record, exits 0."""
+    log.info("stopped by another node; waiting up to %.0f s for this node's own stop", PEER_STOP_WAIT_S)
+    deadline = time.monotonic() + PEER_STOP_WAIT_S
+    while not STOP["requested"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if STOP["requested"]:
+        return 0
+    log.info("this node was not stopped within %.0f s: ending with the group", PEER_STOP_WAIT_S)
+    return STOPPED_ALONE_EXIT
 
 def shard(torch, module):
     """FSDP2: each block (the model's _no_split_modules, else each child with parameters) and then the
@@ -250,11 +272,14 @@ def main():
     finally:
         stream.close()  # shut the DataLoader workers down now, not at interpreter exit (a slow docker stop)
     save(torch, module, optimizer, step)
-    log.info("stopped at step %d (%s)", step, "signal" if STOP["requested"] else "done")
+    log.info("stopped at step %d (%s)", step,
+             "signal" if STOP["requested"] else "another node's stop" if STOP["by_peer"] else "done")
     if WORLD_SIZE > 1:
         torch.distributed.barrier()  # rank 0's checkpoint is on disk before any rank exits
         torch.distributed.destroy_process_group()
-    return 0
+    if STOP["requested"] or STOP["by_peer"]:
+        STOPPED.write_text("another node's stop\n" if STOP["by_peer"] else "SIGTERM\n")
+    return await_own_stop() if STOP["by_peer"] else 0
 
 if __name__ == "__main__":
     try:
