@@ -14,3 +14,23 @@ class DlgenError(Exception):
         if self.hint:
             text += f"; {self.hint}"
         return " ".join(text.split("\n"))
+
+
+def report(exc: BaseException) -> int:
+    """What the command line prints for an exception that left a command, and its exit code: bad input
+    is one line (exit 2); a closed output pipe ends quietly (0); anything else is a bug in dlgen: one
+    line, and the traceback with DLGEN_DEBUG=1 (2)."""
+    import os
+    import sys
+    import traceback
+
+    if isinstance(exc, DlgenError):
+        print(f"dlgen: error: {exc.line()}", file=sys.stderr)
+        return 2
+    if isinstance(exc, BrokenPipeError):
+        return 0
+    if os.environ.get("DLGEN_DEBUG"):
+        traceback.print_exception(exc)
+    print(f"dlgen: internal error: {type(exc).__name__}: {exc} (set DLGEN_DEBUG=1 for the traceback; please report "
+          "it)", file=sys.stderr)
+    return 2

@@ -435,3 +435,71 @@ def test_custom_rule_reusing_a_builtin_id_is_refused(tmp_path, dlgen):
     for args in (["lint", "Dockerfile"], ["explain", "DLG004"]):
         line = assert_one_line_error(dlgen(*args, cwd=tmp_path), "DLG004", "already defined")
         assert "mine.py" in line and "dlg004_shell_form_command.py" in line
+
+
+# ---------------------------------------------------------------------------- cold start
+def _cold(args, env):
+    """`dlgen lint ARGS` in a fresh interpreter; what it printed and which heavy modules it imported."""
+    code = ("import sys\nfrom dlgen import cli\ntry:\n    cli.main(sys.argv[1:])\nexcept SystemExit as e:\n"
+            "    code = e.code\nprint('MODULES', *sorted(m for m in ('typer', 'click', 'ruamel', 'jinja2', 'docker') "
+            "if m in sys.modules), file=sys.stderr)\nsys.exit(code)")
+    return subprocess.run([sys.executable, "-c", code, "lint", *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+def test_cold_lint_imports_no_cli_framework_and_reads_its_data_from_the_cache(tmp_path):
+    """`dlgen lint FILE` (pre-commit's call) is read without typer/click; after the first run the data
+    files come from the JSON cache, so no YAML parser is imported either."""
+    f = tmp_path / "Dockerfile"
+    f.write_text(BAD)
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    env.pop("DLGEN_NO_CACHE", None)
+    first = _cold([f], env)
+    assert first.returncode == 1 and "DLG004" in first.stdout, first.stderr
+    assert "typer" not in first.stderr and "click" not in first.stderr, first.stderr
+    kept = sorted(p.name.split("-")[0] for p in (tmp_path / "cache" / "dlgen").glob("*.json"))
+    assert kept == ["gpus", "images", "models", "servers"], kept
+    second = _cold([f], env)
+    assert second.stdout == first.stdout
+    assert second.stderr.strip().endswith("MODULES"), second.stderr   # none of them
+
+
+def test_the_data_cache_follows_the_file_and_never_stops_a_run(tmp_path):
+    """An edited data file is read again (the cache is keyed by its bytes); a broken one is still one
+    line and exit 2 with a cache of the good one present; a cache that cannot be written is skipped."""
+    data = tmp_path / "data"
+    data.mkdir()
+    shipped = (ROOT / "dlgen" / "data" / "servers.yaml").read_text()
+    (data / "servers.yaml").write_text(shipped)
+    f = tmp_path / "Dockerfile"
+    f.write_text(BAD)
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"), DLGEN_DATA_DIR=str(data))
+    env.pop("DLGEN_NO_CACHE", None)
+    assert _cold([f], env).returncode == 1
+    (data / "servers.yaml").write_text(shipped + "\nbogus_top_key: 1\n")
+    broken = _cold([f], env)
+    said = "\n".join(line for line in broken.stderr.splitlines() if not line.startswith("MODULES"))
+    assert_one_line_error(subprocess.CompletedProcess([], broken.returncode, broken.stdout, said), "servers.yaml",
+                          "bogus_top_key")
+    (data / "servers.yaml").write_text(shipped)
+    explained = [subprocess.run([sys.executable, "-m", "dlgen", "explain", "137"], capture_output=True, text=True,
+                                env=env, timeout=60).stdout for _ in range(2)]
+    assert explained[0] == explained[1] and "OOM" in explained[0], "a table keyed by numbers reads the same twice"
+    (tmp_path / "cache").chmod(0o500)
+    try:
+        ro = _cold([f], dict(env, XDG_CACHE_HOME=str(tmp_path / "cache" / "sub")))
+    finally:
+        (tmp_path / "cache").chmod(0o700)
+    assert ro.returncode == 1 and "DLG004" in ro.stdout and "error" not in ro.stderr.lower(), ro.stderr
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--no-such-option", "FILE"], "unrecognized arguments: --no-such-option"),
+    ([], "missing argument PATHS"),
+    (["FILE", "--format"], "--format"),
+])
+def test_lint_usage_errors_are_one_line(dlgen, tmp_path, args, needle):
+    f = tmp_path / "Dockerfile"
+    f.write_text(BAD)
+    line = assert_one_line_error(dlgen("lint", *[f if a == "FILE" else a for a in args]), needle)
+    assert "dlgen lint --help" in line
