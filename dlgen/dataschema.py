@@ -38,6 +38,7 @@ SERVER = {
     "cache_flags": "list", "source": "str", "context": {"flags!": "list", "input_flags": "list"},
     "online_quant": "dict", "multinode": MULTINODE, "health_reflects_engine": "bool",
 }
+SERVING_COMMAND = {"pattern!": "str", "models!": "bool", "source!": "str"}
 MODEL = {"name!": "str", "aliases": "list", "hf_id": "str", "task!": "str", "params!": "num", "dtype!": "str",
          "num_attention_heads": "int", "num_key_value_heads": "int", "heads_source": "str",
          "num_hidden_layers": "int", "head_dim": "int", "hidden_size": "int", "max_position_embeddings": "int",
@@ -54,8 +55,9 @@ GPU = {"name!": "str", "aliases": "list", "memory_gb!": "num", "source!": "str"}
 
 # file -> (top-level schema, {top-level key: (entry schema, "dict" of entries | "list" of entries)})
 FILES: dict[str, tuple[dict, dict[str, tuple[dict, str]]]] = {
-    "servers": ({"version!": "int", "servers!": "dict", "defaults!": "dict", "python_image!": "str"},
-                {"servers": (SERVER, "dict")}),
+    "servers": ({"version!": "int", "servers!": "dict", "defaults!": "dict", "python_image!": "str",
+                 "serving_commands": "list"},
+                {"servers": (SERVER, "dict"), "serving_commands": (SERVING_COMMAND, "list")}),
     "models": ({"version!": "int", "models!": "list"}, {"models": (MODEL, "list")}),
     "kinds": ({"version!": "int", "kinds!": "dict"}, {"kinds": (KIND, "dict")}),
     "images": ({"version!": "int", "images!": "list"}, {"images": (IMAGE, "list")}),
@@ -128,7 +130,7 @@ def check(name: str, path: Path, doc) -> None:
     top, entries = FILES[name]
     check_mapping(path, name, doc, top)
     for key, (schema, shape) in entries.items():
-        items = doc[key].items() if shape == "dict" else enumerate(doc[key])
+        items = (doc.get(key) or {}).items() if shape == "dict" else enumerate(doc.get(key) or [])
         for ident, entry in items:
             label = ident if shape == "dict" else (entry.get("name") or entry.get("pattern") or f"#{ident + 1}"
                                                    if isinstance(entry, dict) else f"#{ident + 1}")

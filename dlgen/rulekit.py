@@ -190,8 +190,19 @@ def model_servers() -> tuple[str, ...]:
     return tuple(n for n, p in reference.servers()["servers"].items() if p.get("serves_model"))
 
 
-SERVING = re.compile(r"\b(vllm|uvicorn|gunicorn|fastapi|text-generation-launcher|tritonserver|torchserve|"
-                     r"sglang\.launch_server|llama-server|flask|streamlit|gradio|ray serve|serve\.py|server\.py)\b")
+def serving_command(text: str, models: bool = False) -> bool:
+    """The command starts a server: a preset's detect pattern or one of servers.yaml's serving_commands
+    (``models``: only servers that load a model at start)."""
+    return bool(text) and bool(_serving(models).search(text))
+
+
+@functools.cache
+def _serving(models: bool) -> re.Pattern:
+    data = reference.servers()
+    signs = [p["detect"] for p in data["servers"].values()
+             if p.get("detect") and (p.get("serves_model") or not models)]
+    signs += [c["pattern"] for c in data.get("serving_commands") or [] if c["models"] or not models]
+    return re.compile("|".join(f"(?:{sign})" for sign in signs))
 
 
 def server_of(*texts: str, label: str | None = None) -> str | None:
@@ -372,8 +383,15 @@ DEFAULT_FIX_WEIGHTS_GB = 16.0
 
 # ---------------------------------------------------------------------------- image: model & server
 def image_server(doc) -> str | None:
-    labels = labels_of(doc)
-    return server_of(base_image(doc), " ".join(final_command(doc)), label=labels.get("ai.dlgen.server"))
+    """The server the final image runs: its ai.dlgen.server label, else what its command starts. The base
+    image's name counts only while the base's own command runs (no CMD or ENTRYPOINT in this file), or
+    when this file sets only CMD on a base whose ENTRYPOINT images.yaml does not record (the CMD may be
+    that server's arguments)."""
+    label = labels_of(doc).get("ai.dlgen.server")
+    command = " ".join(inherited_command(doc))
+    if chain_instrs(doc, "ENTRYPOINT") or (chain_instrs(doc, "CMD") and image_facts(doc).get("entrypoint")):
+        return server_of(command, label=label)
+    return server_of(command, label=label) or server_of(base_image(doc), label=label)
 
 
 def image_model(doc, ctx) -> FoundModel | None:
@@ -391,7 +409,7 @@ def serves_model(doc, ctx) -> bool:
         return True
     facts = image_facts(doc)
     return bool(exposed_ports(doc) and (facts.get("gpu") or facts.get("torch"))
-                and SERVING.search(" ".join(final_command(doc))))
+                and serving_command(" ".join(final_command(doc)), models=True))
 
 
 # ---------------------------------------------------------------------------- HEALTHCHECK

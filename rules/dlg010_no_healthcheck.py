@@ -1,7 +1,8 @@
 """DLG010 no-healthcheck.
 
-What it does: reports an image that serves something (EXPOSE, or a known server in CMD /
-ENTRYPOINT) and has no HEALTHCHECK.
+What it does: reports an image that serves something (EXPOSE, or a command that starts a server:
+servers.yaml's detect patterns and serving_commands, whatever the image is called) and has no
+HEALTHCHECK.
 Why is this bad: Docker, compose `--wait` and `depends_on: service_healthy` cannot tell a
 loading or dead model server from a ready one.
 Use instead: a HEALTHCHECK against the server's readiness endpoint with a start period sized
@@ -24,7 +25,10 @@ WHY = "Without a HEALTHCHECK nothing can tell a loading or dead model server fro
 FAIL = ['FROM vllm/vllm-openai:v0.11.0\nEXPOSE 8000\nCMD ["--model", "x"]\n',
         # llama-cpp-python's server (abetlen/llama-cpp-python docker/cuda_simple/Dockerfile shape)
         'FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN pip install --no-cache-dir llama-cpp-python==0.3.2\n'
-        'CMD ["python3", "-m", "llama_cpp.server", "--model", "/models/m.gguf"]\n']
+        'CMD ["python3", "-m", "llama_cpp.server", "--model", "/models/m.gguf"]\n',
+        # ComfyUI, built locally, no EXPOSE: its command says it serves (ComfyUI README: main.py --listen)
+        'FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nWORKDIR /ComfyUI\nCOPY . .\n'
+        'CMD ["python", "main.py", "--listen", "0.0.0.0"]\n']
 PASS = ['FROM vllm/vllm-openai:v0.11.0\nEXPOSE 8000\n'
         'HEALTHCHECK --start-period=300s --start-interval=2s CMD ["curl", "-fsS", "http://localhost:8000/health"]\n'
         'CMD ["--model", "x"]\n',
@@ -34,10 +38,9 @@ PASS = ['FROM vllm/vllm-openai:v0.11.0\nEXPOSE 8000\n'
         # the base image ships its own HEALTHCHECK (llama.cpp server images; images.yaml)
         'FROM ghcr.io/ggml-org/llama.cpp:server-cuda\nCMD ["-m", "/models/m.gguf", "--port", "8080"]\n',
         # the server's image kept alive for `docker exec` (its ENTRYPOINT replaced)
-        'FROM ghcr.io/huggingface/text-generation-inference:2.4.1\nENTRYPOINT ["tail"]\nCMD ["-f", "/dev/null"]\n']
-SERVERS = re.compile(r"\b(vllm|uvicorn|gunicorn|fastapi|text-generation-launcher|tritonserver|torchserve|"
-                     r"sglang\.launch_server|llama-server|llama_cpp\.server|text-embeddings-router|flask|streamlit|"
-                     r"gradio|jupyter|tensorboard|ray serve)\b")
+        'FROM ghcr.io/huggingface/text-generation-inference:2.4.1\nENTRYPOINT ["tail"]\nCMD ["-f", "/dev/null"]\n',
+        # a server's image used to run a job: its CMD replaces the server (Triton's ENTRYPOINT is a wrapper)
+        'FROM nvcr.io/nvidia/tritonserver:24.08-py3\nCOPY export.py /w/\nCMD ["python3", "/w/export.py"]\n']
 BARE_SHELL = re.compile(r"(/usr)?(/bin/)?(ba|z|da|a)?sh( -[li])*")
 
 
@@ -65,9 +68,9 @@ def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.
     cmds = rulekit.chain_instrs(doc, "CMD", "ENTRYPOINT")
     text = " ".join(rulekit.inherited_command(doc))
     runs_program = bool(text) and not BARE_SHELL.fullmatch(text)   # a lone EXPOSE serves nothing
-    # an ENTRYPOINT of this file replaces the base image's server: then only the command can say
-    server = rulekit.server_of(text) if rulekit.chain_instrs(doc, "ENTRYPOINT") else rulekit.image_server(doc)
-    if SERVERS.search(text) or server in rulekit.model_servers() or (expose and runs_program):
+    # the server the command starts (a CMD or ENTRYPOINT of this file replaces the base image's own)
+    server = rulekit.image_server(doc)
+    if (runs_program and rulekit.serving_command(text)) or server in rulekit.model_servers() or (expose and runs_program):
         at = (cmds or expose or final.instrs[-1:])[-1]
         own = final.find("CMD", "ENTRYPOINT")
         before = own[0].line if own else final.instrs[-1].end_line + 1
