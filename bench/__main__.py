@@ -330,19 +330,19 @@ def precision_section() -> list[str]:
         out.append(f"| {name} | {d['files']} | {d['true_findings']} | {d['false_findings']} | {d['missed']} | "
                    f"{d['recall']:.1%} | {d['precision']:.1%} |")
     fresh = next((d["files"] for d in data["now"] if d["set"] == "fresh"), 0)
-    out += ["", f"- fresh: bench/fresh, {fresh} small files shaped after public ML repositories outside ../shared/corpus's "
-            "sources (each labels.yaml entry names its source), gathered for the classes of false and missed "
-            "findings in issues 16 and 30; the rules were changed with these classes in view, so the row at the "
-            "earlier revision is the fairer measure of what the set shows. Issue 30's floating image tag in "
-            "`docker run` lines and compose `image:` (DLG020 carried over) is what the rows now find that the "
-            "earlier ones missed; apt in a builder stage (DLG033) is what they no longer report wrongly; a "
-            "`docker run` in an inline Markdown code span, and Jupyter's published port as evidence of a notebook "
-            "(DLG105), are read now; so is a secret given to a server option (DLG107, `--api-key`); a devel base "
-            "that compiles nothing (DLG039) and a host port two compose services publish (DLG123) are new rules. "
-            "A server is recognised by what its command starts, whatever the image is called (ComfyUI's "
-            "`main.py --listen`, whisper servers: servers.yaml serving_commands), a server's image whose CMD runs "
-            "a job serves nothing (DLG010), and DLG001 no longer claims the command of a base image it cannot "
-            "see into unless the image is meant to serve.",
+    out += ["", f"- fresh: bench/fresh, {fresh} small files shaped after public ML repositories outside "
+            "../shared/corpus's sources (each labels.yaml entry names its source), gathered for the classes of "
+            "false and missed findings in issues 16 and 30; the rules were changed with these classes in view, so"
+            " the row at the earlier revision is the fairer measure of what the set shows. Issue 30's floating "
+            "image tag in `docker run` lines and compose `image:` (DLG020 carried over) is what the rows now find"
+            " that the earlier ones missed; apt in a builder stage (DLG033) is what they no longer report "
+            "wrongly; a `docker run` in an inline Markdown code span, and Jupyter's published port as evidence of"
+            " a notebook (DLG105), are read now; so is a secret given to a server option (DLG107, `--api-key`); a"
+            " devel base that compiles nothing (DLG039) and a host port two compose services publish (DLG123) are"
+            " new rules. A server is recognised by what its command starts, whatever the image is called "
+            "(ComfyUI's `main.py --listen`, whisper servers: servers.yaml serving_commands), a server's image "
+            "whose CMD runs a job serves nothing (DLG010), and DLG001 no longer claims the command of a base "
+            "image it cannot see into unless the image is meant to serve.",
             "- corpus: 30 files of ../shared/corpus/real labelled by hand (bench/corpus_labels.yaml); its two false "
             "positives are noted there.", ""]
     return out
