@@ -512,6 +512,30 @@ def torch_requirements(doc, ctx, cmd: str) -> list[tuple[re.Match, str]]:
     return out
 
 
+# A requirement as one word: NAME, NAME[extras], NAME==1.2, "NAME>=1" (group 1 the name, 2 an exact pin)
+REQ_WORD = re.compile(r"^[\"']?([A-Za-z0-9][\w.-]*)(?:\[[\w,.-]+\])?(?:(?:==|===)\s*([\w.+*]+)|[<>!~]=?.*)?[\"']?$")
+
+
+def torch_pinners() -> set[str]:
+    """Packages each of whose releases requires one exact torch (torch_cuda.yaml pins_torch)."""
+    return {p["name"] for p in reference.torch_matrix().get("pins_torch") or []}
+
+
+def unpinned_torch_pinners(doc, ctx, cmd: str) -> list[tuple[str, str]]:
+    """(package, where) for each package of torch_pinners() that one `pip install` takes without an
+    exact version: from its words and the requirements files it reads."""
+    words = [(w, "") for w in cmd.split() if not w.startswith("-")]
+    for name in requirement_files(cmd):
+        words += [(req.replace(" ", ""), f" ({file} line {no})") for file, no, req in requirement_lines(doc, ctx, name)]
+    pinners = torch_pinners()
+    out = []
+    for word, where in words:
+        m = REQ_WORD.match(word.split(";")[0])
+        if m and m.group(1).lower() in pinners and not m.group(2):
+            out.append((m.group(1).lower(), where))
+    return out
+
+
 def base_cuda(doc) -> str | None:
     """The CUDA (12.4) of the final image's base: its tag, or a CUDA ARG the file declares."""
     cuda = matrix.image_cuda(base_image(doc))
