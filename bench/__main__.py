@@ -343,7 +343,9 @@ def precision_section() -> list[str]:
             "(ComfyUI's `main.py --listen`, whisper servers: servers.yaml serving_commands), a server's image "
             "whose CMD runs a job serves nothing (DLG010), and DLG001 no longer claims the command of a base "
             "image it cannot see into unless the image is meant to serve. An unpinned package that requires "
-            "one exact torch (xformers, torchvision, vllm) on a base that ships torch is reported (DLG022).",
+            "one exact torch (xformers, torchvision, vllm) on a base that ships torch is reported (DLG022), and "
+            "so is a build variable that expands to nothing (DLG040: a global ARG out of scope, a name no ARG "
+            "declares).",
             "- corpus: 30 files of ../shared/corpus/real labelled by hand (bench/corpus_labels.yaml); its two false "
             "positives are noted there.", ""]
     return out

@@ -47,7 +47,8 @@ MODEL = {"name!": "str", "aliases": "list", "hf_id": "str", "task!": "str", "par
          "gguf": "dict", "gguf_source": "str", "torchvision": "str"}
 IMAGE = {"pattern!": "str", "curl": ("bool", "null"), "wget": ("bool", "null"), "python": ("str", "null"),
          "nvcc": "bool", "torch": ("bool", "null"), "gpu": "bool", "shm": ("str", "bool"), "entrypoint": "list",
-         "cmd": "list", "user": ("str", "int"), "expose": "list", "healthcheck": "bool", "source": "str"}
+         "cmd": "list", "user": ("str", "int"), "expose": "list", "healthcheck": "bool", "env": "list",
+         "source": "str"}
 KIND = {"restart!": ("str", "null"), "shm_size!": ("str", "null"), "ipc!": ("str", "null"),
         "publish_ip!": ("str", "null"), "gpu!": "bool", "loads_model!": "bool", "model_optional!": "bool",
         "run_as_caller!": "bool", "one_gpu!": "bool", "trains!": "bool", "source!": "str"}
