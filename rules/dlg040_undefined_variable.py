@@ -2,9 +2,10 @@
 
 What it does: reports a `$NAME` / `${NAME}` in an instruction BuildKit expands (ENV, COPY, ADD,
 WORKDIR, USER, LABEL, EXPOSE, VOLUME, STOPSIGNAL, FROM) that nothing defines there: an ARG declared
-before the first FROM or in another stage, used in a stage that does not declare it again, or a name
-with lower-case letters that no ARG or ENV in scope declares (base images set upper-case names). An
-ENV of the stage, of the local stage it builds FROM or of its base image (images.yaml env),
+before the first FROM, or in a stage this one does not build FROM, used in a stage that does not
+declare it again, or a name with lower-case letters that no ARG or ENV in scope declares (base
+images set upper-case names). An ARG or ENV of the stage or of the local stage it builds FROM (checked
+on Docker Engine 26: BuildKit passes both on), its base image's ENV (images.yaml env),
 `${NAME:-default}` and the predefined ARGs (proxies, TARGETPLATFORM & co) define a name.
 Why is this bad: an undefined variable expands to an empty string, silently: `USER ${UserName}`
 runs as root, `WORKDIR /opt/${app}` is /opt/, `ENV TORCH_CUDA_ARCH_LIST=${torch_cuda_arch_list}`
@@ -32,7 +33,9 @@ PASS = ['ARG CUDA_ARCH=8.0\nFROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-devel\nAR
         'ENV TORCH_CUDA_ARCH_LIST=${CUDA_ARCH}\nCMD ["python", "train.py"]\n',
         # a global ARG in FROM, a default, an ENV of an earlier stage, a base image's own variable
         'ARG BASE=python:3.11-slim\nFROM ${BASE} AS base\nENV APP_HOME=/app\nFROM base\nWORKDIR ${APP_HOME}/${sub:-x}\n'
-        'ENV PATH=${PATH}:/app/bin\nCMD ["python", "serve.py"]\n']
+        'ENV PATH=${PATH}:/app/bin\nCMD ["python", "serve.py"]\n',
+        # an ARG of the stage this one builds FROM is passed on (BuildKit)
+        'FROM python:3.11-slim AS deps\nARG app_dir=/srv\nFROM deps\nWORKDIR ${app_dir}\nCMD ["python", "serve.py"]\n']
 EXPANDED = {"ENV", "COPY", "ADD", "WORKDIR", "USER", "LABEL", "EXPOSE", "VOLUME", "STOPSIGNAL", "ONBUILD"}
 # BuildKit's predefined ARGs (Dockerfile reference, "Predefined ARGs" and "Automatic platform ARGs")
 PREDEFINED = {"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
@@ -75,12 +78,14 @@ def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.
     global_args = {n for i in doc.instrs if i.cmd == "ARG" and i.line < first_from for n in _declared(i)}
     stage_args = {n for i in doc.instrs if i.cmd == "ARG" and i.line > first_from for n in _declared(i)}
     by_name = {s.name.lower(): s for s in doc.stages if s.name}
-    env_of: dict[int, set[str]] = {}   # each stage's ENV: its base image's, the local stage's it builds FROM, its own
+    # each stage's names: its base image's ENV, or all the local stage it builds FROM had (BuildKit passes
+    # that stage's ARGs on as well as its ENV), then its own ARG and ENV as they come
+    scope_of: dict[int, set[str]] = {}
     for st in doc.stages:
         parent = by_name.get(doc.resolve(st.base).lower())
         local = parent is not None and parent.index < st.index
-        env_of[st.index] = set(env_of[parent.index]) if parent is not None and local else _base_env(doc.resolve(st.base))
-        scope = set(env_of[st.index])
+        scope = set(scope_of[parent.index]) if parent is not None and local else _base_env(doc.resolve(st.base))
+        scope_of[st.index] = scope
         for ins in st.instrs:
             if ins.cmd == "FROM":
                 names = set(_uses(" ".join(ins.value)))
@@ -98,16 +103,12 @@ def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.
                     hint = f"declare ARG {name}=DEFAULT before the first FROM"
                 elif name in global_args or name in stage_args:
                     kind = "a global ARG (declared before the first FROM)" if name in global_args else \
-                        "an ARG of another stage"
+                        "an ARG of a stage this one does not build FROM"
                     msg = f"${{{name}}} is {kind}, out of scope in this stage: it expands to an empty string"
                     hint = f"declare it again in this stage: ARG {name} (after FROM)"
                 else:
                     msg = f"${{{name}}} is defined by no ARG or ENV of this file: it expands to an empty string"
                     hint = f"declare ARG {name} (or fix the name), or write ${{{name}:-default}}"
                 yield rulekit.Hit(line=ins.line, message=msg, hint=hint)
-            if ins.cmd == "ARG":
+            if ins.cmd in ("ARG", "ENV"):
                 scope.update(_declared(ins))
-            elif ins.cmd == "ENV":
-                names_set = _declared(ins)
-                scope.update(names_set)
-                env_of[st.index].update(names_set)

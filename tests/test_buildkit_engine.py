@@ -128,3 +128,33 @@ def test_uv_installs_through_the_engines_proxy_ca(engine, tmp_path):
     finally:
         for image in engine.images.list(filters={"label": f"ai.dlgen.test={tag}"}):
             engine.images.remove(image.id, force=True)
+
+
+# DLG040's scope model, against what BuildKit expands: a global ARG not declared again and an ARG of an
+# unrelated stage are empty; an ARG of the stage built FROM is passed on.
+SCOPES = {
+    "global-arg": ("ARG G=7\nFROM python:3.11-slim-bookworm\nENV Y=v${G}v\n", True),
+    "other-stage-arg": ("FROM python:3.11-slim-bookworm AS a\nARG X=12\nFROM python:3.11-slim-bookworm\n"
+                        "ENV Y=v${X}v\n", True),
+    "parent-stage-arg": ("FROM python:3.11-slim-bookworm AS a\nARG X=12\nFROM a\nENV Y=v${X}v\n", False),
+    "declared-again": ("ARG G=7\nFROM python:3.11-slim-bookworm\nARG G\nENV Y=v${G}v\n", False),
+}
+
+
+@pytest.mark.parametrize("name", list(SCOPES))
+def test_dlg040_reports_exactly_what_buildkit_expands_to_nothing(engine, tmp_path, name):
+    from dlgen import lint
+
+    text, empty = SCOPES[name]
+    (tmp_path / "Dockerfile").write_text(text)
+    tag = f"dlgen-buildx-test/argscope:{uuid.uuid4().hex[:8]}"
+    try:
+        proc = buildx(engine, tmp_path, "Dockerfile", tag)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        built = run_in(engine, tag, "import os; print(os.environ['Y'])")
+    finally:
+        subprocess.run(["docker", "rmi", "-f", tag], capture_output=True)
+    rules = [r for r in lint.load_rules() if r.id == "DLG040"]
+    found = lint.lint_paths([str(tmp_path / "Dockerfile")], rules, lint.Context()).findings
+    assert (built == "vv") is empty, built
+    assert bool(found) is empty, [f.message for f in found]
