@@ -345,7 +345,8 @@ def precision_section() -> list[str]:
             "image it cannot see into unless the image is meant to serve. An unpinned package that requires "
             "one exact torch (xformers, torchvision, vllm) on a base that ships torch is reported (DLG022), and "
             "so is a build variable that expands to nothing (DLG040: a global ARG out of scope, a name no ARG "
-            "declares), and a file deleted in a later layer than the one that added it (DLG041).",
+            "declares), and a file deleted in a later layer than the one that added it (DLG041). The commands of "
+            "`bash -ic \"...\"` are read as commands, and messages name apt or apt-get as the file does.",
             "- corpus: 30 files of ../shared/corpus/real labelled by hand (bench/corpus_labels.yaml); its two false "
             "positives are noted there.", ""]
     return out

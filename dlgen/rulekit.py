@@ -461,8 +461,12 @@ _SHELL_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|\'[^\']*\'?|\\.|&&|\|\||[;|\n]|[^
 _SHELL_SEPS = {"&&", "||", ";", "|", "\n"}
 
 
-def shell_commands(text: str) -> list[str]:
-    """Split a RUN's shell text into simple commands on && || ; | and newlines (quotes respected)."""
+_SHELL_C_START = re.compile(r"(?:/usr)?(?:/bin/)?(?:ba|da)?sh\s+-[a-zA-Z]*c[a-zA-Z]*\s")
+
+
+def shell_commands(text: str, depth: int = 0) -> list[str]:
+    """Split a RUN's shell text into simple commands on && || ; | and newlines (quotes respected); a
+    `bash -c "SCRIPT"` (any option cluster holding c: -ic, -lc, -euxc) is the commands of its script."""
     out: list[str] = []
     buf: list[str] = []
     for m in _SHELL_TOKEN.finditer(text):
@@ -473,7 +477,22 @@ def shell_commands(text: str) -> list[str]:
         else:
             buf.append(tok)
     out.append("".join(buf))
-    return [c.strip() for c in out if c.strip()]
+    cmds = [c.strip() for c in out if c.strip()]
+    if depth >= 3 or not any(_SHELL_C_START.match(c) for c in cmds):
+        return cmds
+    expanded: list[str] = []
+    for c in cmds:
+        argv = None
+        if _SHELL_C_START.match(c):
+            try:
+                argv = shlex.split(c)
+            except ValueError:
+                argv = None
+        if argv and shell_runs_string(argv):
+            expanded += shell_commands(argv[2], depth + 1)
+        else:
+            expanded.append(c)
+    return expanded
 
 
 # pip's global options may come before the subcommand: `pip3 --no-cache-dir install torch`
@@ -606,13 +625,18 @@ def requirement_lines(doc, ctx, name: str, depth: int = 0) -> list[tuple[str, in
     return []
 
 
+def run_text(doc, ins) -> str:
+    """A RUN's shell text, heredoc bodies included; of an exec-form `["bash", "-c", "SCRIPT"]`, the
+    script (the words joined would lose its quoting)."""
+    argv = list(ins.value)
+    text = argv[2] if ins.json and shell_runs_string(argv) else ins.text
+    return doc.resolve(text) if doc else text
+
+
 def run_texts(doc, stages=None) -> list:
-    """(instruction, text) for every RUN, heredoc bodies included."""
-    out = []
-    for st in (stages if stages is not None else doc.stages):
-        for ins in st.find("RUN"):
-            out.append((ins, doc.resolve(ins.text) if doc else ins.text))
-    return out
+    """(instruction, text) for every RUN (run_text)."""
+    return [(ins, run_text(doc, ins)) for st in (stages if stages is not None else doc.stages)
+            for ins in st.find("RUN")]
 
 
 def preset_probe(doc, server: str | None, ctx) -> tuple[list[str], str] | None:

@@ -104,10 +104,11 @@ def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.
                 env.update(dict(pairs))
             if ins.cmd != "RUN":
                 continue
-            cmds = rulekit.shell_commands(ins.text)
+            text = rulekit.run_text(None, ins)   # unresolved: the fix edits the words as written
+            cmds = rulekit.shell_commands(text)
             pip_off = env.get("PIP_NO_CACHE_DIR", "").lower() not in OFF
             if not pip_off and not _mounted(ins, ".cache/pip", env.get("PIP_CACHE_DIR", "")):
-                bad = [c for c in rulekit.pip_installs(ins.text) if _needs(c)]
+                bad = [c for c in rulekit.pip_installs(text) if _needs(c)]
                 if bad:
                     raw = rulekit.instr_source(doc, ins)
                     fixed = fix_lines(raw)

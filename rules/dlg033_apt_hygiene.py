@@ -89,6 +89,11 @@ def _lists_removed(doc, ins, text) -> bool:
     return False
 
 
+def _tool(cmd: str) -> str:
+    """apt or apt-get, as the command is written (a message names what the file says)."""
+    return "apt" if re.search(r"(?:^|\s|/)apt\s", cmd) else "apt-get"
+
+
 def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     shipped = {st.index for st in doc.chain}
     for ins, text in rulekit.run_texts(doc):
@@ -99,12 +104,12 @@ def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.
             continue
         for c in installs:
             if "--no-install-recommends" not in c and "Install-Recommends" not in c:
-                yield rulekit.Hit(line=ins.line, message="apt-get install without --no-install-recommends",
+                yield rulekit.Hit(line=ins.line, message=f"{_tool(c)} install without --no-install-recommends",
                                   hint="add --no-install-recommends")
                 break
         if installs and not _lists_mounted(ins) and not _lists_removed(doc, ins, text):
             yield rulekit.Hit(line=ins.line, message="the apt package lists stay in this layer",
                               hint="end the RUN with && rm -rf /var/lib/apt/lists/*")
         if updates and not installs:
-            yield rulekit.Hit(line=ins.line, message="apt-get update alone in a RUN: the cached layer goes stale",
+            yield rulekit.Hit(line=ins.line, message=f"{_tool(updates[0])} update alone in a RUN: the cached layer goes stale",
                               hint="run update and install in the same RUN")

@@ -123,7 +123,7 @@ def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.
             elif ins.cmd in ("COPY", "ADD"):
                 made += [(p, ins.line, ins.cmd) for p in _copied(ins, doc, workdir)]
             elif ins.cmd == "RUN":
-                cmds = rulekit.shell_commands(doc.resolve(ins.text))
+                cmds = rulekit.shell_commands(rulekit.run_text(doc, ins))
                 earlier = list(made)
                 reported = set()
                 for cmd in cmds:
