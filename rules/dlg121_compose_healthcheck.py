@@ -28,10 +28,15 @@ FAIL = [_SVC + _GPU,
         _SVC + _GPU + "    healthcheck:\n      test: [CMD, curl, -fsS, http://localhost:8000/health]\n",
         _SVC + _GPU + "    healthcheck:\n      test: [CMD, curl, -fsS, http://localhost:8000/health]\n"
                       "      start_period: 60s\n      start_interval: 2s\n",
-        "services:\n  web:\n    image: my/web:1\n    healthcheck:\n      test: [CMD, true]\n      start_interval: 2s\n"]
+        "services:\n  web:\n    image: my/web:1\n    healthcheck:\n      test: [CMD, true]\n      start_interval: 2s\n",
+        # a model server known by its command, whatever its image is called (whisper.cpp's server)
+        "services:\n  stt:\n    image: my-org/stt:1.2\n    command: [whisper-server, --model, /m/ggml-large-v3.bin]\n"
+        + _GPU]
 PASS = [_SVC + _GPU + "    healthcheck:\n      test: [CMD, curl, -fsS, http://localhost:8000/health]\n"
                       "      start_period: 900s\n      start_interval: 2s\n",
-        "services:\n  db:\n    image: postgres:16\n"]
+        "services:\n  db:\n    image: postgres:16\n",
+        # a GPU service that serves no model (a notebook): not this rule's
+        "services:\n  lab:\n    image: my/lab:1\n    command: [jupyter, lab]\n" + _GPU]
 
 
 def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
@@ -45,7 +50,8 @@ def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     words = spec.full_command()
     server = rulekit.server_of(spec.image, " ".join(words), label=spec.labels.get("ai.dlgen.server"))
     found = rulekit.find_model(ctx, labels=spec.labels, words=words, env=spec.env)
-    if not (found or server in rulekit.model_servers() or (h and rulekit.measured_timings(ctx))):
+    serves = server in rulekit.model_servers() or rulekit.serving_command(" ".join(words), models=True)
+    if not (found or serves or (h and rulekit.measured_timings(ctx))):
         return   # (a timings.json beside it: a bundle whose start-up was measured)
     t = rulekit.timing_for(found, server, ctx)
     if h is None or h.disabled:
