@@ -309,7 +309,8 @@ def iter_files(paths: list[str], result: Result, forced_kind: str | None = None)
                         found = True
                         yield f, kind or "kubernetes", False, text
             if not found:
-                result.input_errors.append(f"{p}: no Dockerfile, compose file or script found in this directory")
+                result.input_errors.append(f"{p}: no Dockerfile, compose file, Kubernetes manifest or script found in "
+                                           "this directory")
             continue
         yield path, forced_kind, True, None
 

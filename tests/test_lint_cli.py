@@ -293,7 +293,7 @@ def test_bad_inputs_other_files_still_linted(tmp_path, bad, dlgen):
     proc = dlgen("lint", "--format", "json", *paths)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     err = proc.stderr
-    for needle in ("binary file", "not UTF-8", "no such file", "no Dockerfile, compose file or script",
+    for needle in ("binary file", "not UTF-8", "no such file", "no Dockerfile, compose file, Kubernetes manifest or script",
                    "not a compose file", "empty file"):
         assert needle in err, needle
     assert len(err.strip().splitlines()) == 6, "one line per bad input"
