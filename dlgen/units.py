@@ -40,6 +40,19 @@ def size_bytes(text) -> float | None:
     return float(m.group(1)) * SIZE_UNITS[m.group(2).lower()] if m else None
 
 
+_K8S_QTY = re.compile(r"(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T|e\d+)?")
+_K8S_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
+
+
+def k8s_bytes(text) -> float | None:
+    """A Kubernetes quantity ('8Gi', '512Mi', '1G', '2e9', '1024') in bytes; None if it is not one."""
+    m = _K8S_QTY.fullmatch(str(text).strip())
+    if not m:
+        return None
+    unit = m.group(2) or ""
+    return float(m.group(1)) * (10 ** int(unit[1:]) if unit.startswith("e") else _K8S_UNITS.get(unit, 1))
+
+
 def k8s_quantity(size: str | None, default: str) -> str:
     """A Docker size as a Kubernetes quantity: 8g -> 8Gi."""
     if not size:

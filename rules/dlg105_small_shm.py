@@ -48,7 +48,7 @@ PASS = ["docker run --gpus all ollama/ollama:0.5.7\n",
         "--model-repository=/models\n",
         # one inference process (faster-whisper's docker README shape)
         "docker run --gpus all my/whisper:1 python transcribe.py audio.wav\n"]
-from dlgen.units import size_bytes  # noqa: E402
+from dlgen.units import k8s_bytes, size_bytes  # noqa: E402
 
 # What a command line does that needs shared memory.
 TRAINING = re.compile(r"(?<![\w-])(train\w*|finetune\w*|fine_tune\w*|pretrain\w*|sft|dpo|torchrun|deepspeed|"
@@ -97,12 +97,15 @@ def too_small(spec) -> tuple[str, str] | None:
     why = shm_use(spec) if spec.requests_gpu and spec.ipc != "host" else None
     if why is None:
         return None
-    size = size_bytes(spec.shm_size) if spec.shm_size else None
-    if size is not None and size >= 2**30:
+    k8s = spec.origin == "kubernetes"   # an emptyDir's sizeLimit is a Kubernetes quantity (512Mi, 1G)
+    size = (k8s_bytes if k8s else size_bytes)(spec.shm_size) if spec.shm_size else None
+    if size is not None and size >= (1e9 if k8s else 2**30):   # 1G, written as a Kubernetes quantity, is enough
         return None
     if spec.shm_size and size is None:
-        return None  # a variable or an unknown unit: cannot judge
-    return f"--shm-size={spec.shm_size}" if spec.shm_size else "the 64 MiB default /dev/shm", DIES[why]
+        return None  # a variable, an unknown unit, or bounded by the pod's memory: cannot judge
+    if not spec.shm_size:
+        return "the 64 MiB default /dev/shm", DIES[why]
+    return (f"a {spec.shm_size} emptyDir at /dev/shm" if k8s else f"--shm-size={spec.shm_size}"), DIES[why]
 
 
 def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
@@ -127,6 +130,22 @@ spec:
           args: [--model, meta-llama/Llama-3.1-8B-Instruct]
           resources: {limits: {nvidia.com/gpu: 1}}
 """,
+    # a sizeLimit read as a Kubernetes quantity: 256Mi is below 1 GiB
+    """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: llm}
+spec:
+  template:
+    spec:
+      containers:
+        - name: vllm
+          image: vllm/vllm-openai:v0.11.0
+          args: [--model, meta-llama/Llama-3.1-8B-Instruct, --tensor-parallel-size, "2"]
+          resources: {limits: {nvidia.com/gpu: 2}}
+          volumeMounts: [{name: dshm, mountPath: /dev/shm}]
+      volumes: [{name: dshm, emptyDir: {medium: Memory, sizeLimit: 256Mi}}]
+""",
 ]
 KUBERNETES_PASS = [
     """\
@@ -150,6 +169,6 @@ spec:
 def check_kubernetes(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     found = too_small(spec)
     if found:
-        yield rulekit.Hit(line=spec.line, message=f"{rulekit.k8s_where(spec)} uses shared memory with the 64 MiB "
-                          f"default /dev/shm: {found[1]}",
+        yield rulekit.Hit(line=spec.line, message=f"{rulekit.k8s_where(spec)} uses shared memory with {found[0]}: "
+                          f"{found[1]}",
                           hint="mount an emptyDir {medium: Memory, sizeLimit: 8Gi} at /dev/shm")
