@@ -56,6 +56,11 @@ def _covers(target: str, path: str) -> bool:
 
 
 def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
+    yield from _hits(spec, rulekit.where(spec))
+
+
+def _hits(spec: RunSpec, where: str) -> Iterator[rulekit.Hit]:
+    """The finding for one container, named ``where`` (a docker run, a compose service, a pod's container)."""
     words = spec.full_command()
     server = rulekit.server_of(spec.image, " ".join(words))
     preset = reference.servers()["servers"].get(server or "") or {}
@@ -65,7 +70,6 @@ def check(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
         return
     flagged = rulekit.option_value(words, preset.get("cache_flags") or [])
     path = (flagged or spec.env.get("HF_HUB_CACHE") or spec.env.get("HF_HOME") or default).rstrip("/") or "/"
-    where = rulekit.where(spec)
     if any(_covers(v.target, path) for v in spec.volumes if v.target):
         return
     unused = [v.target for v in spec.volumes if v.target and v.target.rstrip("/") in (
@@ -119,8 +123,7 @@ def check_kubernetes(spec: RunSpec, ctx: rulekit.Context) -> Iterator[rulekit.Hi
 
     kept = replace(spec, volumes=[v for v in spec.volumes if v.kind != "emptydir"], entrypoint=None,
                    command=rulekit.k8s_words(spec))   # a `sh -c` script's own words
-    for hit in check(kept, ctx):
+    for hit in _hits(kept, rulekit.k8s_where(spec)):
         on_empty = len(kept.volumes) < len(spec.volumes)
-        yield rulekit.Hit(line=hit.line, message=f"{rulekit.k8s_where(spec)}: {hit.message.split(': ', 1)[-1]}"
-                          + (" (an emptyDir goes with its pod)" if on_empty else ""),
+        yield rulekit.Hit(line=hit.line, message=hit.message + (" (an emptyDir goes with its pod)" if on_empty else ""),
                           hint="mount a PersistentVolumeClaim at the cache path (fetched into by an init container)")
