@@ -48,6 +48,8 @@ class KubePod:
     restart_policy: str | None = None   # the group's (LWS leaderWorkerTemplate.restartPolicy)
     secret_lines: dict[str, int] = field(default_factory=dict)    # env name -> line of its literal value
     node_selector: dict[str, str] = field(default_factory=dict)   # the pod's nodeSelector
+    # the pod's required node affinity: label -> the values an `In` expression allows (each term's)
+    node_affinity: dict[str, list[str]] = field(default_factory=dict)
     image_line: int = 0
 
     @property
@@ -166,6 +168,19 @@ def containers(text: str) -> list[RunSpec]:
     return out
 
 
+def _required_affinity(pod: dict) -> dict[str, list[str]]:
+    """label -> values of the `In` expressions of the pod's required node affinity (any term may place it)."""
+    affinity = _plain(pod.get("affinity")) if isinstance(pod.get("affinity"), dict) else {}
+    required = ((affinity.get("nodeAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution") or {})
+    out: dict[str, list[str]] = {}
+    terms = required.get("nodeSelectorTerms") if isinstance(required, dict) else None
+    for term in terms if isinstance(terms, list) else []:
+        for expr in (term.get("matchExpressions") or []) if isinstance(term, dict) else []:
+            if isinstance(expr, dict) and expr.get("operator") == "In" and isinstance(expr.get("values"), list):
+                out.setdefault(str(expr.get("key")), []).extend(str(v) for v in expr["values"])
+    return out
+
+
 def _pod(pod: dict, info: KubePod, entry: dict) -> list[RunSpec]:
     volumes = [v for v in pod.get("volumes") or [] if isinstance(v, dict)]
     info.volumes = [_plain(v) for v in volumes]
@@ -173,6 +188,7 @@ def _pod(pod: dict, info: KubePod, entry: dict) -> list[RunSpec]:
     info.init_containers = [_plain(c) for c in pod.get("initContainers") or [] if isinstance(c, dict)]
     if isinstance(pod.get("nodeSelector"), dict):
         info.node_selector = {str(k): str(v) for k, v in _plain(pod["nodeSelector"]).items()}
+    info.node_affinity = _required_affinity(pod)
     restart = entry.get("restart") or {"Always": "always", "OnFailure": "on-failure"}.get(str(pod.get("restartPolicy")))
     out = []
     for c in pod["containers"]:
