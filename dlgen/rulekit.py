@@ -461,6 +461,21 @@ _SHELL_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|\'[^\']*\'?|\\.|&&|\|\||[;|\n]|[^
 _SHELL_SEPS = {"&&", "||", ";", "|", "\n"}
 
 
+SHELL_NAME = re.compile(r"(?:.*/)?(?:ba|z|da|a)?sh")
+SHELL_LOGIN_FLAGS = ("-l", "-i", "--login", "-il", "-li")
+
+
+def is_shell(word: str) -> bool:
+    """sh, bash, zsh, dash, ash, by name or path."""
+    return bool(SHELL_NAME.fullmatch(word))
+
+
+def bare_shell(argv: Sequence[str]) -> bool:
+    """The command is a shell and nothing else (sh, /bin/bash -l, bash -i): an interactive session."""
+    words = [w for w in argv if w not in SHELL_LOGIN_FLAGS]
+    return len(words) == 1 and is_shell(words[0])
+
+
 _SHELL_C_START = re.compile(r"(?:/usr)?(?:/bin/)?(?:ba|da)?sh\s+-[a-zA-Z]*c[a-zA-Z]*\s")
 
 

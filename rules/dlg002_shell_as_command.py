@@ -6,7 +6,6 @@ at once, so `docker run -d` gives a container that is gone a second later.
 Use instead: the command the container is for, or keep the shell and document `docker run -it`.
 """
 
-import re
 from collections.abc import Iterator
 
 from dlgen import rulekit
@@ -20,13 +19,11 @@ FAIL = ['FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-runtime\nCMD ["bash"]\n',
         "FROM python:3.11-slim\nCMD /bin/sh\n"]
 PASS = ['FROM python:3.11-slim\nCMD ["python", "train.py"]\n',
         'FROM python:3.11-slim\nCMD ["bash", "run.sh"]\n']
-SHELL = re.compile(r"^(/usr)?(/bin/)?(ba|z|da)?sh$")
 
 
 def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
     argv = rulekit.final_command(doc)
-    words = [w for w in argv if w not in ("-l", "-i", "--login", "-il", "-li")]
-    if len(words) == 1 and SHELL.match(words[0]):
+    if rulekit.bare_shell(argv):
         ins = rulekit.chain_instrs(doc, "CMD", "ENTRYPOINT")[-1]
         yield rulekit.Hit(line=ins.line, message=f"the container's command is a bare shell ({' '.join(argv)}): it exits at once " \
                            "unless run with -it", hint="run the workload itself, or document docker run -it")

@@ -9,7 +9,6 @@ Use instead: a HEALTHCHECK against the server's readiness endpoint with a start 
 to the model (`dlgen new` writes one).
 """
 
-import re
 from collections.abc import Iterator
 
 from dlgen import rulekit
@@ -41,7 +40,6 @@ PASS = ['FROM vllm/vllm-openai:v0.11.0\nEXPOSE 8000\n'
         'FROM ghcr.io/huggingface/text-generation-inference:2.4.1\nENTRYPOINT ["tail"]\nCMD ["-f", "/dev/null"]\n',
         # a server's image used to run a job: its CMD replaces the server (Triton's ENTRYPOINT is a wrapper)
         'FROM nvcr.io/nvidia/tritonserver:24.08-py3\nCOPY export.py /w/\nCMD ["python3", "/w/export.py"]\n']
-BARE_SHELL = re.compile(r"(/usr)?(/bin/)?(ba|z|da|a)?sh( -[li])*")
 
 
 def _fix(doc, ctx, before):
@@ -67,7 +65,7 @@ def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.
     expose = rulekit.chain_instrs(doc, "EXPOSE")
     cmds = rulekit.chain_instrs(doc, "CMD", "ENTRYPOINT")
     text = " ".join(rulekit.inherited_command(doc))
-    runs_program = bool(text) and not BARE_SHELL.fullmatch(text)   # a lone EXPOSE serves nothing
+    runs_program = bool(text) and not rulekit.bare_shell(rulekit.inherited_command(doc))   # a lone EXPOSE serves nothing
     # the server the command starts (a CMD or ENTRYPOINT of this file replaces the base image's own)
     server = rulekit.image_server(doc)
     if (runs_program and rulekit.serving_command(text)) or server in rulekit.model_servers() or (expose and runs_program):

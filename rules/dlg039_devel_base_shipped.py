@@ -35,7 +35,6 @@ PASS = ['FROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-devel\n'
 COMPILES = re.compile(r"\b(cmake|make|ninja|gcc|g\+\+|nvcc|cc|c\+\+|meson|bazel|cargo)\b|setup\.py\s+(build|install|"
                       r"bdist_wheel|develop)|--no-build-isolation|--no-binary|TORCH_CUDA_ARCH_LIST|FORCE_CUDA|"
                       r"DS_BUILD_|\bpip\s+wheel\b")
-INTERACTIVE = re.compile(r"(^|/)(ba|z|da)?sh$|jupyter|^sleep$")
 
 
 def devel_base(doc) -> bool:
@@ -54,7 +53,7 @@ def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.
     if any(COMPILES.search(t) for t in texts):
         return
     command = rulekit.final_command(doc)
-    if not command or INTERACTIVE.search(command[0]) or any("jupyter" in w for w in command):
+    if not command or rulekit.is_shell(command[0]) or command[0] == "sleep" or any("jupyter" in w for w in command):
         return
     base = next((i for i in rulekit.chain_instrs(doc, "FROM")), None)
     yield rulekit.Hit(line=base.line if base else 1, message=f"the final image is built on {rulekit.base_image(doc)}, "

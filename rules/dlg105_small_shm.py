@@ -55,7 +55,6 @@ TRAINING = re.compile(r"(?<![\w-])(train\w*|finetune\w*|fine_tune\w*|pretrain\w*
                       r"accelerate\s+launch|torch\.distributed\.\w+|lightning|fit)(?![\w-])|--num[_-]workers",
                       re.IGNORECASE)
 NOTEBOOK = re.compile(r"\bjupyter(-lab|-notebook)?\b|start-notebook")
-BARE_SHELL = re.compile(r"(/usr)?(/bin/)?(ba|z|da)?sh( -[li])*")
 PARALLEL = re.compile(r"--(?:tensor-parallel-size|tp|tp-size|num-shard|nproc[_-]per[_-]node|"
                       r"pipeline-parallel-size)[= ](\d+)")
 
@@ -83,7 +82,7 @@ def shm_use(spec) -> str | None:
     if torchish is None:   # an image of the user's own: its name may say
         torchish = True if re.search(r"torch", spec.image or "", re.IGNORECASE) else None
     named = f"{text} {spec.image or ''} {spec.service}"
-    shell = spec.interactive and (not words or BARE_SHELL.fullmatch(text))   # where training is run by hand
+    shell = spec.interactive and (not words or rulekit.bare_shell(words))   # where training is run by hand
     # a GPU image of the user's own that publishes Jupyter's port is a notebook (issue 30: what a run
     # publishes is evidence of what it runs, not only the image's name)
     jupyter = int(reference.servers()["servers"]["jupyter"]["port"])
