@@ -444,8 +444,8 @@ def main(argv=None) -> int:
         if "builds" in wanted:
             new += build_rows()
         keys = {r["key"] for r in new}
-        was = {r["key"]: r["dlgen"] for r in saved["rows"] if r.get("key") in keys}
-        for r in new:   # the figure before this run, shown next to the new one
+        was = {r["key"]: r.get("before") or r["dlgen"] for r in saved["rows"] if r.get("key") in keys}
+        for r in new:   # the figure before the change these rows measure (kept across re-runs)
             if r["key"] in was and was[r["key"]] != r["dlgen"]:
                 r["before"] = was[r["key"]]
         rows = [r for r in saved["rows"] if r.get("key") not in keys and not

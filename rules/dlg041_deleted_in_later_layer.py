@@ -12,9 +12,11 @@ Use instead: fetch, use and delete in one RUN; read a build-context file through
 work in a build stage and COPY only the result.
 """
 
+import bisect
 import posixpath
 import shlex
 from collections.abc import Iterator
+from fnmatch import fnmatchcase
 
 from dlgen import rulekit
 
@@ -102,40 +104,59 @@ def _removed(cmd: str, workdir: str) -> list[str]:
 _TEXT = (".txt", ".cfg", ".ini", ".toml", ".json", ".yaml", ".yml", ".sh", ".py", ".md", ".lock", ".conf")
 
 
-def _covers(removed: str, made: str) -> bool:
-    """The rm argument (a path, a directory above it, or a glob) takes the file."""
-    from fnmatch import fnmatchcase
+class _Layers:
+    """Files earlier layers of the image hold, by path (a sorted list too: a folder's files by prefix), so a
+    file with thousands of COPY and rm lines is read in n log n."""
 
-    if removed in ("/", "/tmp", "/root"):   # clearing a whole top folder: not a claim about one file
-        return False
-    if made.lower().endswith(_TEXT):
-        return False
-    return made == removed or made.startswith(removed.rstrip("/") + "/") or fnmatchcase(made, removed)
+    def __init__(self):
+        self.first: dict[str, tuple[int, str]] = {}
+        self.paths: list[str] = []
+
+    def add(self, path: str, line: int, what: str) -> None:
+        if path.lower().endswith(_TEXT) or path in self.first:
+            return
+        self.first[path] = (line, what)
+        bisect.insort(self.paths, path)
+
+    def taken(self, removed: str) -> tuple[str, int, str] | None:
+        """(path, line, what) of a file the rm argument takes: the path, one under it, or a glob's match."""
+        if removed in ("/", "/tmp", "/root"):   # clearing a whole top folder: not a claim about one file
+            return None
+        if any(c in removed for c in "*?["):
+            hit = next((p for p in self.paths if fnmatchcase(p, removed)), None)
+        elif removed in self.first:
+            hit = removed
+        else:
+            prefix = removed.rstrip("/") + "/"
+            i = bisect.bisect_left(self.paths, prefix)
+            hit = self.paths[i] if i < len(self.paths) and self.paths[i].startswith(prefix) else None
+        return (hit, *self.first[hit]) if hit else None
 
 
 def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.Hit]:
-    made: list[tuple[str, int, str]] = []   # (path, line, what) in layers of the final image, in order
+    layers = _Layers()   # files in layers of the final image, in order
     workdir = "/"
     for st in reversed(rulekit.chain(doc)):
         for ins in st.instrs:
             if ins.cmd == "WORKDIR" and ins.value:
                 workdir = _abs(doc.resolve(ins.value[0]), workdir)
             elif ins.cmd in ("COPY", "ADD"):
-                made += [(p, ins.line, ins.cmd) for p in _copied(ins, doc, workdir)]
+                for p in _copied(ins, doc, workdir):
+                    layers.add(p, ins.line, ins.cmd)
             elif ins.cmd == "RUN":
                 cmds = rulekit.shell_commands(rulekit.run_text(doc, ins))
-                earlier = list(made)
                 reported = set()
                 for cmd in cmds:
                     for gone in _removed(cmd, workdir):
-                        for path, line, what in earlier:
-                            if _covers(gone, path) and gone not in reported:
-                                reported.add(gone)
-                                yield rulekit.Hit(
-                                    line=ins.line,
-                                    message=f"rm {gone} saves no space: the {what} on line {line} put it in an "
-                                            "earlier layer, which the image still ships",
-                                    hint="fetch, use and delete in one RUN, or read it through "
-                                         "RUN --mount=type=bind (or use a build stage)")
-                for cmd in cmds:
-                    made += [(p, ins.line, "download") for p in _downloaded(cmd, workdir)]
+                        found = layers.taken(gone) if gone not in reported else None
+                        if found:
+                            reported.add(gone)
+                            yield rulekit.Hit(
+                                line=ins.line,
+                                message=f"rm {gone} saves no space: the {found[2]} on line {found[1]} put it in an "
+                                        "earlier layer, which the image still ships",
+                                hint="fetch, use and delete in one RUN, or read it through RUN --mount=type=bind "
+                                     "(or use a build stage)")
+                for cmd in cmds:   # this RUN's downloads are in its own layer: later RUNs' rm come too late
+                    for p in _downloaded(cmd, workdir):
+                        layers.add(p, ins.line, "download")
