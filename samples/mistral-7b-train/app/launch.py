@@ -11,7 +11,8 @@ a stopped job reads as stopped, not failed.
   node that was not stopped while another was ends its workers with a code of their own so that
   torchrun does not wait in its exit barrier (app/train.py, await_own_stop). Once this node's
   workers have recorded that the group stopped with its work saved (/tmp/dlgen-stopped), such an error
-  ends in exit 0 too, with one line that names it.
+  ends in exit 0 too, with one line that names it. Every exit skips the interpreter's teardown, which
+  can crash once the store is gone.
 """
 import os
 import signal
@@ -42,6 +43,14 @@ def group_stopped() -> str | None:
     except OSError:
         return None
 
+def leave(code: int) -> None:
+    """Exit now, skipping the interpreter's teardown: with the leader's rendezvous store gone, the
+    destructors of torchrun's store client can crash it (exit 139, a segmentation fault, after the
+    job's work was saved)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
 if __name__ == "__main__":
     STOPPED.unlink(missing_ok=True)   # a record from an earlier run of this container proves nothing
     try:
@@ -50,11 +59,12 @@ if __name__ == "__main__":
         if stop.sigval not in (signal.SIGTERM, signal.SIGINT):
             raise
         print(f"launch: stopped by {signal.Signals(stop.sigval).name}; {saved()}", file=sys.stderr, flush=True)
-        sys.exit(0)
+        leave(0)
     except Exception as error:
         why = group_stopped()
         if why is None:
             raise
         print(f"launch: the group stopped ({why}); {saved()}; torchrun then lost the group: "
               f"{type(error).__name__}", file=sys.stderr, flush=True)
-        sys.exit(0)
+        leave(0)
+    leave(0)   # the job ended by itself (its steps done)

@@ -276,9 +276,13 @@ def main():
              "signal" if STOP["requested"] else "another node's stop" if STOP["by_peer"] else "done")
     if WORLD_SIZE > 1:
         torch.distributed.barrier()  # rank 0's checkpoint is on disk before any rank exits
-        torch.distributed.destroy_process_group()
-    if STOP["requested"] or STOP["by_peer"]:
+    if STOP["requested"] or STOP["by_peer"]:   # the group's work is saved: what fails from here is teardown
         STOPPED.write_text("another node's stop\n" if STOP["by_peer"] else "SIGTERM\n")
+    if WORLD_SIZE > 1:
+        try:
+            torch.distributed.destroy_process_group()
+        except Exception as exc:   # the leader's store may already be gone (it left first)
+            log.warning("process group teardown: %s: %s", type(exc).__name__, exc)
     return await_own_stop() if STOP["by_peer"] else 0
 
 if __name__ == "__main__":
