@@ -532,18 +532,18 @@ def pip_installs(text: str) -> list[str]:
 TORCH_REQ = re.compile(r"^[\"']?torch(?:\[[\w,]+\])?(?:(==|===)\s*([\w.+*]+)|([<>!~]=?.*))?[\"']?$")
 
 
-def torch_requirements(doc, ctx, cmd: str) -> list[tuple[re.Match, str]]:
-    """The torch requirements of one `pip install`: (match of TORCH_REQ, where) for its words and
-    the lines of the requirements files it reads (where: " (requirements.txt line 3)")."""
+def requirement_words(doc, ctx, cmd: str) -> list[tuple[str, str]]:
+    """(requirement, where) for the words of one `pip install` and the lines of the requirements files
+    it reads (where: "" for a word, " (requirements.txt line 3)" for a line), environment markers cut."""
     words = [(w, "") for w in cmd.split()]
     for name in requirement_files(cmd):
         words += [(req.replace(" ", ""), f" ({file} line {no})") for file, no, req in requirement_lines(doc, ctx, name)]
-    out = []
-    for word, where in words:
-        m = TORCH_REQ.match(word.split(";")[0])
-        if m:
-            out.append((m, where))
-    return out
+    return [(word.split(";")[0], where) for word, where in words]
+
+
+def torch_requirements(doc, ctx, cmd: str) -> list[tuple[re.Match, str]]:
+    """The torch requirements of one `pip install`: (match of TORCH_REQ, where), from requirement_words."""
+    return [(m, where) for word, where in requirement_words(doc, ctx, cmd) if (m := TORCH_REQ.match(word))]
 
 
 # A requirement as one word: NAME, NAME[extras], NAME==1.2, "NAME>=1" (group 1 the name, 2 an exact pin)
@@ -557,14 +557,11 @@ def torch_pinners() -> set[str]:
 
 def unpinned_torch_pinners(doc, ctx, cmd: str) -> list[tuple[str, str]]:
     """(package, where) for each package of torch_pinners() that one `pip install` takes without an
-    exact version: from its words and the requirements files it reads."""
-    words = [(w, "") for w in cmd.split() if not w.startswith("-")]
-    for name in requirement_files(cmd):
-        words += [(req.replace(" ", ""), f" ({file} line {no})") for file, no, req in requirement_lines(doc, ctx, name)]
+    exact version (requirement_words: its words and the requirements files it reads)."""
     pinners = torch_pinners()
     out = []
-    for word, where in words:
-        m = REQ_WORD.match(word.split(";")[0])
+    for word, where in requirement_words(doc, ctx, cmd):
+        m = REQ_WORD.match(word)   # an option (-r, --pre) starts with "-": never a requirement
         if m and m.group(1).lower() in pinners and not m.group(2):
             out.append((m.group(1).lower(), where))
     return out
