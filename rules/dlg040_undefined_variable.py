@@ -36,7 +36,7 @@ PASS = ['ARG CUDA_ARCH=8.0\nFROM pytorch/pytorch:2.6.0-cuda12.4-cudnn9-devel\nAR
         'ENV PATH=${PATH}:/app/bin\nCMD ["python", "serve.py"]\n',
         # an ARG of the stage this one builds FROM is passed on (BuildKit)
         'FROM python:3.11-slim AS deps\nARG app_dir=/srv\nFROM deps\nWORKDIR ${app_dir}\nCMD ["python", "serve.py"]\n']
-EXPANDED = {"ENV", "COPY", "ADD", "WORKDIR", "USER", "LABEL", "EXPOSE", "VOLUME", "STOPSIGNAL", "ONBUILD"}
+EXPANDED = {"ENV", "COPY", "ADD", "WORKDIR", "USER", "LABEL", "EXPOSE", "VOLUME", "STOPSIGNAL"}
 # BuildKit's predefined ARGs (Dockerfile reference, "Predefined ARGs" and "Automatic platform ARGs")
 PREDEFINED = {"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
               "ftp_proxy", "no_proxy", "all_proxy", "TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
@@ -91,8 +91,7 @@ def check(doc: rulekit.DockerfileDoc, ctx: rulekit.Context) -> Iterator[rulekit.
                 names = set(_uses(" ".join(ins.value)))
                 missing = sorted(n for n in names if n not in global_args and n not in PREDEFINED)
             elif ins.cmd in EXPANDED and not ins.heredocs:
-                words = ins.value if ins.cmd != "ONBUILD" else ()
-                names = {n for w in words for n in _uses(w)}
+                names = {n for w in ins.value for n in _uses(w)}
                 missing = sorted(n for n in names if n not in scope and n not in PREDEFINED and
                                  (n in global_args or n in stage_args or n != n.upper()))
             else:
